@@ -1,0 +1,1 @@
+"""Subscriptions, bulletin matching and composition, templates and mail delivery."""

@@ -1,0 +1,1 @@
+"""Sector taxonomy, HS/ICS mapping, multilingual encoder and the sector classifier."""

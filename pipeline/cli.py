@@ -1,0 +1,70 @@
+"""The ``tbt-alert`` command line: one entry point, one subcommand per job.
+
+Each area registers its subcommands from ``pipeline/commands/<area>.py``; those
+modules import their heavy dependencies inside the handlers, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from pipeline.errors import TbtError
+
+# Order shown in --help. Each module defines register(subparsers).
+COMMAND_MODULES = (
+    "db",
+    "services",
+    "doctor",
+    "crawl",
+    "model",
+    "classify",
+    "index",
+    "search",
+    "subscribers",
+    "bulletins",
+    "report",
+    "portal",
+    "run",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tbt-alert",
+        description="Early warning of technical barriers to trade for Zhejiang exporters.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"pipeline.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"pipeline.commands.{name}":
+                continue  # that area is not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except TbtError as exc:
+        print(f"tbt-alert: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

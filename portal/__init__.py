@@ -1,0 +1,1 @@
+"""The web portal (FastAPI) for staff, analysts and subscribers."""

@@ -1,0 +1,1 @@
+"""Recall-risk analysis and report rendering for analysts."""

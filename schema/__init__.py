@@ -1,0 +1,1 @@
+"""The data model of tbt-alert (SQLAlchemy 2.0) and helpers to open and migrate it."""

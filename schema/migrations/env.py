@@ -1,0 +1,36 @@
+"""Alembic environment: migrations run against the URL given by schema.migrate."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from schema.engine import make_engine
+from schema.models import Base
+
+config = context.config
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=Base.metadata,
+                      literal_binds=True, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        # Batch mode lets ALTER TABLE migrations run on SQLite too.
+        context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True,
+                          compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,381 @@
+"""SQLAlchemy models of tbt-alert: the database is the source of truth.
+
+Everything else (the search index, bulletins, reports) is derived from these tables
+and can be rebuilt from them. Ids of measures come from the source's own key, never
+from a sequence, so the same measure has the same id on every run and every machine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# JSONB on PostgreSQL (indexable, compact), plain JSON text on SQLite.
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+# Measure kinds, in the language of the trade.
+MEASURE_KINDS = ("tbt_notification", "sps_notification", "regulation", "standard", "recall")
+# How a follow-up relates to its parent measure.
+FOLLOW_UP_RELATIONS = ("addendum", "corrigendum", "revision", "supplement", "update")
+TAG_METHODS = ("hs", "ics", "model", "rule", "manual")
+CRAWL_STATUSES = ("running", "success", "partial", "failed")
+DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
+FREQUENCIES = ("immediate", "daily", "weekly")
+USER_ROLES = ("staff", "analyst", "admin")
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware now; every timestamp we store is UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JsonType, list[Any]: JsonType}
+
+
+class Source(Base):
+    """A publisher we crawl; mirrors ``crawlers/sources/<id>.yml``."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    publisher: Mapped[str | None] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(32))  # notification, regulation, recall
+    jurisdiction: Mapped[str] = mapped_column(String(8))  # ISO alpha-3, or EUR / WTO
+    languages: Mapped[list[Any]] = mapped_column(default=list)
+    homepage: Mapped[str | None] = mapped_column(String(500))
+    schedule: Mapped[str | None] = mapped_column(String(64))  # cron expression or @daily
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    verified: Mapped[bool] = mapped_column(Boolean, default=True)
+    expected_min: Mapped[int | None] = mapped_column(Integer)
+    expected_max: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Measure(Base):
+    """One published item: a TBT/SPS notification, a regulation, a standard or a recall."""
+
+    __tablename__ = "measures"
+    __table_args__ = (
+        UniqueConstraint("source_id", "source_key", name="uq_measures_source_key"),
+        Index("ix_measures_last_changed", "last_changed"),
+        Index("ix_measures_country_kind", "country", "kind"),
+        Index("ix_measures_comment_deadline", "comment_deadline"),
+        Index("ix_measures_tagged_version", "tagged_version"),
+        Index("ix_measures_document_symbol", "document_symbol"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"), index=True)
+    source_key: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(32))
+    # Follow-ups (Add.1, Corr.1, Rev.1, recall updates) point to the measure they amend.
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("measures.id", ondelete="SET NULL"), index=True)
+    relation: Mapped[str | None] = mapped_column(String(32))
+    # A cross-source identity (a WTO document symbol, a Safety Gate case number) so the
+    # same measure seen through two sources is shown once.
+    document_symbol: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(3))  # notifying/issuing member, ISO alpha-3
+    title: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    products: Mapped[str | None] = mapped_column(Text)
+    hs_codes: Mapped[list[Any]] = mapped_column(default=list)
+    ics_codes: Mapped[list[Any]] = mapped_column(default=list)
+    objectives: Mapped[list[Any]] = mapped_column(default=list)
+    keywords: Mapped[list[Any]] = mapped_column(default=list)
+    language: Mapped[str | None] = mapped_column(String(8))  # ISO 639-1
+    distributed_on: Mapped[dt.date | None] = mapped_column(Date)
+    published_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    comment_deadline: Mapped[dt.date | None] = mapped_column(Date)
+    adopted_on: Mapped[dt.date | None] = mapped_column(Date)
+    entry_into_force: Mapped[dt.date | None] = mapped_column(Date)
+    url: Mapped[str | None] = mapped_column(String(1000))
+    documents: Mapped[dict[str, Any]] = mapped_column(default=dict)  # language -> URL
+    # Recalls and safety alerts.
+    category: Mapped[str | None] = mapped_column(String(200))
+    product_type: Mapped[str | None] = mapped_column(String(300))
+    brand: Mapped[str | None] = mapped_column(String(300))
+    risk_type: Mapped[str | None] = mapped_column(String(300))
+    risk_level: Mapped[str | None] = mapped_column(String(32))  # serious, high, medium, low, class I..III
+    hazard: Mapped[str | None] = mapped_column(Text)
+    measures_taken: Mapped[str | None] = mapped_column(Text)
+    country_of_origin: Mapped[str | None] = mapped_column(String(3), index=True)
+    # Source-specific structured fields (technical committee, standstill end, ...).
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Exactly as received (text of the record's JSON/XML); pruned after the retention period.
+    raw_payload: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_changed: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Version of the classifier whose tags are current; NULL = waiting to be tagged.
+    tagged_version: Mapped[str | None] = mapped_column(String(64))
+
+    source: Mapped[Source] = relationship()
+    parent: Mapped[Measure | None] = relationship(remote_side=[id], back_populates="follow_ups")
+    follow_ups: Mapped[list[Measure]] = relationship(back_populates="parent")
+    sector_tags: Mapped[list[SectorTag]] = relationship(
+        back_populates="measure", cascade="all, delete-orphan", passive_deletes=True
+    )
+    revisions: Mapped[list[MeasureRevision]] = relationship(
+        back_populates="measure", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="MeasureRevision.revision",
+    )
+
+
+class MeasureRevision(Base):
+    """A previous content of a measure, kept when the source changed it."""
+
+    __tablename__ = "measure_revisions"
+    __table_args__ = (UniqueConstraint("measure_id", "revision", name="uq_measure_revisions"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    content: Mapped[dict[str, Any]] = mapped_column()  # the measure's fields at that revision
+    raw_payload: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    measure: Mapped[Measure] = relationship(back_populates="revisions")
+
+
+class SectorTag(Base):
+    """A Zhejiang export sector a measure affects, with why we think so."""
+
+    __tablename__ = "sector_tags"
+    __table_args__ = (
+        UniqueConstraint("measure_id", "sector", "method", name="uq_sector_tags"),
+        Index("ix_sector_tags_sector", "sector"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id", ondelete="CASCADE"), index=True)
+    sector: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float] = mapped_column(Float)
+    method: Mapped[str] = mapped_column(String(16))
+    evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    classifier_version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    measure: Mapped[Measure] = relationship(back_populates="sector_tags")
+
+
+class CrawlRun(Base):
+    """One crawl of one source, with what it saw."""
+
+    __tablename__ = "crawl_runs"
+    __table_args__ = (Index("ix_crawl_runs_source_started", "source_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    since: Mapped[dt.date | None] = mapped_column(Date)
+    seen: Mapped[int] = mapped_column(Integer, default=0)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    suspicious: Mapped[bool] = mapped_column(Boolean, default=False)  # count outside expected range
+    error_summary: Mapped[str | None] = mapped_column(Text)
+
+
+class QuarantinedRecord(Base):
+    """A record we could not accept, kept with the reason so nothing is lost."""
+
+    __tablename__ = "quarantined_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"), index=True)
+    crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+    record_key: Mapped[str | None] = mapped_column(String(300))
+    field: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    raw_payload: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Subscriber(Base):
+    """An exporter who receives bulletins (double opt-in)."""
+
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    company: Mapped[str | None] = mapped_column(String(300))
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Bumped to invalidate every token issued before (e.g. after a leaked link).
+    token_generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    subscriptions: Mapped[list[Subscription]] = relationship(
+        back_populates="subscriber", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Subscription(Base):
+    """What one subscriber wants to hear about, and how often."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
+    sectors: Mapped[list[Any]] = mapped_column(default=list)
+    hs_prefixes: Mapped[list[Any]] = mapped_column(default=list)
+    countries: Mapped[list[Any]] = mapped_column(default=list)  # ISO alpha-3
+    country_groups: Mapped[list[Any]] = mapped_column(default=list)  # "bri", "eu"
+    keywords: Mapped[list[Any]] = mapped_column(default=list)
+    kinds: Mapped[list[Any]] = mapped_column(default=list)
+    frequency: Mapped[str] = mapped_column(String(16), default="daily")
+    min_relevance: Mapped[float] = mapped_column(Float, default=0.5)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_bulletin_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
+
+
+class Bulletin(Base):
+    """One rendered early-warning mail for one subscriber and one period."""
+
+    __tablename__ = "bulletins"
+    __table_args__ = (UniqueConstraint("subscriber_id", "period_start", "period_end", name="uq_bulletins_period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
+    period_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    period_end: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    frequency: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(500))
+    html: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    indexed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    items: Mapped[list[BulletinItem]] = relationship(
+        back_populates="bulletin", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class BulletinItem(Base):
+    """A measure inside a bulletin, with the reasons it matched."""
+
+    __tablename__ = "bulletin_items"
+    __table_args__ = (UniqueConstraint("bulletin_id", "measure_id", name="uq_bulletin_items"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"))
+    measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id", ondelete="CASCADE"), index=True)
+    section: Mapped[str] = mapped_column(String(32), default="new")  # new, changed, closing_soon
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+
+    bulletin: Mapped[Bulletin] = relationship(back_populates="items")
+    measure: Mapped[Measure] = relationship()
+
+
+class Delivery(Base):
+    """The outbox: one row per mail to send; sent exactly once."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("bulletin_id", "recipient", name="uq_deliveries"),
+        Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bulletin_id: Mapped[int | None] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"))
+    recipient: Mapped[str] = mapped_column(String(320))
+    purpose: Mapped[str] = mapped_column(String(32), default="bulletin")  # bulletin, confirm, report, operator
+    subject: Mapped[str | None] = mapped_column(String(500))
+    body: Mapped[str | None] = mapped_column(Text)  # the full MIME message for non-bulletin mail
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    message_id: Mapped[str] = mapped_column(String(300), unique=True)  # fixed before the first attempt
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Report(Base):
+    """A rendered recall-risk (or other) report for analysts."""
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_kind_period", "kind", "period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(32))  # 2025-Q4, 2025-W48, 2025-11, 2025
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    files: Mapped[dict[str, Any]] = mapped_column(default=dict)  # format -> path
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class User(Base):
+    """A portal user (staff, analyst or admin)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKey(Base):
+    """A key for the JSON API; only its hash is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    key_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PipelineState(Base):
+    """Bookkeeping of the stages (e.g. the last successful index update), by key."""
+
+    __tablename__ = "pipeline_state"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )

@@ -1,0 +1,1 @@
+"""Elasticsearch mappings, index lifecycle, bulk indexing and the query API."""
