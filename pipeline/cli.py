@@ -57,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # Libraries log every request and migration step at INFO; keep the CLI readable.
+        for noisy in ("alembic", "elastic_transport", "httpx", "scrapy", "urllib3"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.handler(args) or 0)
     except TbtError as exc:

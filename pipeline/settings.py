@@ -8,9 +8,9 @@ task or the portal), never at import time, and every error names the variable to
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import urlparse
 
 from pipeline.errors import SettingsError

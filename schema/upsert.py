@@ -52,11 +52,10 @@ def _insert(session: Session, model: type[DeclarativeBase], rows: list[dict[str,
     if not rows:
         return
     dialect = session.get_bind().dialect.name
-    table = model.__table__  # type: ignore[attr-defined]
     if dialect == "postgresql":
-        session.execute(postgresql.insert(table).on_conflict_do_nothing(), rows)
+        session.execute(postgresql.insert(model).on_conflict_do_nothing(), rows)
     elif dialect == "sqlite":
-        session.execute(sqlite.insert(table).on_conflict_do_nothing(), rows)
+        session.execute(sqlite.insert(model).on_conflict_do_nothing(), rows)
     else:  # pragma: no cover - we only support the two
         raise RuntimeError(f"unsupported database dialect {dialect}; use SQLite or PostgreSQL")
 
@@ -170,7 +169,9 @@ def store_measures(
             row.setdefault("withdrawn", False)
         _insert_rows(session, fresh)
         counts.inserted += len(fresh)
-        unchanged_ids = [mid for mid in chunk if mid in existing and existing[mid].content_hash == prepared[mid]["content_hash"]]
+        unchanged_ids = [
+            mid for mid in chunk if mid in existing and existing[mid].content_hash == prepared[mid]["content_hash"]
+        ]
         if unchanged_ids:
             session.execute(update(Measure).where(Measure.id.in_(unchanged_ids)).values(last_seen=now))
     session.flush()

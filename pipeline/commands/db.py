@@ -1,0 +1,42 @@
+"""`tbt-alert db ...`: migrate, back up and restore the database."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("db", help="database: migrate (upgrade), show the revision")
+    db_sub = parser.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    up = db_sub.add_parser("upgrade", help="create or migrate the database to the newest schema")
+    up.add_argument("--revision", default="head", help="target Alembic revision (default: head)")
+    up.set_defaults(handler=_upgrade)
+    cur = db_sub.add_parser("current", help="print the database's schema revision")
+    cur.set_defaults(handler=_current)
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    from pipeline.settings import load_settings
+    from schema.migrate import current_revision, upgrade
+
+    settings = load_settings()
+    upgrade(settings.database_url, args.revision)
+    print(f"database {_safe(settings.database_url)} at revision {current_revision(settings.database_url)}")
+    return 0
+
+
+def _current(args: argparse.Namespace) -> int:
+    from pipeline.settings import load_settings
+    from schema.migrate import current_revision, head_revision
+
+    settings = load_settings()
+    print(f"current {current_revision(settings.database_url)}, newest {head_revision()}")
+    return 0
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
