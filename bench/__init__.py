@@ -1,0 +1,1 @@
+"""Benchmarks: each script prints figures and ratios against a side-by-side baseline."""
