@@ -1,0 +1,82 @@
+"""Recorded-response fixture cases of the part-B sources, and how their expected output is compared.
+
+Layout (web-poet style): ``tests/fixtures/<source>/meta.json`` names the provenance, whether the
+response was constructed, and the cases: ``{"name", "url", "response", "expected"}``; the response
+file holds the body exactly as served, the expected file the complete normalised result. Tests
+compare whole dictionaries, so a missing field and an unexpected one both fail.
+
+Regenerate an expected file only after reading the diff:
+``.venv/bin/python -m tests.crawlers.recorded SOURCE``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crawlers.items import ParseResult
+from crawlers.parsers import get_parser
+from crawlers.sources import load_source
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@dataclass(frozen=True)
+class Case:
+    source: str
+    name: str
+    url: str
+    response: Path
+    expected: Path
+
+    def body(self) -> bytes:
+        data = self.response.read_bytes()
+        return gzip.decompress(data) if self.response.suffix == ".gz" else data
+
+    def run(self) -> dict[str, Any]:
+        parse = get_parser(self.source)
+        return as_json(parse(self.body(), self.url, load_source(self.source)))
+
+
+def meta(source: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / source / "meta.json").read_text(encoding="utf-8"))
+    return data
+
+
+def cases(source: str) -> list[Case]:
+    folder = FIXTURES / source
+    return [
+        Case(source, c["name"], c["url"], folder / c["response"], folder / c["expected"])
+        for c in meta(source)["cases"]
+    ]
+
+
+def as_json(result: ParseResult) -> dict[str, Any]:
+    return {
+        "items": [item.model_dump(mode="json") for item in result.items],
+        "rejected": [dataclasses.asdict(r) for r in result.rejected],
+        "follow": list(result.follow),
+    }
+
+
+def expected(case: Case) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(case.expected.read_text(encoding="utf-8"))
+    return data
+
+
+def write_expected(source: str) -> None:
+    for case in cases(source):
+        case.expected.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(case.run(), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+        case.expected.write_text(text, encoding="utf-8")
+        print(f"wrote {case.expected}")
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:]:
+        write_expected(name)
