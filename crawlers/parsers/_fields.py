@@ -1,0 +1,150 @@
+"""Helpers every parser shares: strict field reading, text and date cleaning,
+country lookups, and turning a record into an item or a quarantine entry.
+
+Strict reading follows zavod: a parser pops each field it maps; fields left over
+are a sign the source added something we do not read yet, recorded in the item's
+``extra['unmapped']`` so nothing is lost silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from crawlers.items import MeasureItem, Rejected
+from crawlers.sources import SourceConfig, UnknownLookupValue
+from pipeline.errors import RecordRejected, StructureChanged
+
+_TAG = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+
+
+def clean_text(value: Any) -> str | None:
+    """Text without HTML tags, entities or runs of white space; empty -> None."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        value = str(value)
+    text = html.unescape(_TAG.sub(" ", value)) if "<" in value or "&" in value else value
+    text = _SPACE.sub(" ", text).strip()
+    return text or None
+
+
+def strip_prefixes(text: str | None, config: SourceConfig) -> str | None:
+    """Remove artefact prefixes the source's YAML lists under ``options.strip_prefixes``."""
+    if text is None:
+        return None
+    for prefix in config.options.get("strip_prefixes", []):
+        if text.startswith(prefix):
+            text = text[len(prefix) :].strip()
+    return text or None
+
+
+def parse_date(
+    value: str | None, formats: tuple[str, ...], *, source: str, record: str | None, field: str
+) -> dt.date | None:
+    """A date in one of ``formats``; empty -> None; anything else rejects the record."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    for fmt in formats:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise RecordRejected(source, f"{text!r} is not a date ({' or '.join(formats)})", record=record, field=field)
+
+
+def country_code(config: SourceConfig, value: str | None, *, record: str | None, field: str) -> str | None:
+    """ISO alpha-3 for a country name or code; the YAML's ``countries`` lookup wins.
+
+    An unknown name rejects the record rather than guessing: "unknown origin" must
+    stay unknown, and a new spelling belongs in the YAML where it is visible.
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    if config.has_lookup("countries", text):
+        return config.lookup("countries", text)
+    code = _registry_alpha3(text)
+    if code is None:
+        raise RecordRejected(
+            config.id,
+            f"unknown country {text!r}; add it to the countries lookup in crawlers/sources/{config.id}.yml",
+            record=record,
+            field=field,
+        )
+    return code
+
+
+def _registry_alpha3(name: str) -> str | None:
+    try:
+        from crawlers.countries import to_alpha3
+    except ImportError:  # the registry module is optional for this helper
+        import pycountry
+
+        try:
+            return str(pycountry.countries.lookup(name).alpha_3)
+        except LookupError:
+            return None
+    return to_alpha3(name)
+
+
+class Fields:
+    """A record read field by field: ``take`` pops, ``leftover`` lists what was not read."""
+
+    def __init__(self, source: str, record: Mapping[str, Any], key: str | None = None):
+        self.source = source
+        self.data = dict(record)
+        self.key = key
+
+    def take(self, name: str, *, required: bool = False) -> Any:
+        if name not in self.data:
+            if required:
+                raise RecordRejected(self.source, "required field is missing", record=self.key, field=name)
+            return None
+        return self.data.pop(name)
+
+    def text(self, name: str, *, required: bool = False) -> str | None:
+        value = clean_text(self.take(name, required=required))
+        if required and value is None:
+            raise RecordRejected(self.source, "required field is empty", record=self.key, field=name)
+        return value
+
+    def leftover(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+def require_keys(source: str, mapping: Any, keys: tuple[str, ...], where: str) -> Mapping[str, Any]:
+    """The page-level shape check: a missing key means the structure changed."""
+    if not isinstance(mapping, Mapping):
+        raise StructureChanged(source, f"{where} is {type(mapping).__name__}, expected an object", field=where)
+    for key in keys:
+        if key not in mapping:
+            raise StructureChanged(source, f"{where} has no {key!r}", field=key)
+    return mapping
+
+
+def build(
+    config: SourceConfig, record_key: str | None, raw_payload: str, make: Callable[[], dict[str, Any]]
+) -> MeasureItem | Rejected:
+    """Run ``make`` (which reads the record) and validate; a bad record becomes a Rejected."""
+    try:
+        fields = make()
+        return MeasureItem(source_id=config.id, raw_payload=raw_payload, **fields)
+    except RecordRejected as exc:
+        return Rejected(config.id, exc.record or record_key, exc.field, str(exc), raw_payload)
+    except UnknownLookupValue as exc:
+        return Rejected(config.id, record_key, exc.table, str(exc), raw_payload)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or None
+        reason = f"source {config.id}, record {record_key}: " + "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+        )
+        return Rejected(config.id, record_key, field, reason, raw_payload)
