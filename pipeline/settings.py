@@ -50,6 +50,7 @@ class Settings:
     raw_payload_retention_days: int
     crawl_timeout_seconds: int
     extra: Mapping[str, str] = field(default_factory=dict)
+    crawl_replay_dir: Path | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -200,6 +201,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     contact_email = _email(env, "TBT_CONTACT_EMAIL", "tbt-alert@example.org") or "tbt-alert@example.org"
     retention = _int(env, "TBT_RAW_RETENTION_DAYS", 365, minimum=1, maximum=36500)  # one year of audit trail
     crawl_timeout = _int(env, "TBT_CRAWL_TIMEOUT", 1800, minimum=10, maximum=86400)  # half an hour per source
+    # Unset = crawl the live sources. Demos and CI (no network) point it at a recorded
+    # snapshot, e.g. crawlers/replay, and scheduled crawls are served from loopback.
+    replay_raw = env.get("TBT_REPLAY_DIR", "").strip()
+    crawl_replay_dir = Path(replay_raw).expanduser().resolve() if replay_raw else None
+    if crawl_replay_dir is not None and not crawl_replay_dir.is_dir():
+        raise SettingsError(f"TBT_REPLAY_DIR={replay_raw!r} is not a folder; set it to a recorded snapshot folder.")
     rate = _float(env, "TBT_SMTP_RATE", 20.0, minimum=0.1)  # messages/s; relays throttle bursts
     attempts = _int(env, "TBT_SMTP_MAX_ATTEMPTS", 5, minimum=1, maximum=50)
 
@@ -227,6 +234,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raw_payload_retention_days=retention,
         crawl_timeout_seconds=crawl_timeout,
         extra={k: v for k, v in env.items() if k.startswith("TBT_")},
+        crawl_replay_dir=crawl_replay_dir,
     )
 
 
