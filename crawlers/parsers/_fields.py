@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -148,3 +149,48 @@ def build(
             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
         )
         return Rejected(config.id, record_key, field, reason, raw_payload)
+
+
+def json_array_records(body: bytes, source: str) -> list[tuple[Any, str]]:
+    """Each element of a top-level JSON array with its exact text as received.
+
+    Raw payloads must be the record as the source sent it, not our re-serialisation,
+    so each element's span is cut out of the document while it is decoded.
+    """
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise StructureChanged(source, f"the answer is not UTF-8 ({exc})", field="body") from None
+    decoder = json.JSONDecoder()
+    pos = _skip_space(text, 0)
+    if pos >= len(text) or text[pos] != "[":
+        raise StructureChanged(source, "the answer is not a JSON array", field="body")
+    pos = _skip_space(text, pos + 1)
+    out: list[tuple[Any, str]] = []
+    if pos < len(text) and text[pos] == "]":
+        return _trailing(text, pos + 1, source, out)
+    while True:
+        try:
+            value, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise StructureChanged(source, f"the JSON array is broken ({exc})", field="body") from None
+        out.append((value, text[pos:end]))
+        pos = _skip_space(text, end)
+        if pos < len(text) and text[pos] == ",":
+            pos = _skip_space(text, pos + 1)
+            continue
+        if pos < len(text) and text[pos] == "]":
+            return _trailing(text, pos + 1, source, out)
+        raise StructureChanged(source, f"the JSON array is broken at character {pos}", field="body")
+
+
+def _skip_space(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+def _trailing(text: str, pos: int, source: str, out: list[tuple[Any, str]]) -> list[tuple[Any, str]]:
+    if _skip_space(text, pos) != len(text):
+        raise StructureChanged(source, "text follows the JSON array", field="body")
+    return out
