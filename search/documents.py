@@ -1,0 +1,173 @@
+"""Turn database rows into index documents (measures and bulletins).
+
+Builders take plain mappings of column values, so the bulk loader can stream light
+``select`` rows instead of full ORM objects (and a test can build a document from any
+measure). Other-language versions of a measure's text come from ``extra["translations"]``:
+``{language: {field: text}}`` (e.g. ``{"fr": {"title": "..."}}``), as crawlers record them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from crawlers.countries import country as country_row
+
+# Measure columns a document needs (raw_payload and revisions stay in the database).
+MEASURE_COLUMNS = (
+    "id", "source_id", "source_key", "kind", "parent_id", "relation", "document_symbol", "country",
+    "title", "title_en", "description", "products", "hs_codes", "ics_codes", "objectives", "keywords",
+    "language", "distributed_on", "published_on", "comment_deadline", "adopted_on", "entry_into_force",
+    "url", "documents", "category", "product_type", "brand", "risk_type", "risk_level", "hazard",
+    "measures_taken", "country_of_origin", "extra", "revision", "withdrawn", "first_seen", "last_changed",
+    "tagged_version",
+)  # fmt: skip
+CHINA = "CHN"
+
+
+def _iso(value: dt.date | dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)  # SQLite returns naive datetimes; we store UTC
+    return value.isoformat()
+
+
+def _country_fields(alpha3: str | None) -> dict[str, Any]:
+    if not alpha3:
+        return {"country": None, "bri": False, "eu": False, "wto_member": False}
+    try:
+        row = country_row(alpha3)
+    except KeyError:
+        # An unknown code still gets indexed (and filterable by code); it only lacks group flags.
+        return {"country": alpha3, "bri": False, "eu": False, "wto_member": False}
+    return {
+        "country": row.alpha3,
+        "country_name_en": row.name_en,
+        "country_name_zh": row.name_zh,
+        "bri": row.bri,
+        "eu": row.eu,
+        "wto_member": row.wto_member,
+    }
+
+
+def _translations(extra: Mapping[str, Any] | None) -> list[dict[str, str]]:
+    found = (extra or {}).get("translations") or {}
+    out = []
+    if isinstance(found, Mapping):
+        for language, fields in sorted(found.items()):
+            if isinstance(fields, Mapping):
+                for field, text in sorted(fields.items()):
+                    if isinstance(text, str) and text.strip():
+                        out.append({"language": str(language).lower(), "field": str(field), "text": text})
+    return out
+
+
+def _strings(values: Iterable[Any] | None) -> list[str]:
+    return [str(v) for v in values or () if v not in (None, "")]
+
+
+def measure_document(row: Mapping[str, Any], tags: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """The index document of one measure; ``tags`` are its SectorTag rows (sector, score, method, ...)."""
+    translations = _translations(row.get("extra"))
+    languages = {row["language"]} if row.get("language") else set()
+    if row.get("title_en"):
+        languages.add("en")
+    languages.update(t["language"] for t in translations)
+    date = row.get("published_on") or row.get("distributed_on") or row.get("first_seen")
+    if isinstance(date, dt.datetime):
+        date = date.date()
+    sectors = [
+        {
+            "code": t["sector"],
+            "score": float(t["score"]),
+            "method": t["method"],
+            "classifier_version": t.get("classifier_version"),
+        }
+        for t in tags
+    ]
+    documents = row.get("documents") or {}
+    doc: dict[str, Any] = {
+        "id": row["id"],
+        "source": row["source_id"],
+        "source_key": row["source_key"],
+        "kind": row["kind"],
+        "document_symbol": row.get("document_symbol"),
+        "parent_id": row.get("parent_id"),
+        "relation": row.get("relation"),
+        "revision": row.get("revision") or 1,
+        **_country_fields(row.get("country")),
+        "title": row["title"],
+        "title_en": row.get("title_en"),
+        "description": row.get("description"),
+        "products": row.get("products"),
+        "keywords": _strings(row.get("keywords")),
+        "objectives": _strings(row.get("objectives")),
+        "translations": translations,
+        "language": row.get("language"),
+        "languages": sorted(languages),
+        "hs_codes": _strings(row.get("hs_codes")),
+        "ics_codes": _strings(row.get("ics_codes")),
+        "sectors": sectors,
+        "sector_codes": sorted({s["code"] for s in sectors}),
+        "date": _iso(date),
+        "distributed_on": _iso(row.get("distributed_on")),
+        "published_on": _iso(row.get("published_on")),
+        "comment_deadline": _iso(row.get("comment_deadline")),
+        "adopted_on": _iso(row.get("adopted_on")),
+        "entry_into_force": _iso(row.get("entry_into_force")),
+        "first_seen": _iso(row.get("first_seen")),
+        "last_changed": _iso(row.get("last_changed")),
+        "category": row.get("category"),
+        "product_type": row.get("product_type"),
+        "brand": row.get("brand"),
+        "risk_type": row.get("risk_type"),
+        "risk_level": row.get("risk_level"),
+        "hazard": row.get("hazard"),
+        "measures_taken": row.get("measures_taken"),
+        "country_of_origin": row.get("country_of_origin"),
+        "origin_china": row.get("country_of_origin") == CHINA,
+        "url": row.get("url"),
+        "documents": [{"language": lang, "url": url} for lang, url in sorted(documents.items())],
+        "tagged_version": row.get("tagged_version"),
+    }
+    # Absent values stay absent, so `exists` queries and missing-last sorts mean what they say.
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def bulletin_document(
+    bulletin: Mapping[str, Any], subscriber: Mapping[str, Any], items: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The index document of one bulletin (who, when, which measures, subject)."""
+    doc = {
+        "id": bulletin["id"],
+        "subscriber_id": bulletin["subscriber_id"],
+        "subscriber_email": subscriber.get("email"),
+        "subscriber_name": subscriber.get("name"),
+        "company": subscriber.get("company"),
+        "language": bulletin.get("language"),
+        "frequency": bulletin.get("frequency"),
+        "period_start": _iso(bulletin.get("period_start")),
+        "period_end": _iso(bulletin.get("period_end")),
+        "created_at": _iso(bulletin.get("created_at")),
+        "subject": bulletin.get("subject"),
+        "text": bulletin.get("text"),
+        "measure_ids": [i["measure_id"] for i in items],
+        "items": [
+            {"measure_id": i["measure_id"], "section": i.get("section"), "reasons": _strings(_reason_texts(i))}
+            for i in items
+        ],
+    }
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def _reason_texts(item: Mapping[str, Any]) -> list[str]:
+    # Reasons are stored as a JSON list; entries may be strings or small dicts ({"sector": "toys"}).
+    out = []
+    for reason in item.get("reasons") or []:
+        if isinstance(reason, Mapping):
+            out.append(",".join(f"{k}={v}" for k, v in sorted(reason.items())))
+        else:
+            out.append(str(reason))
+    return out

@@ -1,0 +1,348 @@
+"""The index lifecycle: full rebuilds behind an alias, incremental updates, and counts.
+
+A rebuild (as yente does it) creates fresh versioned indices, bulk-loads them from the
+database, refreshes, swaps both aliases in one ``update_aliases`` call and only then
+deletes the old indices; anything failing before the swap deletes the half-built indices
+and leaves the live alias untouched. An update re-indexes what changed since the last
+successful update (checkpoint in ``pipeline_state``), deletes withdrawn measures, and
+advances the checkpoint only when it got through, so a run that fails is caught up by the next.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session
+
+from pipeline.errors import SearchError
+from pipeline.settings import Settings
+from schema.engine import make_engine, session_scope
+from schema.models import Bulletin, PipelineState, utcnow
+from search import reader
+from search.bulk import BulkReport, DocumentError, delete_action, index_action, send
+from search.client import cluster_info, guarded, make_client
+from search.documents import bulletin_document, measure_document
+from search.lock import index_lock
+from search.mappings import bulletin_mappings, index_settings, measure_mappings
+from search.names import KINDS, alias, is_versioned_index, new_index
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+log = logging.getLogger(__name__)
+
+# Re-read this much before the checkpoint: a writer's transaction may commit a little after
+# the timestamp it stored, and re-indexing a measure twice costs nothing.
+OVERLAP = dt.timedelta(minutes=10)
+MAX_ERRORS_SHOWN = 10
+
+Progress = Callable[[str, int], None]
+
+
+def checkpoint_key(settings: Settings) -> str:
+    return f"search.index:{settings.index_prefix}"
+
+
+@dataclass
+class RebuildOutcome:
+    measures_index: str
+    bulletins_index: str
+    measures: int
+    bulletins: int
+    removed_indices: list[str]
+    seconds: float
+
+    @property
+    def docs_per_second(self) -> float:
+        return (self.measures + self.bulletins) / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class UpdateOutcome:
+    indexed: int = 0
+    deleted: int = 0
+    bulletins: int = 0
+    errors: list[DocumentError] = field(default_factory=list)
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    rebuilt: RebuildOutcome | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+# ------------------------------------------------------------------ bookkeeping
+
+
+def _load_checkpoint(session: Session, settings: Settings) -> dict[str, Any] | None:
+    state = session.get(PipelineState, checkpoint_key(settings))
+    return dict(state.value) if state else None
+
+
+def _save_checkpoint(session: Session, settings: Settings, value: dict[str, Any]) -> None:
+    key = checkpoint_key(settings)
+    state = session.get(PipelineState, key)
+    if state is None:
+        session.add(PipelineState(key=key, value=value))
+    else:
+        state.value = value
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _raise_for(report: BulkReport, what: str) -> None:
+    if report.errors:
+        shown = "; ".join(str(e) for e in report.errors[:MAX_ERRORS_SHOWN])
+        more = len(report.errors) - MAX_ERRORS_SHOWN
+        tail = f"; and {more} more" if more > 0 else ""
+        raise SearchError(
+            f"{len(report.errors)} {what} document(s) were refused ({shown}{tail}); "
+            "the live index was left as it was; fix the documents and rebuild"
+        )
+
+
+def _alias_targets(client: Elasticsearch, settings: Settings, name: str) -> list[str]:
+    from elasticsearch import NotFoundError
+
+    with guarded(settings, f"read the alias {name}"):
+        try:
+            return sorted(client.indices.get_alias(name=name))
+        except NotFoundError:
+            return []
+
+
+# ------------------------------------------------------------------ rebuild
+
+
+def _measure_actions(
+    session: Session, index: str, progress: Progress | None, batch_size: int
+) -> Iterator[dict[str, Any]]:
+    done = 0
+    for batch in reader.iter_live_measures(session, batch_size=batch_size):
+        for row, tags in batch:
+            yield index_action(index, measure_document(row, tags))
+        done += len(batch)
+        if progress:
+            progress("measures", done)
+
+
+def _bulletin_actions(
+    session: Session, index: str, since: dt.datetime | None, ids: list[int]
+) -> Iterator[dict[str, Any]]:
+    for batch in reader.iter_bulletins(session, since=since):
+        for bulletin, subscriber, items in batch:
+            ids.append(bulletin["id"])
+            yield index_action(index, bulletin_document(bulletin, subscriber, items))
+
+
+def rebuild_index(
+    settings: Settings,
+    *,
+    client: Elasticsearch | None = None,
+    progress: Progress | None = None,
+    batch_size: int = 1000,
+    threads: int = 1,
+) -> RebuildOutcome:
+    """Build fresh measure and bulletin indices from the database and swap the aliases to them."""
+    client = client or make_client(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        with index_lock(client, settings, "rebuild"):
+            return _rebuild_locked(client, settings, engine, progress, batch_size, threads)
+    finally:
+        engine.dispose()
+
+
+def _rebuild_locked(
+    client: Elasticsearch, settings: Settings, engine: Engine, progress: Progress | None, batch_size: int, threads: int
+) -> RebuildOutcome:
+    started = utcnow()
+    clock = time.perf_counter()
+    info = cluster_info(client, settings)
+    targets = {kind: new_index(settings, kind, started) for kind in KINDS}
+    mappings = {"measures": measure_mappings(info.chinese_analyzer), "bulletins": bulletin_mappings()}
+    created: list[str] = []
+    try:
+        for kind, name in targets.items():
+            with guarded(settings, f"create the index {name}"):
+                client.indices.create(index=name, mappings=mappings[kind], settings=index_settings(loading=True))
+            created.append(name)
+        with session_scope(engine) as session:
+            measures = send(
+                client, settings, _measure_actions(session, targets["measures"], progress, batch_size), threads=threads
+            )
+            _raise_for(measures, "measure")
+            bulletin_ids: list[int] = []
+            bulletins = send(client, settings, _bulletin_actions(session, targets["bulletins"], None, bulletin_ids))
+            _raise_for(bulletins, "bulletin")
+        old: dict[str, list[str]] = {}
+        actions: list[dict[str, Any]] = []
+        for kind, name in targets.items():
+            with guarded(settings, f"refresh the index {name}"):
+                client.indices.put_settings(index=name, settings={"refresh_interval": "1s"})
+                client.indices.refresh(index=name)
+            old[kind] = _alias_targets(client, settings, alias(settings, kind))
+            actions += [{"remove": {"index": o, "alias": alias(settings, kind)}} for o in old[kind]]
+            actions.append({"add": {"index": name, "alias": alias(settings, kind)}})
+        # One call: readers see either the old pair of indices or the new one, never neither.
+        with guarded(settings, "swap the aliases to the new indices"):
+            client.indices.update_aliases(actions=actions)
+    except BaseException:
+        _delete_quietly(client, created)
+        raise
+    removed = _delete_old(client, settings, keep=set(targets.values()))
+    with session_scope(engine) as session:
+        _save_checkpoint(session, settings, {"since": started.isoformat(), "failed_ids": [], "mode": "rebuild"})
+        if bulletin_ids:
+            session.execute(update(Bulletin).where(Bulletin.id.in_(bulletin_ids)).values(indexed_at=started))
+    seconds = time.perf_counter() - clock
+    outcome = RebuildOutcome(
+        targets["measures"], targets["bulletins"], measures.indexed, bulletins.indexed, removed, seconds
+    )
+    log.info("rebuilt %s (%d measures, %d bulletins) in %.1fs", targets["measures"], outcome.measures,
+             outcome.bulletins, seconds)  # fmt: skip
+    return outcome
+
+
+def _delete_quietly(client: Elasticsearch, names: list[str]) -> None:
+    # Best effort while another error is already on its way up; a leftover is removed by the next rebuild.
+    from elasticsearch import ApiError, TransportError
+
+    for name in names:
+        try:
+            client.indices.delete(index=name, ignore_unavailable=True)
+        except (ApiError, TransportError) as exc:
+            log.warning("could not delete the half-built index %s (%s); the next rebuild removes it", name, exc)
+
+
+def _delete_old(client: Elasticsearch, settings: Settings, *, keep: set[str]) -> list[str]:
+    """Delete our previous and orphaned versioned indices, by exact name (no wildcard delete)."""
+    with guarded(settings, "list the indices"):
+        listing = client.cat.indices(format="json", h="index", expand_wildcards="all").body
+    existing = [row["index"] for row in cast(list[dict[str, str]], listing)]
+    doomed = sorted(
+        name for name in existing
+        if name not in keep and any(is_versioned_index(settings, kind, name) for kind in KINDS)
+    )  # fmt: skip
+    for name in doomed:
+        with guarded(settings, f"delete the old index {name}"):
+            client.indices.delete(index=name, ignore_unavailable=True)
+    return doomed
+
+
+# ------------------------------------------------------------------ incremental update
+
+
+def update_index(
+    settings: Settings, *, client: Elasticsearch | None = None, now: dt.datetime | None = None
+) -> UpdateOutcome:
+    """Index measures changed, re-tagged or withdrawn since the last successful update, and new bulletins.
+
+    Without a live index or a checkpoint this is a full rebuild. Documents Elasticsearch
+    refuses are reported in the outcome and retried by the next update.
+    """
+    client = client or make_client(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            state = _load_checkpoint(session, settings)
+        live = all(_alias_targets(client, settings, alias(settings, kind)) for kind in KINDS)
+        if state is None or not live:
+            return UpdateOutcome(rebuilt=rebuild_index(settings, client=client))
+        with index_lock(client, settings, "update"):
+            return _update_locked(client, settings, engine, state, _aware(now or utcnow()))
+    finally:
+        engine.dispose()
+
+
+def _update_locked(
+    client: Elasticsearch, settings: Settings, engine: Engine, state: dict[str, Any], until: dt.datetime
+) -> UpdateOutcome:
+    since = dt.datetime.fromisoformat(state["since"]) - OVERLAP
+    measures_alias, bulletins_alias = alias(settings, "measures"), alias(settings, "bulletins")
+    outcome = UpdateOutcome(since=since, until=until)
+    with session_scope(engine) as session:
+        ids = sorted(set(reader.changed_measure_ids(session, since)) | set(state.get("failed_ids") or []))
+        rows = reader.measures_by_id(session, ids)
+        actions = [
+            delete_action(measures_alias, row["id"]) if row["withdrawn"]
+            else index_action(measures_alias, measure_document(row, tags))
+            for row, tags in rows
+        ]  # fmt: skip
+        # A measure gone from the database entirely is gone from the index too.
+        actions += [delete_action(measures_alias, i) for i in sorted(set(ids) - {r["id"] for r, _ in rows})]
+        actions += [delete_action(measures_alias, i) for i in _withdrawn_in_index(client, settings, session)]
+        measures = send(client, settings, actions)
+        bulletin_ids: list[int] = []
+        bulletins = send(client, settings, list(_bulletin_actions(session, bulletins_alias, since, bulletin_ids)))
+        with guarded(settings, "refresh the live indices"):
+            client.indices.refresh(index=[measures_alias, bulletins_alias])
+        failed_bulletins = {int(e.doc_id) for e in bulletins.errors}
+        done = [b for b in bulletin_ids if b not in failed_bulletins]
+        if done:
+            session.execute(update(Bulletin).where(Bulletin.id.in_(done)).values(indexed_at=until))
+        _save_checkpoint(
+            session, settings, {"since": until.isoformat(), "failed_ids": measures.failed_ids, "mode": "update"}
+        )
+    outcome.indexed, outcome.deleted = measures.indexed, measures.deleted
+    outcome.bulletins = bulletins.indexed
+    outcome.errors = measures.errors + bulletins.errors
+    for error in outcome.errors:
+        log.error("index update: %s", error)
+    return outcome
+
+
+def _withdrawn_in_index(client: Elasticsearch, settings: Settings, session: Session) -> list[str]:
+    """Withdrawn measures still in the index (a withdrawal the checkpoint window missed)."""
+    withdrawn = reader.withdrawn_ids(session)
+    present: list[str] = []
+    for start in range(0, len(withdrawn), 1000):
+        chunk = withdrawn[start : start + 1000]
+        with guarded(settings, "look up withdrawn measures"):
+            found = client.search(
+                index=alias(settings, "measures"), query={"ids": {"values": chunk}}, size=len(chunk), source=False
+            )
+        present += [hit["_id"] for hit in found["hits"]["hits"]]
+    return present
+
+
+# ------------------------------------------------------------------ status
+
+
+def index_counts(settings: Settings, *, client: Elasticsearch | None = None) -> dict[str, Any]:
+    """Database versus index counts, the live indices and the checkpoint, for `tbt-alert index status`."""
+    client = client or make_client(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            database = {"measures": reader.live_measure_count(session), "bulletins": reader.bulletin_count(session)}
+            state = _load_checkpoint(session, settings)
+    finally:
+        engine.dispose()
+    indexed: dict[str, int | None] = {}
+    live: dict[str, list[str]] = {}
+    for kind in KINDS:
+        name = alias(settings, kind)
+        live[kind] = _alias_targets(client, settings, name)
+        if live[kind]:
+            with guarded(settings, f"count the documents behind {name}"):
+                indexed[kind] = int(client.count(index=name)["count"])
+        else:
+            indexed[kind] = None
+    return {
+        "database": database,
+        "index": indexed,
+        "live_indices": live,
+        "checkpoint": state.get("since") if state else None,
+        "failed_ids": list(state.get("failed_ids") or []) if state else [],
+        "in_sync": all(indexed[k] == database[k] for k in KINDS),
+    }

@@ -1,0 +1,104 @@
+"""A lock document so that two processes never write the same index family at once.
+
+The lock lives in ``{prefix}-locks`` and is created with ``op_type=create``: of two
+concurrent creators exactly one wins. A holder that died leaves the lock behind until it
+expires; the next taker then replaces it conditionally (``if_seq_no``), so two takers of the
+same stale lock still cannot both succeed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from pipeline.errors import SearchError
+from pipeline.settings import Settings
+from search.client import guarded
+from search.mappings import lock_mappings
+from search.names import locks_index
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+LOCK_ID = "index-writer"
+# Longer than a full rebuild of a few hundred thousand measures; a dead holder blocks no longer.
+DEFAULT_TTL = dt.timedelta(hours=2)
+
+
+class IndexBusy(SearchError):
+    """Another process holds the index lock."""
+
+
+def _ensure_locks_index(client: Elasticsearch, settings: Settings) -> None:
+    from elasticsearch import BadRequestError
+
+    name = locks_index(settings)
+    with guarded(settings, f"create the lock index {name}"):
+        if client.indices.exists(index=name):
+            return
+        try:
+            client.indices.create(
+                index=name, mappings=lock_mappings(), settings={"number_of_shards": 1, "auto_expand_replicas": "0-1"}
+            )
+        except BadRequestError as exc:
+            if exc.error != "resource_already_exists_exception":  # a concurrent creator won; fine
+                raise
+
+
+@contextmanager
+def index_lock(
+    client: Elasticsearch, settings: Settings, purpose: str, *, ttl: dt.timedelta = DEFAULT_TTL
+) -> Iterator[str]:
+    """Hold the index lock for the ``with`` block; raise IndexBusy when another process has it."""
+    from elasticsearch import ConflictError
+
+    _ensure_locks_index(client, settings)
+    name = locks_index(settings)
+    owner = f"{socket.gethostname()}:{os.getpid()}:{purpose}:{dt.datetime.now(dt.UTC).timestamp()}"
+    now = dt.datetime.now(dt.UTC)
+    body = {"owner": owner, "purpose": purpose, "acquired_at": now.isoformat(), "expires_at": (now + ttl).isoformat()}
+    with guarded(settings, "take the index lock"):
+        try:
+            client.index(index=name, id=LOCK_ID, document=body, op_type="create", refresh=True)
+        except ConflictError:
+            held = client.get(index=name, id=LOCK_ID)
+            expires = dt.datetime.fromisoformat(held["_source"]["expires_at"])
+            if expires > now:
+                raise IndexBusy(
+                    f"the index is locked by {held['_source']['owner']} since {held['_source']['acquired_at']} "
+                    f"(expires {held['_source']['expires_at']}); wait for it to finish, the next run catches up"
+                ) from None
+            try:  # stale: replace it, but only if nobody replaced it before us
+                client.index(
+                    index=name, id=LOCK_ID, document=body, refresh=True,
+                    if_seq_no=held["_seq_no"], if_primary_term=held["_primary_term"],
+                )  # fmt: skip
+            except ConflictError:
+                raise IndexBusy("another process took over the expired index lock first; try again later") from None
+    try:
+        yield owner
+    finally:
+        _release(client, settings, owner)
+
+
+def _release(client: Elasticsearch, settings: Settings, owner: str) -> None:
+    from elasticsearch import ConflictError, NotFoundError
+
+    name = locks_index(settings)
+    with guarded(settings, "release the index lock"):
+        try:
+            held = client.get(index=name, id=LOCK_ID)
+        except NotFoundError:
+            return
+        if held["_source"]["owner"] != owner:
+            return  # ours expired and someone else holds it now; never delete their lock
+        try:
+            client.delete(
+                index=name, id=LOCK_ID, refresh=True, if_seq_no=held["_seq_no"], if_primary_term=held["_primary_term"]
+            )
+        except (ConflictError, NotFoundError):
+            pass

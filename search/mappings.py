@@ -1,0 +1,159 @@
+"""Index mappings and settings, generated in code so they are versioned with it.
+
+``dynamic: strict`` everywhere: a document with a field the mapping does not know is
+rejected, so a typo in the document builder fails loudly instead of silently creating an
+unsearchable field. Text is analysed with ``standard`` (the only analyzer the test
+distribution has: CJK is split per character, phrase queries keep characters together);
+when every node has ``analysis-smartcn`` or ``analysis-icu``, Chinese-capable text fields
+get an extra ``.zh`` sub-field with that analyzer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Text fields that may carry Chinese and so get the ``.zh`` sub-field when an analyzer exists.
+CHINESE_FIELDS = ("title", "description", "products", "keywords", "translations.text")
+
+_KEYWORD = {"type": "keyword"}
+_DATE = {"type": "date", "format": "strict_date_optional_time"}
+_STORED_ONLY = {"type": "keyword", "index": False, "doc_values": False}
+
+
+def _text(*, keyword: bool = False, chinese: str | None = None) -> dict[str, Any]:
+    field: dict[str, Any] = {"type": "text", "analyzer": "standard"}
+    subfields: dict[str, Any] = {}
+    if keyword:
+        # Facets and exact filters need the whole value; long values are not worth a keyword.
+        subfields["raw"] = {"type": "keyword", "ignore_above": 256}
+    if chinese:
+        subfields["zh"] = {"type": "text", "analyzer": chinese}
+    if subfields:
+        field["fields"] = subfields
+    return field
+
+
+def measure_mappings(chinese_analyzer: str | None = None) -> dict[str, Any]:
+    """The mapping of a measure document (see :mod:`search.documents`)."""
+    zh = chinese_analyzer
+
+    def text(name: str, *, keyword: bool = False) -> dict[str, Any]:
+        return _text(keyword=keyword, chinese=zh if name in CHINESE_FIELDS else None)
+
+    return {
+        "dynamic": "strict",
+        "properties": {
+            "id": _KEYWORD,
+            "source": _KEYWORD,
+            "source_key": _KEYWORD,
+            "kind": _KEYWORD,
+            "document_symbol": {"type": "keyword", "fields": {"text": {"type": "text", "analyzer": "standard"}}},
+            "parent_id": _KEYWORD,
+            "relation": _KEYWORD,
+            "revision": {"type": "integer"},
+            # Notifying/issuing member and its groups, denormalised so filters need no join.
+            "country": _KEYWORD,
+            "country_name_en": _KEYWORD,
+            "country_name_zh": _KEYWORD,
+            "bri": {"type": "boolean"},
+            "eu": {"type": "boolean"},
+            "wto_member": {"type": "boolean"},
+            # Text: the original language plus the versions the source gives.
+            "title": text("title"),
+            "title_en": text("title_en"),
+            "description": text("description"),
+            "products": text("products"),
+            "keywords": text("keywords", keyword=True),
+            "objectives": text("objectives", keyword=True),
+            "translations": {
+                "type": "object",
+                "properties": {"language": _KEYWORD, "field": _KEYWORD, "text": text("translations.text")},
+            },
+            "language": _KEYWORD,
+            "languages": _KEYWORD,  # every language the measure can be read in
+            # Codes: keywords, searched by prefix (HS 9503 finds 950300).
+            "hs_codes": _KEYWORD,
+            "ics_codes": _KEYWORD,
+            # Sectors: nested keeps code, score and method of one tag together (toys >= 0.8
+            # must not match a measure tagged toys 0.3 and textiles 0.9); sector_codes is the
+            # flat copy for cheap filters and facets.
+            "sectors": {
+                "type": "nested",
+                "properties": {
+                    "code": _KEYWORD,
+                    "score": {"type": "float"},
+                    "method": _KEYWORD,
+                    "classifier_version": _KEYWORD,
+                },
+            },
+            "sector_codes": _KEYWORD,
+            # Dates. ``date`` is the one a reader sorts by (published, else distributed, else first seen).
+            "date": _DATE,
+            "distributed_on": _DATE,
+            "published_on": _DATE,
+            "comment_deadline": _DATE,
+            "adopted_on": _DATE,
+            "entry_into_force": _DATE,
+            "first_seen": _DATE,
+            "last_changed": _DATE,
+            # Recalls and safety alerts.
+            "category": text("category", keyword=True),
+            "product_type": text("product_type", keyword=True),
+            "brand": text("brand", keyword=True),
+            "risk_type": text("risk_type", keyword=True),
+            "risk_level": _KEYWORD,
+            "hazard": text("hazard"),
+            "measures_taken": text("measures_taken"),
+            "country_of_origin": _KEYWORD,
+            "origin_china": {"type": "boolean"},
+            # Links: shown, never searched.
+            "url": _STORED_ONLY,
+            "documents": {"type": "object", "properties": {"language": _KEYWORD, "url": _STORED_ONLY}},
+            "tagged_version": _KEYWORD,
+        },
+    }
+
+
+def bulletin_mappings() -> dict[str, Any]:
+    """The mapping of a bulletin document: who got it, when, which measures, the subject."""
+    return {
+        "dynamic": "strict",
+        "properties": {
+            "id": {"type": "integer"},
+            "subscriber_id": {"type": "integer"},
+            "subscriber_email": _KEYWORD,
+            "subscriber_name": _text(keyword=True),
+            "company": _text(keyword=True),
+            "language": _KEYWORD,
+            "frequency": _KEYWORD,
+            "period_start": _DATE,
+            "period_end": _DATE,
+            "created_at": _DATE,
+            "subject": _text(keyword=True),
+            "text": _text(),
+            "measure_ids": _KEYWORD,
+            "items": {
+                "type": "object",
+                "properties": {"measure_id": _KEYWORD, "section": _KEYWORD, "reasons": _KEYWORD},
+            },
+        },
+    }
+
+
+def lock_mappings() -> dict[str, Any]:
+    return {
+        "dynamic": "strict",
+        "properties": {"owner": _KEYWORD, "acquired_at": _DATE, "expires_at": _DATE, "purpose": _KEYWORD},
+    }
+
+
+def index_settings(*, loading: bool) -> dict[str, Any]:
+    """One shard (tens of thousands of documents), a replica wherever a second node exists.
+
+    While a rebuild loads, refreshing is off: nobody reads the new index before the swap.
+    """
+    return {
+        "number_of_shards": 1,
+        "auto_expand_replicas": "0-1",
+        "refresh_interval": "-1" if loading else "1s",
+    }

@@ -1,0 +1,345 @@
+"""The query API used by the CLI, the portal and bulletins: full text, filters, facets, pages.
+
+User text only ever reaches Elasticsearch through ``simple_query_string``, which never
+raises a syntax error (``" ( ) : / \\ * ~ ^ AND OR`` are operators or plain characters, never
+a 400). Runs of Chinese characters are searched as phrases: the core ``standard`` analyzer
+splits CJK into single characters, and 阻燃 must not match every text with 阻 and 燃 far apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pipeline.errors import SearchError
+from pipeline.settings import Settings
+from search.client import guarded
+from search.mappings import CHINESE_FIELDS
+from search.names import alias
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+# Searched fields and their weights: a word in the title says more than one in the description.
+TEXT_FIELDS = {
+    "title": 3.0,
+    "title_en": 3.0,
+    "document_symbol.text": 4.0,
+    "products": 2.0,
+    "keywords": 2.0,
+    "translations.text": 1.5,
+    "description": 1.0,
+    "objectives": 1.0,
+    "hazard": 1.0,
+    "risk_type": 1.0,
+    "product_type": 1.5,
+    "category": 1.0,
+    "brand": 1.5,
+    "measures_taken": 0.5,
+    "country_name_en": 1.0,
+}
+HIGHLIGHT_FIELDS = ("title", "title_en", "products", "description", "translations.text", "hazard", "keywords")
+MAX_RESULT_WINDOW = 10_000  # Elasticsearch's default index.max_result_window
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
+# Sort keys end with the id so that equal dates never make search_after skip or repeat a hit.
+_SORTS: dict[str, list[dict[str, Any]]] = {
+    "relevance": [{"_score": "desc"}, {"date": {"order": "desc", "missing": "_last"}}, {"id": "asc"}],
+    "date": [{"date": {"order": "desc", "missing": "_last"}}, {"id": "asc"}],
+    "deadline": [{"comment_deadline": {"order": "asc", "missing": "_last"}}, {"id": "asc"}],
+}
+
+
+class SearchRequest(BaseModel):
+    """What a reader asks for; every filter is optional and they combine with AND."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    q: str | None = Field(default=None, max_length=1000)
+    countries: list[str] = Field(default_factory=list)  # alpha-3 codes or names (English/Chinese)
+    bri_only: bool = False
+    eu_only: bool = False
+    sectors: list[str] = Field(default_factory=list)
+    hs_prefix: str | None = None
+    kinds: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    open_for_comment: bool | None = None  # True: deadline today or later; False: closed or none
+    deadline_within_days: int | None = Field(default=None, ge=0, le=3650)
+    risk_levels: list[str] = Field(default_factory=list)
+    origin_china: bool | None = None
+    sort: Literal["relevance", "date", "deadline"] = "relevance"
+    page: int = Field(default=1, ge=1)
+    size: int = Field(default=20, ge=1, le=100)
+    search_after: list[Any] | None = None
+    as_of: dt.date | None = None  # the day "open for comment" is judged on; default today (UTC)
+
+    @field_validator("countries")
+    @classmethod
+    def _countries(cls, values: list[str]) -> list[str]:
+        from crawlers.countries import to_alpha3
+
+        codes = []
+        for value in values:
+            code = to_alpha3(value)
+            if code is None:
+                raise ValueError(f"unknown country {value!r}; use an ISO alpha-3 code (RUS) or a country name")
+            codes.append(code)
+        return codes
+
+    @field_validator("hs_prefix")
+    @classmethod
+    def _hs_prefix(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        digits = re.sub(r"[\s.]", "", value)  # 9503.00 and 9503 00 are written forms of 950300
+        if not re.fullmatch(r"\d{1,10}", digits):
+            raise ValueError(f"HS prefix {value!r} is not 1-10 digits; write it like 9503 or 9503.00")
+        return digits
+
+    @field_validator("kinds", "languages", "risk_levels", "sectors")
+    @classmethod
+    def _lower(cls, values: list[str]) -> list[str]:
+        return [v.strip().lower() for v in values if v.strip()]
+
+
+class FacetBucket(BaseModel):
+    key: str
+    count: int
+
+
+class SearchHit(BaseModel):
+    id: str
+    score: float | None
+    fields: dict[str, Any]
+    highlights: dict[str, list[str]] = Field(default_factory=dict)  # HTML-escaped, matches in <mark>
+    open_for_comment: bool = False
+    sort: list[Any] = Field(default_factory=list)
+
+
+class SearchResponse(BaseModel):
+    total: int
+    took_ms: int
+    hits: list[SearchHit]
+    facets: dict[str, list[FacetBucket]]
+    search_after: list[Any] | None = None  # pass back for the next page; None on the last page
+
+
+class BulletinHit(BaseModel):
+    id: int
+    fields: dict[str, Any]
+
+
+class BulletinSearchResponse(BaseModel):
+    total: int
+    hits: list[BulletinHit]
+
+
+def prepare_text(q: str) -> str:
+    """User text for simple_query_string: CJK runs quoted into phrases unless the user quoted already."""
+    if '"' in q:
+        return q
+    return _CJK_RUN.sub(lambda m: f'"{m.group(0)}"', q)
+
+
+def _text_fields() -> list[str]:
+    fields = [f"{name}^{boost:g}" for name, boost in TEXT_FIELDS.items()]
+    # The .zh sub-fields exist only where the cluster has a Chinese analyzer; absent fields are ignored.
+    fields += [f"{name}.zh^{TEXT_FIELDS.get(name, 1.0):g}" for name in CHINESE_FIELDS]
+    return fields
+
+
+def build_query(request: SearchRequest) -> dict[str, Any]:
+    """The bool query for ``request`` (exposed for tests and the benchmark)."""
+    today = request.as_of or dt.datetime.now(dt.UTC).date()
+    must: list[dict[str, Any]] = []
+    filters: list[dict[str, Any]] = []
+    must_not: list[dict[str, Any]] = []
+    if request.q:
+        must.append(
+            {
+                "simple_query_string": {
+                    "query": prepare_text(request.q),
+                    "fields": _text_fields(),
+                    "default_operator": "and",
+                    "lenient": True,
+                }
+            }
+        )
+    if request.countries:
+        filters.append({"terms": {"country": request.countries}})
+    if request.bri_only:
+        filters.append({"term": {"bri": True}})
+    if request.eu_only:
+        filters.append({"term": {"eu": True}})
+    if request.sectors:
+        filters.append({"terms": {"sector_codes": request.sectors}})
+    if request.hs_prefix:
+        filters.append({"prefix": {"hs_codes": request.hs_prefix}})
+    if request.kinds:
+        filters.append({"terms": {"kind": request.kinds}})
+    if request.languages:
+        filters.append({"terms": {"languages": request.languages}})
+    if request.date_from or request.date_to:
+        span = {}
+        if request.date_from:
+            span["gte"] = request.date_from.isoformat()
+        if request.date_to:
+            span["lte"] = request.date_to.isoformat()
+        filters.append({"range": {"date": span}})
+    open_clause = {"range": {"comment_deadline": {"gte": today.isoformat()}}}
+    if request.open_for_comment is True:
+        filters.append(open_clause)
+    elif request.open_for_comment is False:
+        must_not.append(open_clause)
+    if request.deadline_within_days is not None:
+        last = today + dt.timedelta(days=request.deadline_within_days)
+        filters.append({"range": {"comment_deadline": {"gte": today.isoformat(), "lte": last.isoformat()}}})
+    if request.risk_levels:
+        filters.append({"terms": {"risk_level": request.risk_levels}})
+    if request.origin_china is not None:
+        filters.append({"term": {"origin_china": request.origin_china}})
+    return {"bool": {"must": must or [{"match_all": {}}], "filter": filters, "must_not": must_not}}
+
+
+def _aggregations(today: dt.date) -> dict[str, Any]:
+    return {
+        "countries": {"terms": {"field": "country", "size": 60}},
+        "sectors": {"terms": {"field": "sector_codes", "size": 60}},
+        "kinds": {"terms": {"field": "kind", "size": 10}},
+        "years": {
+            "date_histogram": {"field": "date", "calendar_interval": "year", "format": "yyyy", "min_doc_count": 1}
+        },
+        "languages": {"terms": {"field": "languages", "size": 40}},
+        "bri": {"terms": {"field": "bri", "size": 2}},
+        "open_for_comment": {"filter": {"range": {"comment_deadline": {"gte": today.isoformat()}}}},
+    }
+
+
+def _facets(aggs: dict[str, Any]) -> dict[str, list[FacetBucket]]:
+    facets: dict[str, list[FacetBucket]] = {}
+    for name, agg in aggs.items():
+        if "buckets" in agg:
+            facets[name] = [
+                FacetBucket(key=str(b.get("key_as_string", b["key"])), count=b["doc_count"]) for b in agg["buckets"]
+            ]
+        else:
+            facets[name] = [FacetBucket(key="open", count=agg["doc_count"])]
+    facets["years"].sort(key=lambda b: b.key, reverse=True)
+    return facets
+
+
+def search_body(request: SearchRequest) -> dict[str, Any]:
+    """The full search request body (query, sort, facets, highlighting, paging)."""
+    today = request.as_of or dt.datetime.now(dt.UTC).date()
+    body: dict[str, Any] = {
+        "query": build_query(request),
+        "sort": _SORTS[request.sort],
+        "size": request.size,
+        "track_total_hits": True,
+        "aggs": _aggregations(today),
+        "highlight": {
+            "encoder": "html",  # fragments are safe to put into a page as they are
+            "pre_tags": ["<mark>"],
+            "post_tags": ["</mark>"],
+            "fields": {name: {"number_of_fragments": 2, "fragment_size": 160} for name in HIGHLIGHT_FIELDS},
+        },
+    }
+    if request.search_after is not None:
+        body["search_after"] = request.search_after
+    else:
+        start = (request.page - 1) * request.size
+        if start + request.size > MAX_RESULT_WINDOW:
+            raise SearchError(
+                f"page {request.page} of size {request.size} is beyond the first {MAX_RESULT_WINDOW} hits; "
+                "page further with search_after"
+            )
+        body["from"] = start
+    return body
+
+
+def search_measures(client: Elasticsearch, settings: Settings, request: SearchRequest) -> SearchResponse:
+    """Run ``request`` against the live measures index."""
+    from elasticsearch import NotFoundError
+
+    today = request.as_of or dt.datetime.now(dt.UTC).date()
+    name = alias(settings, "measures")
+    body = search_body(request)
+    with guarded(settings, "search the measures"):
+        try:
+            result = client.search(index=name, **body)
+        except NotFoundError:
+            raise SearchError(f"there is no index {name} yet; build it with `tbt-alert index rebuild`") from None
+    hits = []
+    for hit in result["hits"]["hits"]:
+        source = hit["_source"]
+        deadline = source.get("comment_deadline")
+        hits.append(
+            SearchHit(
+                id=hit["_id"],
+                score=hit.get("_score"),
+                fields=source,
+                highlights=hit.get("highlight", {}),
+                open_for_comment=bool(deadline and dt.date.fromisoformat(deadline[:10]) >= today),
+                sort=hit.get("sort", []),
+            )
+        )
+    last = hits[-1].sort if hits and len(hits) == request.size else None
+    return SearchResponse(
+        total=result["hits"]["total"]["value"],
+        took_ms=result["took"],
+        hits=hits,
+        facets=_facets(result["aggregations"]),
+        search_after=last,
+    )
+
+
+def search_bulletins(
+    client: Elasticsearch,
+    settings: Settings,
+    *,
+    measure_id: str | None = None,
+    subscriber_email: str | None = None,
+    q: str | None = None,
+    size: int = 20,
+) -> BulletinSearchResponse:
+    """Bulletins, newest first: those that carried a measure, went to a subscriber, or match text."""
+    from elasticsearch import NotFoundError
+
+    filters: list[dict[str, Any]] = []
+    must: list[dict[str, Any]] = []
+    if measure_id:
+        filters.append({"term": {"measure_ids": measure_id}})
+    if subscriber_email:
+        filters.append({"term": {"subscriber_email": subscriber_email.strip()}})
+    if q:
+        must.append(
+            {
+                "simple_query_string": {
+                    "query": prepare_text(q),
+                    "fields": ["subject^2", "text", "subscriber_name", "company"],
+                    "default_operator": "and",
+                    "lenient": True,
+                }
+            }
+        )
+    name = alias(settings, "bulletins")
+    with guarded(settings, "search the bulletins"):
+        try:
+            result = client.search(
+                index=name,
+                query={"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
+                sort=[{"created_at": "desc"}, {"id": "desc"}],
+                size=size,
+                track_total_hits=True,
+                source_excludes=["text"],
+            )
+        except NotFoundError:
+            raise SearchError(f"there is no index {name} yet; build it with `tbt-alert index rebuild`") from None
+    return BulletinSearchResponse(
+        total=result["hits"]["total"]["value"],
+        hits=[BulletinHit(id=int(h["_id"]), fields=h["_source"]) for h in result["hits"]["hits"]],
+    )
