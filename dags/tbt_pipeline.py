@@ -1,0 +1,103 @@
+"""tbt_pipeline: every hour, crawl the sources that are due, then tag, compose, index, deliver.
+
+Thin: each task calls one function of pipeline.stages. One mapped task instance per
+due source, each a ``scrapy crawl`` child process with a timeout and retries; a source
+that fails stops neither the other sources nor the later stages, which work on
+whatever did arrive (trigger rule all_done). A new source is a new YAML in
+crawlers/sources/: this file does not change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.sdk import CronDataIntervalTimetable, Param, TriggerRule, dag, get_current_context, task
+
+from dags.common import DEFAULT_ARGS, replay_dir
+
+
+@dag(
+    dag_id="tbt_pipeline",
+    description="Crawl due sources, tag sectors, compose bulletins, update the index, deliver mail",
+    schedule=CronDataIntervalTimetable("@hourly", timezone="UTC"),
+    start_date=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+    catchup=False,
+    # Two overlapping runs could crawl one source twice at once.
+    max_active_runs=1,
+    dagrun_timeout=dt.timedelta(hours=3),
+    default_args=DEFAULT_ARGS,
+    tags=["tbt-alert", "crawl", "classify", "bulletins"],
+    params={
+        "replay_dir": Param(
+            None, type=["null", "string"],
+            description="Crawl from this recorded snapshot folder instead of the network (default: TBT_REPLAY_DIR)",
+        ),
+    },
+    doc_md=__doc__,
+)
+def tbt_pipeline() -> None:
+    @task
+    def due_sources(**context: Any) -> list[str]:
+        from pipeline import stages
+        from pipeline.settings import load_settings
+
+        settings = load_settings()
+        stages.sync_sources(settings)
+        return stages.due_sources(
+            settings, at=context["data_interval_end"],
+            replay_dir=replay_dir(context["params"], settings.crawl_replay_dir),
+        )
+
+    # The crawl child has its own timeout (TBT_CRAWL_TIMEOUT); this one is the backstop.
+    @task(execution_timeout=dt.timedelta(hours=2), map_index_template="{{ source_id }}", max_active_tis_per_dag=2)
+    def crawl(source_id: str, **context: Any) -> dict[str, Any]:
+        from pipeline import stages
+        from pipeline.settings import load_settings
+
+        get_current_context()["source_id"] = source_id  # type: ignore[typeddict-unknown-key]
+        settings = load_settings()
+        return stages.crawl_source(
+            settings, source_id, at=context["data_interval_end"],
+            replay_dir=replay_dir(context["params"], settings.crawl_replay_dir),
+        )
+
+    @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=dt.timedelta(hours=1))
+    def classify() -> dict[str, Any]:
+        from pipeline import stages
+        from pipeline.settings import load_settings
+
+        return stages.classify(load_settings())
+
+    # Only after tagging succeeded: a bulletin built from untagged measures would miss sectors.
+    @task(execution_timeout=dt.timedelta(minutes=30))
+    def compose(**context: Any) -> dict[str, Any]:
+        from pipeline import stages
+        from pipeline.settings import load_settings
+
+        return stages.compose(load_settings(), now=context["data_interval_end"])
+
+    # After compose so the run's new bulletins are searchable too; all_done so the
+    # measures that did arrive are indexed even when tagging or composing failed.
+    @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=dt.timedelta(minutes=30))
+    def update_index() -> dict[str, Any]:
+        from pipeline import stages
+        from pipeline.settings import load_settings
+
+        return stages.update_index(load_settings())
+
+    # all_done: the outbox also holds earlier bulletins and retries; it always drains.
+    @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=dt.timedelta(minutes=30))
+    def deliver() -> dict[str, Any]:
+        from pipeline import stages
+        from pipeline.settings import load_settings
+
+        return stages.deliver(load_settings())
+
+    crawled = crawl.expand(source_id=due_sources())
+    tagged = classify()
+    composed = compose()
+    crawled >> tagged >> composed >> [update_index(), deliver()]
+
+
+tbt_pipeline()

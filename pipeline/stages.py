@@ -1,0 +1,303 @@
+"""The stages of the pipeline, one function each; the Airflow tasks and the CLI call these.
+
+Each stage is idempotent for its data interval: run twice, it stores nothing twice and
+sends nothing twice. Crawls decide by the sources' schedules and the crawl log whether
+a source is due; tagging, indexing, composing and delivering work off what is pending
+in the database; mails to analysts and the operator are claimed once in
+``pipeline_state``. Every stage returns a small JSON-able summary (Airflow keeps it as
+the task's result; the CLI prints it). Heavy packages are imported inside the functions,
+so importing this module (as a DAG file does) costs nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline.errors import TbtError
+
+if TYPE_CHECKING:
+    from crawlers.sources import SourceConfig
+    from pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# Crawl statuses after which a source counts as crawled for its schedule slot. A partial
+# crawl stored what it could; crawling it again every hour would only hammer the site.
+_DONE_STATUSES = ("success", "partial")
+
+
+class CrawlFailed(TbtError):
+    """A crawl ended as failed; raised so the orchestrator retries it."""
+
+
+def summary(outcome: Any) -> dict[str, Any]:
+    """A JSON-able dict of a stage's outcome (a dataclass, a pydantic model or a mapping)."""
+    if outcome is None:
+        return {}
+    if dataclasses.is_dataclass(outcome) and not isinstance(outcome, type):
+        data: Any = dataclasses.asdict(outcome)
+    elif hasattr(outcome, "model_dump"):
+        data = outcome.model_dump(mode="json")
+    elif isinstance(outcome, Mapping):
+        data = dict(outcome)
+    else:
+        data = {"result": outcome}
+    return {str(k): _jsonable(v) for k, v in data.items()}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _utc(moment: dt.datetime | None) -> dt.datetime:
+    if moment is None:
+        return dt.datetime.now(dt.UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+# ------------------------------------------------------------------------- sources
+
+
+def sync_sources(settings: Settings) -> dict[str, Any]:
+    """Mirror ``crawlers/sources/*.yml`` into the ``sources`` table."""
+    from crawlers.sources import load_sources
+    from crawlers.sources import sync_sources as sync
+    from schema.engine import make_engine, session_scope
+
+    configs = list(load_sources().values())
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            counts = sync(session, configs)
+    finally:
+        engine.dispose()
+    return {"sources": len(configs), "enabled": sum(c.enabled for c in configs), **summary(counts)}
+
+
+def schedule_slot(schedule: str, at: dt.datetime) -> dt.datetime:
+    """The latest time at or before ``at`` when ``schedule`` (cron or @daily...) fires."""
+    from croniter import croniter
+
+    at = _utc(at)
+    # croniter's get_prev is strictly before its start; start a second later so a slot
+    # that falls exactly on ``at`` counts.
+    previous = croniter(schedule, at + dt.timedelta(seconds=1)).get_prev(dt.datetime)
+    return _utc(previous)
+
+
+def _last_done_crawls(settings: Settings) -> dict[str, dt.datetime]:
+    from sqlalchemy import func, select
+
+    from schema.engine import make_engine, session_scope
+    from schema.models import CrawlRun
+
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            rows = session.execute(
+                select(CrawlRun.source_id, func.max(CrawlRun.started_at))
+                .where(CrawlRun.status.in_(_DONE_STATUSES))
+                .group_by(CrawlRun.source_id)
+            ).all()
+    finally:
+        engine.dispose()
+    return {source: _utc(started) for source, started in rows}
+
+
+def _is_due(config: SourceConfig, at: dt.datetime, last_done: Mapping[str, dt.datetime]) -> bool:
+    previous = last_done.get(config.id)
+    return previous is None or previous < schedule_slot(config.schedule, at)
+
+
+def due_sources(settings: Settings, *, at: dt.datetime | None = None, replay_dir: Path | None = None) -> list[str]:
+    """Enabled sources whose schedule fired at or before ``at`` with no crawl done since.
+
+    A source never crawled is due; a failed crawl leaves it due (the next run tries
+    again); a rerun of the same interval finds the crawl done and crawls nothing. With
+    ``replay_dir`` only sources with a recorded snapshot there are considered.
+    """
+    from crawlers.run import replay_folder
+    from crawlers.sources import load_sources
+
+    moment = _utc(at)
+    last_done = _last_done_crawls(settings)
+    due = []
+    for config in load_sources().values():
+        if not config.enabled:
+            continue
+        if replay_dir is not None and replay_folder(replay_dir, config.id) is None:
+            continue
+        if _is_due(config, moment, last_done):
+            due.append(config.id)
+    return due
+
+
+# ------------------------------------------------------------------------- crawl
+
+
+def crawl_source(
+    settings: Settings,
+    source_id: str,
+    *,
+    at: dt.datetime | None = None,
+    replay_dir: Path | None = None,
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """Crawl one source in a child process (the crawl records its own CrawlRun).
+
+    ``at``: the end of the data interval; when given and the source was already crawled
+    for its schedule slot at that time, nothing is crawled (a rerun is a no-op). A count
+    outside the source's expected range mails the operator; a failed crawl raises
+    :class:`CrawlFailed` so the orchestrator retries it.
+    """
+    from crawlers.run import crawl
+    from crawlers.sources import load_source
+    from pipeline.operator_alerts import suspicious_crawl
+
+    config = load_source(source_id)
+    if at is not None and not _is_due(config, _utc(at), _last_done_crawls(settings)):
+        log.info("source %s was already crawled for its slot at %s; nothing to do", source_id, at)
+        return {"source_id": source_id, "status": "skipped", "reason": "already crawled for this slot"}
+    outcome = crawl(settings, source_id, replay_dir=replay_dir, timeout=timeout)
+    result = summary(outcome)
+    if outcome.suspicious:
+        result["operator_alerted"] = suspicious_crawl(settings, outcome, (config.expected_min, config.expected_max))
+    if outcome.status == "failed":
+        raise CrawlFailed(f"source {source_id}: crawl run {outcome.run_id} failed: {outcome.error}")
+    return result
+
+
+def crawl_sources(
+    settings: Settings,
+    source_ids: Iterable[str],
+    *,
+    at: dt.datetime | None = None,
+    replay_dir: Path | None = None,
+    timeout: float | None = None,
+) -> list[dict[str, Any]]:
+    """Crawl several sources one after the other; a failing source stops none of the others."""
+    results = []
+    for source_id in source_ids:
+        try:
+            results.append(crawl_source(settings, source_id, at=at, replay_dir=replay_dir, timeout=timeout))
+        except CrawlFailed as exc:
+            log.error("%s", exc)
+            results.append({"source_id": source_id, "status": "failed", "error": str(exc)})
+    return results
+
+
+# ------------------------------------------------------------------------- derive
+
+
+def classify(settings: Settings, *, limit: int | None = None) -> dict[str, Any]:
+    """Tag every measure waiting for sector tags (new, changed, or tagged by an older classifier)."""
+    from classifiers.tagging import classify_pending
+
+    return summary(classify_pending(settings, limit=limit))
+
+
+def update_index(settings: Settings) -> dict[str, Any]:
+    """Bring the search index up to date with the database (measures and bulletins)."""
+    from search.lifecycle import update_index as update
+
+    return summary(update(settings))
+
+
+def compose(settings: Settings, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Compose the bulletins due at ``now`` (one per subscriber and period, never twice)."""
+    from alerts.compose import compose_bulletins
+
+    return summary(compose_bulletins(settings, now=now))
+
+
+def deliver(settings: Settings, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Send what waits in the outbox (each mail exactly once; failures retried later)."""
+    from alerts.delivery import send_pending
+
+    return summary(send_pending(settings, now=now))
+
+
+# ------------------------------------------------------------------------- reports
+
+
+def report_period(interval_start: dt.datetime) -> str:
+    """The ISO week a weekly run's data interval starts in, e.g. ``2025-W48``."""
+    year, week, _ = _utc(interval_start).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def build_recall_risk_report(settings: Settings, *, period: str) -> dict[str, Any]:
+    """Build (or rebuild) the recall-risk report of ``period``; files land in reports_dir."""
+    from reports.recall_risk import build_report
+
+    return summary(build_report(settings, period))
+
+
+def mail_report(
+    settings: Settings, report: Mapping[str, Any], *, recipients: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """Mail a built report to the analysts once per period (a rerun mails nothing).
+
+    ``report`` is the summary :func:`build_recall_risk_report` returned.
+    """
+    from alerts.delivery import send_pending
+    from alerts.outbox import enqueue_mail
+    from pipeline.bookkeeping import claim
+    from schema.engine import make_engine, session_scope
+
+    to = list(recipients if recipients is not None else settings.analyst_emails)
+    period = str(report.get("period") or report.get("summary", {}).get("period") or report["report_id"])
+    if not to:
+        log.warning("recall-risk report %s not mailed: TBT_ANALYST_EMAILS is empty", period)
+        return {"period": period, "queued": 0}
+    attachments = [Path(p) for p in (report.get("pdf_path"), report.get("html_path")) if p]
+    queued = 0
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            for recipient in to:
+                key = f"report-mail/recall-risk/{period}/{recipient}"
+                if not claim(session, key, {"report_id": report.get("report_id")}):
+                    continue
+                enqueue_mail(
+                    session,
+                    recipient=recipient,
+                    subject=f"出口召回风险分析报告 Recall-risk report {period}",
+                    text=_report_text(report, period),
+                    purpose="report",
+                    attachments=tuple(attachments),
+                )
+                queued += 1
+    finally:
+        engine.dispose()
+    sent = summary(send_pending(settings)) if queued else {}
+    return {"period": period, "queued": queued, "recipients": to, "delivery": sent}
+
+
+def _report_text(report: Mapping[str, Any], period: str) -> str:
+    lines = [
+        f"出口召回风险分析报告 / Recall-risk report, {period}",
+        "",
+        "报告见附件 (PDF, HTML). The report is attached (PDF, HTML).",
+    ]
+    facts = report.get("summary")
+    if isinstance(facts, Mapping):
+        lines.append("")
+        lines += [f"- {key}: {value}" for key, value in facts.items() if not isinstance(value, Mapping | list)]
+    return "\n".join(lines) + "\n"
