@@ -1,0 +1,189 @@
+"""The search page and its CSV/XLSX export, over ``search.query.search_measures``."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response, StreamingResponse
+from pydantic import ValidationError
+
+from pipeline.errors import SearchError, ServiceUnavailable
+from portal.access import STAFF
+from portal.context import portal_of
+from portal.i18n import translator
+from portal.names import facet_label
+from portal.render import language_of, message_page, page
+from portal.searching import (
+    PAGE_SIZE,
+    as_dict,
+    build_request,
+    export_url,
+    highlight,
+    page_url,
+    request_values,
+    toggle_url,
+)
+
+router = APIRouter(include_in_schema=False)
+
+# Facet name in the response -> query-string parameter that filters by it.
+FACET_PARAMS = {"countries": "country", "bri": "bri", "sectors": "sector", "kinds": "kind",
+                "years": "year", "open_for_comment": "open", "languages": "language"}
+EXPORT_COLUMNS = ("id", "kind", "document_symbol", "country", "title", "title_en", "products", "hs_codes",
+                  "sectors", "language", "distributed_on", "published_on", "comment_deadline",
+                  "entry_into_force", "risk_level", "country_of_origin", "url")
+# A spreadsheet is for reading, not for copying the index: the first 5,000 matches.
+EXPORT_LIMIT = 5000
+EXPORT_PAGE = 500
+
+
+def run_search(request: Request, values: dict[str, Any]) -> Any:
+    from search.query import search_measures
+
+    portal = portal_of(request)
+    return search_measures(portal.es(), portal.settings, build_request(values))
+
+
+def _facet_value(facet: str, key: Any) -> str:
+    if facet in ("bri", "open_for_comment"):
+        return "1" if str(key).lower() in ("true", "1") else "0"
+    return str(key)
+
+
+def facet_view(request: Request, facets: dict[str, Any]) -> list[dict[str, Any]]:
+    lang = language_of(request)
+    words = translator(lang)
+    params = request.query_params
+    groups = []
+    for name, param in FACET_PARAMS.items():
+        buckets = facets.get(name) or []
+        entries = []
+        for bucket in buckets:
+            b = as_dict(bucket)
+            key = b.get("key", b.get("value"))
+            value = _facet_value(name, key)
+            if param in ("bri", "open") and value == "0":
+                continue  # a "no" bucket is shown as a count, but filtering by it is not offered
+            entries.append({
+                "label": facet_label(name, key, lang, words),
+                "count": b.get("count", b.get("doc_count", 0)),
+                "url": toggle_url(params, param, value),
+                "active": (param, value) in params.multi_items(),
+            })
+        groups.append({"name": name, "title": words[f"facet_{name}"], "entries": entries})
+    return groups
+
+
+def hit_view(hit: Any) -> dict[str, Any]:
+    h = as_dict(hit)
+    fields = as_dict(h.get("fields")) or {k: v for k, v in h.items() if k not in ("highlights", "score")}
+    highlights = {k: [highlight(f) for f in v] for k, v in (as_dict(h.get("highlights")) or {}).items()}
+    return {"id": h.get("id") or fields.get("id"), "fields": fields, "highlights": highlights}
+
+
+@router.get("/search", dependencies=[Depends(STAFF)])
+def search_page(request: Request) -> Response:
+    words = translator(language_of(request))
+    values = request_values(request.query_params)
+    context: dict[str, Any] = {"params": request.query_params, "q": request.query_params.get("q", ""),
+                               "sort": request.query_params.get("sort", "relevance"), "error": None,
+                               "export_csv": export_url(request.query_params, "csv"),
+                               "export_xlsx": export_url(request.query_params, "xlsx")}
+    try:
+        result = as_dict(run_search(request, values))
+    except ValidationError as exc:
+        return message_page(request, "bad_request", "; ".join(e["msg"] for e in exc.errors()), status=422)
+    except ImportError as exc:
+        return page(request, "search.html", {**context, "error": words["search_unavailable"] + str(exc)}, status=503)
+    except (SearchError, ServiceUnavailable) as exc:
+        return page(request, "search.html", {**context, "error": words["search_unavailable"] + str(exc)}, status=503)
+    total = int(result.get("total") or 0)
+    current = values["page"]
+    last = max(1, -(-min(total, 10000) // PAGE_SIZE))
+    context.update({
+        "total": total,
+        "hits": [hit_view(h) for h in result.get("hits") or []],
+        "facets": facet_view(request, as_dict(result.get("facets"))),
+        "page_no": current,
+        "prev_url": page_url(request.query_params, current - 1) if current > 1 else None,
+        "next_url": page_url(request.query_params, current + 1) if current < last else None,
+        "sort_urls": {s: toggle_url(request.query_params, "sort", s) for s in ("relevance", "date", "deadline")},
+    })
+    return page(request, "search.html", context)
+
+
+def export_rows(request: Request) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    page_no = 1
+    while len(rows) < EXPORT_LIMIT:
+        result = as_dict(run_search(request, request_values(request.query_params, page=page_no, size=EXPORT_PAGE)))
+        hits = [hit_view(h) for h in result.get("hits") or []]
+        for hit in hits:
+            fields = hit["fields"]
+            rows.append({c: _cell(fields.get(c) if c != "id" else hit["id"]) for c in EXPORT_COLUMNS})
+        if len(hits) < EXPORT_PAGE or page_no * EXPORT_PAGE >= int(result.get("total") or 0):
+            break
+        page_no += 1
+    return rows[:EXPORT_LIMIT]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return "; ".join(_cell(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_cell(v)}" for k, v in value.items())
+    text = str(value)
+    # Spreadsheet formula injection: a cell from source data must never start a formula.
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        text = "'" + text
+    return text
+
+
+def _export_or_error(request: Request) -> list[dict[str, Any]] | Response:
+    try:
+        return export_rows(request)
+    except ValidationError as exc:
+        return message_page(request, "bad_request", "; ".join(e["msg"] for e in exc.errors()), status=422)
+    except (ImportError, SearchError, ServiceUnavailable) as exc:
+        words = translator(language_of(request))
+        return message_page(request, "bad_request", words["search_unavailable"] + str(exc), status=503)
+
+
+@router.get("/search/export.csv", dependencies=[Depends(STAFF)])
+def export_csv(request: Request) -> Response:
+    rows = _export_or_error(request)
+    if isinstance(rows, Response):
+        return rows
+    buffer = io.StringIO()
+    buffer.write("\ufeff")  # a BOM, so Excel opens the Chinese text as UTF-8
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="tbt-measures.csv"'})
+
+
+@router.get("/search/export.xlsx", dependencies=[Depends(STAFF)])
+def export_xlsx(request: Request) -> Response:
+    from openpyxl import Workbook
+
+    rows = _export_or_error(request)
+    if isinstance(rows, Response):
+        return rows
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("measures")
+    sheet.append(list(EXPORT_COLUMNS))
+    for row in rows:
+        sheet.append([row[c] for c in EXPORT_COLUMNS])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    return StreamingResponse(
+        buffer, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="tbt-measures.xlsx"'},
+    )

@@ -1,0 +1,152 @@
+"""Subscriber self-service through the signed link in their mails: no password, and a
+token reaches only the subscriber (and the purpose) it was made for."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from pipeline.errors import TokenError
+from portal.access import SUBSCRIBER_LINK
+from portal.context import db_session, portal_of
+from portal.i18n import translator
+from portal.names import sector_choices
+from portal.render import language_of, page
+from portal.web import split_list, verify_csrf
+from schema.models import FREQUENCIES, MEASURE_KINDS, Subscriber, Subscription, utcnow
+
+router = APIRouter(include_in_schema=False)
+_MAX_TOKEN = 2000
+
+
+class _BadLink(Exception):
+    pass
+
+
+def subscriber_for(request: Request, session: Session, token: str | None, purpose: str) -> Subscriber:
+    if not token or len(token) > _MAX_TOKEN:
+        raise _BadLink()
+    from alerts.tokens import verify_token
+
+    try:
+        subscriber_id = verify_token(portal_of(request).settings, token, purpose)
+    except TokenError:
+        raise _BadLink() from None
+    subscriber = session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        raise _BadLink()
+    return subscriber
+
+
+def bad_link(request: Request) -> Response:
+    words = translator(language_of(request))
+    return page(request, "token_invalid.html", {"message": words["token_invalid"]}, status=400)
+
+
+@router.get("/subscription/confirm", dependencies=[Depends(SUBSCRIBER_LINK)])
+def confirm_page(request: Request, session: Annotated[Session, Depends(db_session)],
+                 token: str | None = None) -> Response:
+    try:
+        subscriber = subscriber_for(request, session, token, "confirm")
+    except _BadLink:
+        return bad_link(request)
+    return page(request, "subscriber_confirm.html", {"subscriber": subscriber, "token": token})
+
+
+@router.post("/subscription/confirm", dependencies=[Depends(SUBSCRIBER_LINK), Depends(verify_csrf)])
+def confirm(request: Request, session: Annotated[Session, Depends(db_session)],
+            token: Annotated[str | None, Form()] = None) -> Response:
+    try:
+        subscriber = subscriber_for(request, session, token, "confirm")
+    except _BadLink:
+        return bad_link(request)
+    if not subscriber.confirmed:
+        subscriber.confirmed = True
+        subscriber.confirmed_at = utcnow()
+        subscriber.unsubscribed_at = None
+        session.commit()
+    return page(request, "subscriber_confirm.html", {"subscriber": subscriber, "token": token, "done": True})
+
+
+def _subscription(subscriber: Subscriber) -> Subscription | None:
+    active = [s for s in subscriber.subscriptions if s.active]
+    return active[0] if active else (subscriber.subscriptions[0] if subscriber.subscriptions else None)
+
+
+def _manage_context(request: Request, subscriber: Subscriber, token: str, **extra: Any) -> dict[str, Any]:
+    return {"subscriber": subscriber, "sub": _subscription(subscriber), "token": token,
+            "sectors": sector_choices(language_of(request)), "kinds": MEASURE_KINDS,
+            "frequencies": FREQUENCIES, **extra}
+
+
+@router.get("/subscription/manage", dependencies=[Depends(SUBSCRIBER_LINK)])
+def manage_page(request: Request, session: Annotated[Session, Depends(db_session)],
+                token: str | None = None, saved: int = 0) -> Response:
+    try:
+        subscriber = subscriber_for(request, session, token, "manage")
+    except _BadLink:
+        return bad_link(request)
+    assert token is not None
+    return page(request, "subscriber_manage.html", _manage_context(request, subscriber, token, saved=bool(saved)))
+
+
+@router.post("/subscription/manage", dependencies=[Depends(SUBSCRIBER_LINK), Depends(verify_csrf)])
+async def manage(request: Request, session: Annotated[Session, Depends(db_session)]) -> Response:
+    form = await request.form()
+    token = form.get("token")
+    try:
+        subscriber = subscriber_for(request, session, token if isinstance(token, str) else None, "manage")
+    except _BadLink:
+        return bad_link(request)
+    assert isinstance(token, str)
+    sub = _subscription(subscriber)
+    if sub is None:
+        sub = Subscription(subscriber_id=subscriber.id)
+        session.add(sub)
+    known_sectors = {code for code, _ in sector_choices("en")}
+    sub.sectors = [s for s in form.getlist("sectors") if isinstance(s, str) and (not known_sectors
+                                                                                   or s in known_sectors)]
+    sub.kinds = [k for k in form.getlist("kinds") if k in MEASURE_KINDS]
+    sub.country_groups = [g for g in form.getlist("country_groups") if g in ("bri", "eu")]
+    sub.countries = [c for c in split_list(str(form.get("countries") or ""), upper=True)
+                     if len(c) == 3 and c.isalpha()]
+    sub.hs_prefixes = [h for h in split_list(str(form.get("hs_prefixes") or "")) if h.isdigit() and len(h) <= 10]
+    sub.keywords = split_list(str(form.get("keywords") or ""))[:50]
+    frequency = form.get("frequency")
+    if frequency in FREQUENCIES:
+        sub.frequency = str(frequency)
+    language = form.get("language")
+    if language in ("zh", "en"):
+        subscriber.language = str(language)
+    sub.active = True
+    session.commit()
+    from urllib.parse import urlencode
+
+    return RedirectResponse("/subscription/manage?" + urlencode({"token": token, "saved": 1}), status_code=303)
+
+
+@router.get("/subscription/unsubscribe", dependencies=[Depends(SUBSCRIBER_LINK)])
+def unsubscribe_page(request: Request, session: Annotated[Session, Depends(db_session)],
+                     token: str | None = None) -> Response:
+    try:
+        subscriber = subscriber_for(request, session, token, "unsubscribe")
+    except _BadLink:
+        return bad_link(request)
+    return page(request, "subscriber_unsubscribe.html", {"subscriber": subscriber, "token": token})
+
+
+@router.post("/subscription/unsubscribe", dependencies=[Depends(SUBSCRIBER_LINK), Depends(verify_csrf)])
+def unsubscribe(request: Request, session: Annotated[Session, Depends(db_session)],
+                token: Annotated[str | None, Form()] = None) -> Response:
+    try:
+        subscriber = subscriber_for(request, session, token, "unsubscribe")
+    except _BadLink:
+        return bad_link(request)
+    subscriber.unsubscribed_at = utcnow()
+    for sub in subscriber.subscriptions:
+        sub.active = False
+    session.commit()
+    return page(request, "subscriber_unsubscribe.html", {"subscriber": subscriber, "token": token, "done": True})

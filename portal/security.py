@@ -1,0 +1,146 @@
+"""Passwords, signed session cookies, CSRF tokens, API keys and the login rate limit.
+
+Every secret comes from ``settings.secret_key``; nothing here keeps module-level state,
+so two apps in one process (tests) never share sessions or rate-limit counters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+SESSION_COOKIE = "tbt_session"
+# A working day plus slack: staff log in once in the morning.
+SESSION_MAX_AGE_SECONDS = 12 * 3600
+
+
+def hash_password(password: str) -> str:
+    return PasswordHasher().hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return PasswordHasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# A valid hash of nothing anyone knows: verifying against it for unknown usernames
+# takes as long as for real ones, so response time does not reveal who exists.
+def dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def new_api_key() -> str:
+    return "tbt_" + secrets.token_urlsafe(32)
+
+
+def api_key_hash(key: str) -> str:
+    # API keys are 256-bit random strings: a plain SHA-256 is enough (no dictionary to attack),
+    # and it lets us look the key up by its hash.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SessionData:
+    """What the signed cookie carries: a random session id, and the user once logged in."""
+
+    sid: str
+    user_id: int | None = None
+
+
+class SessionSigner:
+    def __init__(self, secret_key: str) -> None:
+        self._serializer = URLSafeTimedSerializer(secret_key, salt="tbt-portal-session")
+        self._csrf_key = hashlib.sha256(("csrf:" + secret_key).encode()).digest()
+
+    def dumps(self, data: SessionData) -> str:
+        return self._serializer.dumps({"sid": data.sid, "uid": data.user_id})
+
+    def loads(self, cookie: str | None) -> SessionData | None:
+        if not cookie:
+            return None
+        try:
+            raw: Any = self._serializer.loads(cookie, max_age=SESSION_MAX_AGE_SECONDS)
+        except BadSignature:  # also covers SignatureExpired
+            return None
+        if not isinstance(raw, dict) or not isinstance(raw.get("sid"), str):
+            return None
+        uid = raw.get("uid")
+        return SessionData(sid=raw["sid"], user_id=uid if isinstance(uid, int) else None)
+
+    def csrf_token(self, sid: str) -> str:
+        """The CSRF token is bound to the session id, so a token from another session fails."""
+        return hmac.new(self._csrf_key, sid.encode(), hashlib.sha256).hexdigest()
+
+    def csrf_valid(self, sid: str, token: str | None) -> bool:
+        return bool(token) and hmac.compare_digest(self.csrf_token(sid), str(token))
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class LoginRateLimiter:
+    """At most ``attempts`` failed logins per client address and per username in ``window`` seconds.
+
+    In-process: one portal process per deployment is the design; several workers would
+    each count separately, which only loosens the limit by the number of workers.
+    """
+
+    def __init__(self, attempts: int = 5, window: float = 300.0) -> None:
+        self.attempts = attempts
+        self.window = window
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        q = self._failures.setdefault(key, deque())
+        while q and q[0] <= now - self.window:
+            q.popleft()
+        return q
+
+    def blocked(self, *keys: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            return any(len(self._recent(k, now)) >= self.attempts for k in keys)
+
+    def fail(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for k in keys:
+                self._recent(k, now).append(now)
+
+    def reset(self, *keys: str) -> None:
+        with self._lock:
+            for k in keys:
+                self._failures.pop(k, None)
+
+
+def content_security_policy() -> str:
+    # Everything is served by us: no inline script or style, no frames, forms post only here.
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": content_security_policy(),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
