@@ -1,0 +1,363 @@
+"""Labelled examples for training and evaluating the sector head, read from the recorded data.
+
+Labels come from each source's own product classification through the tables in
+``labelling.yml`` (and, for HS nomenclature lines and ePing rows, the HS/ICS mapping of
+``sectors.yml``). The split is fixed and by group: records whose normalised product
+text (or HS heading) is the same always land in the same split, so the same product
+never appears in train and test.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import json
+import random
+import re
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from classifiers.taxonomy import CROSS_SECTOR, Taxonomy, load_taxonomy
+from pipeline.errors import ClassifierError
+
+LABELLING_PATH = Path(__file__).with_name("labelling.yml")
+SPLITS = ("train", "val", "test")
+# Caps keep embedding time on a shared 2-core machine to minutes (see MODEL_CARD.md).
+PER_LABEL_CAP = {"safety_gate": 450, "health_canada": 450}
+SAMPLE_SEED = 20260101
+
+
+@dataclass
+class LabelledRecord:
+    key: str  # source:record id
+    source: str
+    source_kind: str  # nomenclature, recall, notification, standard
+    language: str
+    title: str
+    description: str = ""
+    products: str = ""
+    hs_codes: list[str] = field(default_factory=list)
+    ics_codes: list[str] = field(default_factory=list)
+    labels: tuple[str, ...] = ()
+    group: str = ""
+
+    @property
+    def text(self) -> str:
+        return " | ".join(p for p in (self.title, self.products, self.description) if p)
+
+    @property
+    def split(self) -> str:
+        return split_of(self.group or self.key)
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "id": self.key,
+            "title": self.title,
+            "description": self.description,
+            "products": self.products,
+            "hs_codes": self.hs_codes,
+            "ics_codes": self.ics_codes,
+            "language": self.language,
+        }
+
+
+def split_of(group: str) -> str:
+    """Fixed split from a digest of the group: 70 % train, 15 % validation, 15 % test."""
+    bucket = int(hashlib.sha256(group.encode()).hexdigest()[:8], 16) % 100
+    return "train" if bucket < 70 else "val" if bucket < 85 else "test"
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^\w]+", " ", text.lower()).split())
+
+
+def _labelling() -> dict[str, Any]:
+    data = yaml.safe_load(LABELLING_PATH.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ClassifierError(f"{LABELLING_PATH} is not a mapping; fix the YAML.")
+    return data
+
+
+def _check(labels: list[str], taxonomy: Taxonomy, where: str) -> tuple[str, ...]:
+    for label in labels:
+        taxonomy.sector(label)  # raises for a typo in labelling.yml
+    if not labels:
+        return ()
+    return tuple(sorted(set(labels)))
+
+
+def default_data_dir() -> Path:
+    return Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+# --- sources -------------------------------------------------------------------------
+
+
+def hs_nomenclature(data_dir: Path, taxonomy: Taxonomy) -> Iterator[LabelledRecord]:
+    """HS 2022 headings and subheadings, labelled through the HS mapping; grouped by heading."""
+    path = data_dir / "hs" / "datasets_harmonized-system__harmonized-system.csv"
+    with path.open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            code, level = row["hscode"], row["level"]
+            if level not in ("4", "6"):
+                continue
+            labels = [s.code for s, _ in taxonomy.sectors_for_hs(code)]
+            if not labels:
+                continue
+            yield LabelledRecord(
+                key=f"hs:{code}", source="hs_nomenclature", source_kind="nomenclature", language="en",
+                title=row["description"], labels=tuple(sorted(labels)), group=f"hs:{code[:4]}",
+            )
+
+
+def _refine(rules: list[list[Any]], text: str) -> list[str] | None:
+    for pattern, labels in rules:
+        if re.search(pattern, text):
+            return list(labels)
+    return None
+
+
+def safety_gate(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> Iterator[LabelledRecord]:
+    categories: dict[str, list[str]] = table["categories"]
+    drop = set(table.get("drop", []))
+    refine: dict[str, list[list[Any]]] = table.get("refine", {})
+    for path in sorted((data_dir / "safety_gate" / "weekly_reports").glob("*.xml.gz")):
+        try:
+            root = ET.fromstring(gzip.decompress(path.read_bytes()))
+        except (OSError, ET.ParseError):
+            continue  # a damaged report file costs its alerts, not the build
+        for alert in root.iter("notifications"):
+            def text(tag: str, node: ET.Element = alert) -> str:
+                return " ".join((node.findtext(tag) or "").split())
+
+            case = text("caseNumber")
+            category = text("category")
+            if not case or category in drop or category not in categories:
+                continue
+            product = text("product")
+            name = text("name")
+            title = product if name.lower() in ("", "unknown", product.lower()) else f"{product} {name}"
+            description = text("description")
+            labels = _refine(refine.get(category, []), f"{title} {description}") or categories[category]
+            yield LabelledRecord(
+                key=f"safety_gate:{case}", source="eu_safety_gate", source_kind="recall", language="en",
+                title=title, description=description, labels=_check(labels, taxonomy, case),
+                group="sg:" + _norm(f"{product} {text('brand')}"),
+            )
+
+
+def health_canada(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> Iterator[LabelledRecord]:
+    path = data_dir / "health_canada" / "HCRSAMOpenData_en_until_2025.json.gz"
+    records = json.loads(gzip.decompress(path.read_bytes()))
+    categories: dict[str, list[str]] = table["categories"]
+    organizations: dict[str, list[str]] = table["organizations"]
+    neutral = set(table["neutral"])
+    category_only = set(table["by_category_only"])
+    for rec in records:
+        org = (rec.get("Organization") or "").strip()
+        category = (rec.get("Category") or "").strip()
+        parts = [p.strip() for p in category.split(" - ") if p.strip()]
+        labels: list[str] = []
+        unknown = False
+        for part in parts:
+            if part in categories:
+                labels.extend(categories[part])
+            elif part not in neutral:
+                unknown = True
+        if org == "TC" and "Child Car Seat" not in parts:
+            labels = ["auto_parts"]
+        elif (not labels or unknown) and org in organizations and org not in category_only:
+            labels = list(organizations[org])
+        elif unknown and org in category_only:
+            labels = []
+        if not labels:
+            continue
+        title = " ".join(str(rec.get("Title") or "").split())
+        product = " ".join(str(rec.get("Product") or "").split())
+        yield LabelledRecord(
+            key=f"health_canada:{rec.get('NID')}", source="health_canada", source_kind="recall", language="en",
+            title=title, products=product if product.lower() != title.lower() else "",
+            description=" ".join(str(rec.get("Issue") or "").split()),
+            labels=_check(labels, taxonomy, str(rec.get("NID"))), group="hc:" + _norm(product or title),
+        )
+
+
+def cpsc(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> Iterator[LabelledRecord]:
+    files: dict[str, list[str]] = table["files"]
+    merged: dict[str, LabelledRecord] = {}
+    for path in sorted((data_dir / "cpsc" / "recallsatlas_csv").glob("*.csv")):
+        category = path.name.rsplit("_", 2)[0]
+        if category not in files:
+            continue
+        with path.open(encoding="utf-8-sig") as fh:
+            for row in csv.DictReader(fh):
+                number = (row.get("Recall Number") or "").strip()
+                if not number:
+                    continue
+                rec = merged.get(number)
+                if rec is None:
+                    name = " ".join((row.get("Name of product") or "").split())
+                    rec = LabelledRecord(
+                        key=f"cpsc:{number}", source="us_cpsc", source_kind="recall", language="en",
+                        title=name, description=" ".join((row.get("Description") or "").split())[:1500],
+                        group="cpsc:" + _norm(name),
+                    )
+                    merged[number] = rec
+                rec.labels = _check(list(rec.labels) + files[category], taxonomy, number)
+    yield from merged.values()
+
+
+def eping(data_dir: Path, taxonomy: Taxonomy) -> Iterator[LabelledRecord]:
+    """ePing export rows and GCC notifications, labelled by their own HS/ICS codes."""
+    with (data_dir / "eping" / "eping_export_sample_32.csv").open(encoding="utf-8-sig") as fh:
+        for i, row in enumerate(csv.DictReader(fh)):
+            hs = [c.strip() for c in (row.get("HS code(s)") or "").split(";") if c.strip()]
+            ics = [c.strip() for c in (row.get("ICS code(s)") or "").split(";") if c.strip()]
+            labels = {s.code for c in hs for s, _ in taxonomy.sectors_for_hs(c)}
+            labels |= {s.code for c in ics for s, _ in taxonomy.sectors_for_ics(c)}
+            labels.discard(CROSS_SECTOR)
+            if not labels:
+                continue
+            title = " ".join((row.get("Title") or "").split())
+            yield LabelledRecord(
+                key=f"eping_csv:{i}", source="wto_eping", source_kind="notification", language="en",
+                title=title, description=" ".join((row.get("Description") or "").split()),
+                products=" ".join((row.get("Products covered") or "").split()),
+                hs_codes=hs, ics_codes=ics, labels=tuple(sorted(labels)), group="eping:" + _norm(title)[:80],
+            )
+    gcc = json.loads((data_dir / "eping" / "gcc_tbt_notifications_normalized.json").read_text(encoding="utf-8"))
+    for feed in gcc.values():
+        for entry in feed.get("entries", []):
+            title = " ".join(str(entry.get("title") or "").split())
+            yield LabelledRecord(
+                key=f"eping_gcc:{entry.get('uid')}", source="wto_eping", source_kind="notification", language="en",
+                title=title, description=" ".join(str(entry.get("summary") or "").split()),
+                ics_codes=["43.020"], labels=("auto_parts",), group="eping:" + _norm(title)[:80],
+            )
+
+
+def _cap(records: list[LabelledRecord], cap: int, seed: int) -> list[LabelledRecord]:
+    """At most ``cap`` records per label set, sampled reproducibly."""
+    by_label: dict[tuple[str, ...], list[LabelledRecord]] = defaultdict(list)
+    for rec in records:
+        by_label[rec.labels].append(rec)
+    rng = random.Random(seed)
+    kept: list[LabelledRecord] = []
+    for labels in sorted(by_label):
+        group = by_label[labels]
+        rng.shuffle(group)
+        kept.extend(group[:cap])
+    return kept
+
+
+def labelled_records(data_dir: Path | None = None, taxonomy: Taxonomy | None = None) -> list[LabelledRecord]:
+    """All English labelled records (train, validation and test), in a fixed order."""
+    data_dir = data_dir or default_data_dir()
+    if not data_dir.is_dir():
+        raise ClassifierError(f"no training data at {data_dir}; pass --data-dir pointing at shared/data.")
+    taxonomy = taxonomy or load_taxonomy()
+    table = _labelling()
+    hs = list(hs_nomenclature(data_dir, taxonomy))
+    # Subheadings outnumber headings 5:1; keep all headings and two subheadings per heading.
+    rng = random.Random(SAMPLE_SEED)
+    per_heading: dict[str, list[LabelledRecord]] = defaultdict(list)
+    for rec in hs:
+        per_heading[rec.group].append(rec)
+    hs_kept: list[LabelledRecord] = []
+    for group in sorted(per_heading):
+        recs = per_heading[group]
+        headings = [r for r in recs if len(r.key) == len("hs:") + 4]
+        subs = [r for r in recs if r not in headings]
+        heading_labels = {r.labels for r in headings}
+        # Subheadings with their own sectors (854142 solar cells under 8541) are always kept.
+        special = [r for r in subs if r.labels not in heading_labels]
+        ordinary = [r for r in subs if r.labels in heading_labels]
+        rng.shuffle(ordinary)
+        hs_kept.extend(headings + special + ordinary[:2])
+    sg = _cap(list(safety_gate(data_dir, taxonomy, table["safety_gate"])), PER_LABEL_CAP["safety_gate"], SAMPLE_SEED)
+    hc = _cap(
+        list(health_canada(data_dir, taxonomy, table["health_canada"])), PER_LABEL_CAP["health_canada"], SAMPLE_SEED
+    )
+    records = hs_kept + sg + hc + list(cpsc(data_dir, taxonomy, table["cpsc_recallsatlas"])) + list(eping(data_dir, taxonomy))
+    for rec in records:
+        rec.labels = tuple(label for label in rec.labels if label != CROSS_SECTOR)
+    return [r for r in records if r.labels and r.text.strip()]
+
+
+# --- non-English evaluation sets ----------------------------------------------------------
+
+
+def multilingual_records(data_dir: Path | None = None, taxonomy: Taxonomy | None = None) -> list[LabelledRecord]:
+    """French, German, Spanish and Russian records labelled by their sources' own classes."""
+    data_dir = (data_dir or default_data_dir()) / "multilingual"
+    taxonomy = taxonomy or load_taxonomy()
+    table = _labelling()
+    out: list[LabelledRecord] = []
+
+    with (data_dir / "de" / "bvl_lebensmittelwarnungen.csv").open(encoding="utf-8") as fh:
+        for i, row in enumerate(csv.DictReader(fh)):
+            labels = table["bvl_warning_types"].get((row.get("warningtype") or "").strip())
+            product = " ".join((row.get("product") or "").split())
+            if labels and product:
+                out.append(LabelledRecord(
+                    key=f"bvl:{i}", source="de_bvl", source_kind="recall", language="de", title=product,
+                    description=" ".join((row.get("reason") or "").split()), labels=_check(labels, taxonomy, str(i)),
+                ))
+
+    aesan = json.loads((data_dir / "es" / "aesan_alerts_feed.json").read_text(encoding="utf-8"))
+    for alert in aesan["alerts"]:
+        labels = table["aesan_types"].get(alert.get("type"))
+        if labels:
+            out.append(LabelledRecord(
+                key=f"aesan:{alert.get('reference')}", source="es_aesan", source_kind="recall", language="es",
+                title=" ".join(str(alert.get("title") or "").split()), products=str(alert.get("product") or ""),
+                labels=_check(labels, taxonomy, str(alert.get("reference"))),
+            ))
+
+    ross = json.loads((data_dir / "ru" / "rosstandart_draft_standards.json").read_text(encoding="utf-8"))
+    committees: dict[str, list[str]] = table["rosstandart_technical_committees"]
+    for item in ross["gost"]:
+        match = re.match(r"\s*П?ТК\s+(\d+)", item.get("technical_committee") or "")
+        labels = committees.get(match.group(1)) if match else None
+        if labels:
+            out.append(LabelledRecord(
+                key=f"rosstandart:{item['id']}", source="ru_rosstandart", source_kind="standard", language="ru",
+                title=" ".join(str(item.get("project_name") or "").split()), labels=_check(labels, taxonomy, item["id"]),
+            ))
+    for item in ross["sp"]:  # building codes (СП): construction by definition
+        out.append(LabelledRecord(
+            key=f"rosstandart_sp:{item['id']}", source="ru_rosstandart", source_kind="standard", language="ru",
+            title=" ".join(str(item.get("title") or "").split()), labels=("building_materials",),
+        ))
+
+    rappel = json.loads((data_dir / "fr" / "rappelconso_page_20.json").read_text(encoding="utf-8"))["results"]
+    rappel.append(json.loads((data_dir / "fr" / "rappelconso_record.json").read_text(encoding="utf-8")))
+    for rec in rappel:
+        labels = table["rappelconso_categories"].get(rec.get("categorie_produit"))
+        if labels:
+            out.append(LabelledRecord(
+                key=f"rappelconso:{rec.get('numero_fiche')}", source="fr_rappelconso", source_kind="recall",
+                language="fr", title=" ".join(str(rec.get("libelle") or rec.get("modeles_ou_references") or "").split()),
+                description=" ".join(str(rec.get("motif_rappel") or "").split()),
+                labels=_check(labels, taxonomy, str(rec.get("numero_fiche"))),
+            ))
+    for i in (1, 2, 3):
+        alert = json.loads((data_dir / "fr" / f"safety_gate_api_alert_fr_{i}.json").read_text(encoding="utf-8"))
+        product = alert["product"]
+        labels = table["safety_gate_api_categories"].get(product["productCategory"]["key"])
+        versions = product.get("versions") or [{}]
+        if labels:
+            out.append(LabelledRecord(
+                key=f"safety_gate_fr:{alert['reference']}", source="eu_safety_gate", source_kind="recall", language="fr",
+                title=" ".join(str(product.get("nameSpecific") or versions[0].get("name") or "").split()),
+                description=" ".join(str(versions[0].get("description") or "").split()),
+                labels=_check(labels, taxonomy, alert["reference"]),
+            ))
+    return [r for r in out if r.text.strip()]
