@@ -52,5 +52,5 @@ def facet_label(facet: str, key: Any, lang: str, words: Mapping[str, str]) -> st
     if facet == "bri":
         return words["bri_yes"] if value in ("true", "1", "True") else words["bri_no"]
     if facet == "open_for_comment":
-        return words["open_yes"] if value in ("true", "1", "True") else words["open_no"]
+        return words["open_yes"] if value in ("true", "1", "True", "open") else words["open_no"]
     return value

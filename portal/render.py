@@ -23,7 +23,9 @@ def csrf_token(request: Request) -> str:
     return portal_of(request).signer.csrf_token(request.state.session.sid)
 
 
-def page(request: Request, template: str, context: Mapping[str, Any] | None = None, *, status: int = 200) -> HTMLResponse:
+def page(
+    request: Request, template: str, context: Mapping[str, Any] | None = None, *, status: int = 200
+) -> HTMLResponse:
     portal = portal_of(request)
     user = current_user(request)
     lang = language_of(request)

@@ -22,6 +22,8 @@ SCALAR_PARAMS = ("q", "hs_prefix", "date_from", "date_to", "sort", "deadline_wit
 FLAG_PARAMS = {"bri": "bri_only", "eu": "eu_only", "open": "open_for_comment", "china": "origin_china"}
 PAGE_SIZE = 20
 _HIGHLIGHT_TAG = re.compile(r"&lt;(/?)(em|mark)&gt;")
+# Entities the search module's HTML encoder already wrote; escaping them again would show "&amp;lt;".
+_DOUBLE_ESCAPED = re.compile(r"&amp;(lt|gt|amp|quot|#39|#x27|#34);")
 
 
 def request_values(params: QueryParams, *, page: int | None = None, size: int = PAGE_SIZE) -> dict[str, Any]:
@@ -88,10 +90,11 @@ def export_url(params: QueryParams, fmt: str) -> str:
 def highlight(fragment: str) -> Markup:
     """Escape a highlighted fragment, then turn only the highlight tags back into <mark>.
 
-    The fragment is source text: escaping it whole keeps a hostile title inert, and the
-    only markup that survives is our own <mark>.
+    ``search.query`` already HTML-encodes fragments; we escape again anyway (defence in
+    depth: a fragment is source text), then restore the entities it wrote and our <mark>.
+    The only markup that survives is <mark>.
     """
-    escaped = str(escape(fragment))
+    escaped = _DOUBLE_ESCAPED.sub(r"&\1;", str(escape(fragment)))
     return Markup(_HIGHLIGHT_TAG.sub(lambda m: f"<{m.group(1)}mark>", escaped))
 
 

@@ -101,7 +101,9 @@ def api_measure(measure_id: Annotated[str, Path(max_length=64)],
 
 @router.get("/measures/{measure_id}/bulletins", dependencies=[Depends(API_STAFF)],
             summary="Bulletins a measure went out in")
-def api_measure_bulletins(measure_id: Annotated[str, Path(max_length=64)], session: Annotated[Session, Depends(db_session)]) -> Any:
+def api_measure_bulletins(
+    measure_id: Annotated[str, Path(max_length=64)], session: Annotated[Session, Depends(db_session)]
+) -> Any:
     load_measure(session, measure_id)
     return jsonable_encoder([{
         "bulletin_id": row["bulletin"].id, "subject": row["bulletin"].subject,

@@ -20,7 +20,7 @@ from portal.web import verify_csrf
 from schema.models import Report
 
 router = APIRouter(include_in_schema=False)
-MEDIA_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+MEDIA_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
 # A rendered report has its own inline styles and embedded chart images, but never scripts.
 REPORT_CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
               "font-src 'self' data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")

@@ -33,11 +33,11 @@ router = APIRouter(include_in_schema=False)
 FACET_PARAMS = {"countries": "country", "bri": "bri", "sectors": "sector", "kinds": "kind",
                 "years": "year", "open_for_comment": "open", "languages": "language"}
 EXPORT_COLUMNS = ("id", "kind", "document_symbol", "country", "title", "title_en", "products", "hs_codes",
-                  "sectors", "language", "distributed_on", "published_on", "comment_deadline",
+                  "sector_codes", "language", "distributed_on", "published_on", "comment_deadline",
                   "entry_into_force", "risk_level", "country_of_origin", "url")
 # A spreadsheet is for reading, not for copying the index: the first 5,000 matches.
 EXPORT_LIMIT = 5000
-EXPORT_PAGE = 500
+EXPORT_PAGE = 100  # search.query.SearchRequest allows at most 100 per page
 
 
 def run_search(request: Request, values: dict[str, Any]) -> Any:
@@ -49,7 +49,8 @@ def run_search(request: Request, values: dict[str, Any]) -> Any:
 
 def _facet_value(facet: str, key: Any) -> str:
     if facet in ("bri", "open_for_comment"):
-        return "1" if str(key).lower() in ("true", "1") else "0"
+        # search.query names the open-for-comment bucket "open"; bri buckets are "true"/"false".
+        return "1" if str(key).lower() in ("true", "1", "open") else "0"
     return str(key)
 
 
@@ -116,17 +117,17 @@ def search_page(request: Request) -> Response:
 
 
 def export_rows(request: Request) -> list[dict[str, Any]]:
+    """The matches in the page's order, paged with search_after (deep pages never hit from+size limits)."""
     rows: list[dict[str, Any]] = []
-    page_no = 1
+    values = request_values(request.query_params, page=1, size=EXPORT_PAGE)
     while len(rows) < EXPORT_LIMIT:
-        result = as_dict(run_search(request, request_values(request.query_params, page=page_no, size=EXPORT_PAGE)))
-        hits = [hit_view(h) for h in result.get("hits") or []]
-        for hit in hits:
+        result = as_dict(run_search(request, values))
+        for hit in (hit_view(h) for h in result.get("hits") or []):
             fields = hit["fields"]
             rows.append({c: _cell(fields.get(c) if c != "id" else hit["id"]) for c in EXPORT_COLUMNS})
-        if len(hits) < EXPORT_PAGE or page_no * EXPORT_PAGE >= int(result.get("total") or 0):
+        if not result.get("search_after"):
             break
-        page_no += 1
+        values = {**values, "search_after": result["search_after"]}
     return rows[:EXPORT_LIMIT]
 
 

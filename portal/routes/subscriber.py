@@ -32,7 +32,7 @@ def subscriber_for(request: Request, session: Session, token: str | None, purpos
     from alerts.tokens import verify_token
 
     try:
-        subscriber_id = verify_token(portal_of(request).settings, token, purpose)
+        subscriber_id = verify_token(portal_of(request).settings, token, purpose, session=session)
     except TokenError:
         raise _BadLink() from None
     subscriber = session.get(Subscriber, subscriber_id)
@@ -102,26 +102,34 @@ async def manage(request: Request, session: Annotated[Session, Depends(db_sessio
     except _BadLink:
         return bad_link(request)
     assert isinstance(token, str)
+    from alerts.subscriptions import (
+        InvalidSubscription,
+        add_subscription,
+        change_subscription,
+        check_language,
+        criteria,
+    )
+
+    values: dict[str, Any] = {
+        "sectors": [str(v) for v in form.getlist("sectors")],
+        "kinds": [str(v) for v in form.getlist("kinds")],
+        # alerts.subscriptions takes country codes, names and the groups bri/eu in one list.
+        "countries": split_list(str(form.get("countries") or "")) + [str(g) for g in form.getlist("country_groups")],
+        "hs_prefixes": split_list(str(form.get("hs_prefixes") or "")),
+        "keywords": split_list(str(form.get("keywords") or ""))[:50],
+        "frequency": str(form.get("frequency") or "daily"),
+    }
     sub = _subscription(subscriber)
-    if sub is None:
-        sub = Subscription(subscriber_id=subscriber.id)
-        session.add(sub)
-    known_sectors = {code for code, _ in sector_choices("en")}
-    sub.sectors = [s for s in form.getlist("sectors") if isinstance(s, str) and (not known_sectors
-                                                                                   or s in known_sectors)]
-    sub.kinds = [k for k in form.getlist("kinds") if k in MEASURE_KINDS]
-    sub.country_groups = [g for g in form.getlist("country_groups") if g in ("bri", "eu")]
-    sub.countries = [c for c in split_list(str(form.get("countries") or ""), upper=True)
-                     if len(c) == 3 and c.isalpha()]
-    sub.hs_prefixes = [h for h in split_list(str(form.get("hs_prefixes") or "")) if h.isdigit() and len(h) <= 10]
-    sub.keywords = split_list(str(form.get("keywords") or ""))[:50]
-    frequency = form.get("frequency")
-    if frequency in FREQUENCIES:
-        sub.frequency = str(frequency)
-    language = form.get("language")
-    if language in ("zh", "en"):
-        subscriber.language = str(language)
-    sub.active = True
+    try:
+        if sub is None:
+            add_subscription(session, subscriber, criteria(**values))
+        else:
+            change_subscription(session, sub.id, {**values, "active": True})
+        subscriber.language = check_language(str(form.get("language") or subscriber.language))
+    except InvalidSubscription as exc:
+        session.rollback()
+        return page(request, "subscriber_manage.html",
+                    _manage_context(request, subscriber, token, error=str(exc)), status=422)
     session.commit()
     from urllib.parse import urlencode
 

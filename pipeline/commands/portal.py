@@ -1,0 +1,95 @@
+"""`tbt-alert portal` (run the web portal) and `tbt-alert users ...` (portal logins and API keys)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.settings import Settings
+
+
+def ensure_demo_user(settings: Settings) -> tuple[str, str]:
+    """A staff login for the local demo, made once per database: (username, password).
+
+    `tbt-alert run` calls this and prints the portal URL with the login.
+    """
+    from portal.users import ensure_demo_user as ensure
+
+    return ensure(settings)
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("portal", help="run the web portal (search, measures, reports, subscriptions)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default: 1)")
+    parser.set_defaults(handler=_portal)
+
+    users = sub.add_parser("users", help="portal users: add a login, issue an API key")
+    users_sub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    add = users_sub.add_parser("add", help="create a portal user")
+    add.add_argument("username")
+    add.add_argument("--role", choices=("staff", "analyst", "admin"), required=True)
+    add.add_argument("--password", help="the password (default: ask; at least 12 characters)")
+    add.add_argument("--email")
+    add.set_defaults(handler=_users_add)
+    key = users_sub.add_parser("apikey", help="issue a new API key for a user (printed once)")
+    key.add_argument("username")
+    key.add_argument("--name", default="cli", help="a label for the key")
+    key.set_defaults(handler=_users_apikey)
+
+
+def _portal(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from pipeline.settings import load_settings
+    from schema.migrate import upgrade
+
+    settings = load_settings()
+    upgrade(settings.database_url)
+    print(f"portal on http://{args.host}:{args.port}/ (data {settings.data_dir})", flush=True)
+    if args.workers > 1:
+        # Several workers need an import string; each builds its app from the environment.
+        uvicorn.run("portal.asgi:app", host=args.host, port=args.port, workers=args.workers,
+                    log_level="warning", proxy_headers=False)
+        return 0
+    from portal.app import create_app
+
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning", proxy_headers=False)
+    return 0
+
+
+def _users_add(args: argparse.Namespace) -> int:
+    from pipeline.settings import load_settings
+    from portal.users import create_user
+    from schema.engine import make_engine, session_scope
+
+    password = args.password or getpass.getpass(f"password for {args.username}: ")
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            user = create_user(session, args.username, args.role, password, email=args.email)
+            print(f"user {user.username} ({user.role}) created")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _users_apikey(args: argparse.Namespace) -> int:
+    from pipeline.settings import load_settings
+    from portal.users import issue_api_key
+    from schema.engine import make_engine, session_scope
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            key = issue_api_key(session, args.username, name=args.name)
+    finally:
+        engine.dispose()
+    print(key)
+    print("Keep it now: only its hash is stored. Send it in the X-API-Key header.")
+    return 0
