@@ -1,0 +1,355 @@
+"""Render bulletins and subscriber mails from the Jinja templates in ``alerts/templates/``.
+
+HTML templates (``*.html.j2``) are autoescaped, so a measure title such as ``<script>`` or
+``{{ 7*7 }}`` arrives as inert text (data is never parsed as a template). Per-measure blocks are
+rendered once per language and day and reused across subscribers: composing for thousands of
+subscribers renders each measure a handful of times, not thousands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from alerts.gist import days_left, gist_zh
+from alerts.labels import country_label, kind_label, relation_label, sector_label
+from alerts.matching import Candidate, Reason, TagView
+from pipeline.settings import Settings
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+CLOSING_SOON_DAYS = 14
+
+STRINGS: dict[str, dict[str, str]] = {
+    "zh": {
+        "title": "技术性贸易措施预警",
+        "subject": "【TBT预警】{period}：{n} 项新措施",
+        "subject_reminder": "【TBT预警】{period}：{m} 项评议期即将截止",
+        "summary": "本期概要",
+        "new_measures": "新措施",
+        "by_country": "按国家/地区",
+        "by_sector": "按行业",
+        "closing_count": "{m} 项评议期将在 14 天内截止",
+        "gist": "要点（依据结构化字段与术语表整理，不是译文）",
+        "original_title": "原文标题",
+        "english_title": "英文标题",
+        "country": "通报成员/国家",
+        "kind": "类型",
+        "sectors": "涉及行业及依据",
+        "hs": "HS 编码",
+        "distributed": "分发日期",
+        "published": "发布日期",
+        "deadline": "评议截止",
+        "days_left": "剩 {d} 天",
+        "today": "今天截止",
+        "closed": "已截止",
+        "entry_into_force": "生效日期",
+        "links": "链接",
+        "source": "原始页面",
+        "document": "文件",
+        "why": "匹配原因",
+        "follow_ups": "后续文件",
+        "follow_up_of": "后续文件，原通报：",
+        "also_seen": "亦见于",
+        "changed": "有更新",
+        "closing_soon": "评议期将在 14 天内截止（此前已提醒过的措施）",
+        "footer_why": "您收到此邮件，是因为 {email} 订阅了 tbt-alert 技术性贸易措施预警（{subs}）。",
+        "manage": "管理订阅",
+        "unsubscribe": "一键退订",
+        "contact": "联系我们",
+        "reason_sector": "行业「{name}」（相关度 {score}）",
+        "reason_hs": "HS {code}（订阅 {prefix}）",
+        "reason_keyword": "关键词「{keyword}」",
+        "reason_country": "国家/地区 {name}",
+        "group_bri": "一带一路",
+        "group_eu": "欧盟",
+        "origin": "原产地",
+        "risk": "风险",
+        "freq_immediate": "即时",
+        "freq_daily": "每日",
+        "freq_weekly": "每周",
+        "all": "全部措施",
+    },
+    "en": {
+        "title": "Technical barriers to trade: early warning",
+        "subject": "[TBT alert] {period}: {n} new measures",
+        "subject_reminder": "[TBT alert] {period}: {m} comment periods closing soon",
+        "summary": "Summary",
+        "new_measures": "New measures",
+        "by_country": "By country",
+        "by_sector": "By sector",
+        "closing_count": "{m} comment periods close within 14 days",
+        "gist": "Chinese gist (from structured fields and the glossary, not a translation)",
+        "original_title": "Original title",
+        "english_title": "English title",
+        "country": "Notifying member / country",
+        "kind": "Kind",
+        "sectors": "Sectors affected and why",
+        "hs": "HS codes",
+        "distributed": "Distributed",
+        "published": "Published",
+        "deadline": "Comments due",
+        "days_left": "{d} days left",
+        "today": "closes today",
+        "closed": "closed",
+        "entry_into_force": "Entry into force",
+        "links": "Links",
+        "source": "Source page",
+        "document": "Document",
+        "why": "Why you get this",
+        "follow_ups": "Follow-ups",
+        "follow_up_of": "Follow-up of",
+        "also_seen": "Also seen at",
+        "changed": "updated",
+        "closing_soon": "Comment periods closing within 14 days (measures you were alerted to before)",
+        "footer_why": "You receive this mail because {email} subscribed to tbt-alert early warnings ({subs}).",
+        "manage": "Manage your subscription",
+        "unsubscribe": "Unsubscribe",
+        "contact": "Contact",
+        "reason_sector": "sector “{name}” (relevance {score})",
+        "reason_hs": "HS {code} (you follow {prefix})",
+        "reason_keyword": "keyword “{keyword}”",
+        "reason_country": "country {name}",
+        "group_bri": "Belt and Road",
+        "group_eu": "EU",
+        "origin": "Origin",
+        "risk": "Risk",
+        "freq_immediate": "immediate",
+        "freq_daily": "daily",
+        "freq_weekly": "weekly",
+        "all": "all measures",
+    },
+}
+
+
+@dataclass
+class ItemView:
+    """One measure in a bulletin, with why this subscriber gets it."""
+
+    candidate: Candidate
+    reasons: list[Reason]
+    section: str = "new"  # new, changed, closing_soon
+    follow_ups: list[ItemView] = field(default_factory=list)
+    also_seen: list[Candidate] = field(default_factory=list)
+    parent_label: str | None = None  # a follow-up whose parent is not in this bulletin
+
+
+@dataclass
+class BulletinView:
+    subscriber_email: str
+    language: str
+    frequency: str
+    period_start: dt.datetime
+    period_end: dt.datetime
+    items: list[ItemView]
+    closing_soon: list[ItemView]
+    subscription_summaries: list[str]
+    manage_url: str
+    unsubscribe_url: str
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=lambda name: bool(name and name.endswith(".html.j2")),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return env
+
+
+def _evidence_text(evidence: dict[str, Any]) -> str:
+    """A short line from a tag's evidence (HS codes, matched text...), whatever keys it uses."""
+    parts = []
+    for key, value in evidence.items():
+        if isinstance(value, list | tuple):
+            value = ", ".join(str(v) for v in value[:6])
+        text = str(value).strip()
+        if text:
+            parts.append(f"{key}: {text}")
+    line = "; ".join(parts)
+    return line if len(line) <= 140 else line[:137] + "…"
+
+
+class Renderer:
+    """Renders bulletins for one compose run (one ``today``), caching what subscribers share."""
+
+    def __init__(self, settings: Settings, today: dt.date):
+        self.settings = settings
+        self.today = today
+        self.env = environment()
+        self._blocks: dict[tuple[str, str, str], str] = {}
+        self._reasons: dict[tuple[str, str], str] = {}
+
+    def measure_context(self, c: Candidate, lang: str) -> dict[str, Any]:
+        m = c.measure
+        t = STRINGS[lang]
+        left = days_left(m.comment_deadline, self.today)
+        deadline_note = None
+        if left is not None:
+            deadline_note = t["closed"] if left < 0 else t["today"] if left == 0 else t["days_left"].format(d=left)
+        sectors = []
+        for tag in sorted(c.tags, key=lambda x: -x.score):
+            sectors.append({
+                "name": sector_label(tag.sector, lang), "score": f"{tag.score:.2f}", "method": tag.method,
+                "evidence": _evidence_text(tag.evidence),
+            })
+        documents = [(lang_code.upper(), url) for lang_code, url in sorted((m.documents or {}).items()) if url]
+        return {
+            "m": m,
+            "country": country_label(m.country, lang),
+            "origin": country_label(m.country_of_origin, lang) if m.country_of_origin else None,
+            "kind": kind_label(m.kind, lang) + (f" · {relation_label(m.relation, lang)}" if m.relation else ""),
+            "gist": gist_zh(m, c.tags, today=self.today),
+            "show_title_en": bool(m.title_en and m.title_en.strip() != m.title.strip()),
+            "sectors": sectors,
+            "hs_codes": list(c.hs_codes),
+            "deadline_note": deadline_note,
+            "deadline_urgent": left is not None and 0 <= left <= CLOSING_SOON_DAYS,
+            "documents": documents,
+            "t": t,
+            "lang": lang,
+        }
+
+    def block(self, c: Candidate, lang: str, kind: str) -> str:
+        """The rendered measure block (``kind`` = html or txt), shared by every subscriber."""
+        key = (c.id, lang, kind)
+        found = self._blocks.get(key)
+        if found is None:
+            template = self.env.get_template(f"measure.{kind}.j2")
+            found = template.render(self.measure_context(c, lang))
+            self._blocks[key] = found
+        return found
+
+    def reason_line(self, reasons: list[Reason], lang: str) -> str:
+        t = STRINGS[lang]
+        words = []
+        for r in reasons:
+            if r["type"] == "sector":
+                words.append(t["reason_sector"].format(name=sector_label(r["sector"], lang), score=f"{r['score']:.2f}"))
+            elif r["type"] == "hs":
+                words.append(t["reason_hs"].format(code=r["code"], prefix=r["prefix"]))
+            elif r["type"] == "keyword":
+                words.append(t["reason_keyword"].format(keyword=r["keyword"]))
+            elif r["type"] == "country":
+                name = country_label(r["country"], lang)
+                if r.get("group"):
+                    name += f"（{t['group_' + r['group']]}）" if lang == "zh" else f" ({t['group_' + r['group']]})"
+                words.append(t["reason_country"].format(name=name))
+        return ("；" if lang == "zh" else "; ").join(words) or t["all"]
+
+    def _item_context(self, item: ItemView, lang: str, kind: str) -> dict[str, Any]:
+        block = self.block(item.candidate, lang, kind)
+        return {
+            "block": Markup(block) if kind == "html" else block,
+            "why": self.reason_line(item.reasons, lang),
+            "section": item.section,
+            "parent_label": item.parent_label,
+            "follow_ups": [self._item_context(f, lang, kind) for f in item.follow_ups],
+            "also_seen": [
+                {"source": a.measure.source_id, "url": a.measure.url, "key": a.measure.source_key}
+                for a in item.also_seen
+            ],
+            "m": item.candidate.measure,
+            "country": country_label(item.candidate.measure.country, lang),
+            "deadline_left": days_left(item.candidate.measure.comment_deadline, self.today),
+        }
+
+    def summary(self, view: BulletinView) -> dict[str, Any]:
+        lang = view.language
+        countries: Counter[str] = Counter()
+        sectors: Counter[str] = Counter()
+        closing = 0
+        for item in view.items:
+            m = item.candidate.measure
+            countries[country_label(m.country, lang)] += 1
+            for code in dict.fromkeys(t.sector for t in item.candidate.tags):
+                sectors[sector_label(code, lang)] += 1
+            left = days_left(m.comment_deadline, self.today)
+            if left is not None and 0 <= left <= CLOSING_SOON_DAYS:
+                closing += 1
+        closing += len(view.closing_soon)
+        return {
+            "count": len(view.items),
+            "countries": countries.most_common(8),
+            "sectors": sectors.most_common(8),
+            "closing": closing,
+        }
+
+    def period_label(self, view: BulletinView) -> str:
+        end = (view.period_end - dt.timedelta(seconds=1)).date()
+        start = view.period_start.date()
+        return start.isoformat() if start == end else f"{start.isoformat()} – {end.isoformat()}"
+
+    def render_bulletin(self, view: BulletinView) -> tuple[str, str, str]:
+        """(subject, html, text) of one bulletin."""
+        lang = view.language
+        t = STRINGS[lang]
+        period = self.period_label(view)
+        summary = self.summary(view)
+        if view.items:
+            subject = t["subject"].format(period=period, n=len(view.items))
+        else:
+            subject = t["subject_reminder"].format(period=period, m=len(view.closing_soon))
+        common = {
+            "t": t,
+            "lang": lang,
+            "view": view,
+            "period": period,
+            "summary": summary,
+            "subject": subject,
+            "footer_why": t["footer_why"].format(
+                email=view.subscriber_email, subs=("；" if lang == "zh" else "; ").join(view.subscription_summaries)
+            ),
+            "contact_email": self.settings.contact_email,
+            "today": self.today,
+        }
+        html = self.env.get_template("bulletin.html.j2").render(
+            items=[self._item_context(i, lang, "html") for i in view.items],
+            closing_soon=[self._item_context(i, lang, "html") for i in view.closing_soon],
+            **common,
+        )
+        text = self.env.get_template("bulletin.txt.j2").render(
+            items=[self._item_context(i, lang, "txt") for i in view.items],
+            closing_soon=[self._item_context(i, lang, "txt") for i in view.closing_soon],
+            **common,
+        )
+        return subject, html, text
+
+
+def subscription_summary(subscription: Any, lang: str) -> str:
+    """One phrase per subscription for the footer ("why you get this mail")."""
+    t = STRINGS[lang]
+    parts = [sector_label(s, lang) for s in subscription.sectors or []]
+    parts += [f"HS {p}" for p in subscription.hs_prefixes or []]
+    parts += [country_label(c, lang) for c in subscription.countries or []]
+    parts += [t["group_" + g] for g in subscription.country_groups or [] if "group_" + g in t]
+    parts += [f"“{k}”" for k in subscription.keywords or []]
+    parts += [kind_label(k, lang) for k in subscription.kinds or []]
+    what = ("、" if lang == "zh" else ", ").join(parts) or t["all"]
+    return f"{what} · {t['freq_' + subscription.frequency]}"
+
+
+def render_confirmation(settings: Settings, *, email: str, language: str, confirm_url: str) -> tuple[str, str, str]:
+    """(subject, html, text) of the double opt-in mail."""
+    lang = language if language in STRINGS else "zh"
+    context = {"lang": lang, "email": email, "confirm_url": confirm_url, "contact_email": settings.contact_email}
+    subject = (
+        "请确认订阅 tbt-alert 技术性贸易措施预警" if lang == "zh" else "Please confirm your tbt-alert subscription"
+    )
+    env = environment()
+    html = env.get_template("confirm.html.j2").render(subject=subject, **context)
+    text = env.get_template("confirm.txt.j2").render(subject=subject, **context)
+    return subject, html, text
+
+
+__all__ = ["BulletinView", "ItemView", "Renderer", "TagView", "render_confirmation", "subscription_summary"]
