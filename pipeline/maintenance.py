@@ -44,14 +44,14 @@ def check_index(settings: Settings, *, rebuild: bool | None = None) -> dict[str,
     """Compare database and index counts; rebuild the index when they diverge.
 
     ``rebuild``: True forces a rebuild, False only reports, None (default) rebuilds
-    only on a divergence.
+    only on a divergence (or when there is no live index at all).
     """
     from pipeline.stages import summary
     from search.lifecycle import index_counts, rebuild_index
 
-    counts = summary(index_counts(settings))
+    counts = index_counts(settings)
     diverged = diverging(counts)
-    result: dict[str, Any] = {"counts": counts, "diverged": diverged, "rebuilt": False}
+    result: dict[str, Any] = {"counts": summary(counts), "diverged": diverged, "rebuilt": False}
     if rebuild or (rebuild is None and diverged):
         log.warning("index and database differ (%s); rebuilding the index", ", ".join(diverged) or "forced")
         result["rebuild"] = summary(rebuild_index(settings))
@@ -61,24 +61,13 @@ def check_index(settings: Settings, *, rebuild: bool | None = None) -> dict[str,
 
 
 def diverging(counts: dict[str, Any]) -> list[str]:
-    """Names whose database and index counts differ.
+    """The kinds (measures, bulletins) whose database and index counts differ.
 
-    Accepts ``{name: {"database": n, "index": m}}`` or flat ``{"<name>_database": n,
-    "<name>_index": m}`` (``db`` for ``database`` too).
+    ``counts`` is what ``search.lifecycle.index_counts`` returns: ``{"database": {kind:
+    n}, "index": {kind: n or None}}``; a kind with no live index (None) diverges.
     """
-    pairs: dict[str, dict[str, Any]] = {}
-    for key, value in counts.items():
-        if isinstance(value, dict):
-            db = value.get("database", value.get("db"))
-            index = value.get("index")
-            if db is not None and index is not None:
-                pairs[key] = {"database": db, "index": index}
-            continue
-        for suffix, side in (("_database", "database"), ("_db", "database"), ("_index", "index")):
-            if key.endswith(suffix):
-                pairs.setdefault(key[: -len(suffix)], {})[side] = value
-    complete = {name: pair for name, pair in pairs.items() if "database" in pair and "index" in pair}
-    return sorted(name for name, pair in complete.items() if pair["database"] != pair["index"])
+    database, index = counts.get("database") or {}, counts.get("index") or {}
+    return sorted(kind for kind in database if index.get(kind) != database[kind])
 
 
 # ------------------------------------------------------------------------- retention

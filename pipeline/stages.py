@@ -233,6 +233,36 @@ def deliver(settings: Settings, *, now: dt.datetime | None = None) -> dict[str, 
     return summary(send_pending(settings, now=now))
 
 
+# ------------------------------------------------------------------------- demo
+
+
+DEMO_SUBSCRIBERS = REPO_ROOT / "pipeline" / "demo" / "subscribers.csv"
+
+
+def demo_subscribers(settings: Settings, path: Path = DEMO_SUBSCRIBERS) -> dict[str, Any]:
+    """Add the constructed demo subscribers (see pipeline/demo/meta.json), confirmed, once per database.
+
+    They exist so the main job on recorded data composes and mails real bulletins (to
+    example.com addresses, caught by the local SMTP sink).
+    """
+    from alerts.subscriptions import import_csv
+    from pipeline.bookkeeping import claim
+    from schema.engine import make_engine, session_scope
+
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            if not claim(session, f"demo-subscribers/{path.name}", {"path": str(path)}):
+                return {"added": 0, "subscriptions": 0, "note": "already added"}
+            outcome = import_csv(session, path, confirmed=True)
+            if outcome.errors:
+                problems = "; ".join(f"line {line}: {message}" for line, message in outcome.errors)
+                raise TbtError(f"{path}: demo subscribers rejected ({problems}); fix the CSV.")
+            return {"added": outcome.added, "subscriptions": outcome.subscriptions}
+    finally:
+        engine.dispose()
+
+
 # ------------------------------------------------------------------------- reports
 
 
@@ -246,7 +276,23 @@ def build_recall_risk_report(settings: Settings, *, period: str) -> dict[str, An
     """Build (or rebuild) the recall-risk report of ``period``; files land in reports_dir."""
     from reports.recall_risk import build_report
 
-    return summary(build_report(settings, period))
+    return {**summary(build_report(settings, period)), "period": period}
+
+
+def latest_report_period(settings: Settings) -> str | None:
+    """The latest month with recalls in the database (``2025-11``), or None without any."""
+    from sqlalchemy import func, select
+
+    from schema.engine import make_engine, session_scope
+    from schema.models import Measure
+
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            latest = session.scalar(select(func.max(Measure.published_on)).where(Measure.kind == "recall"))
+    finally:
+        engine.dispose()
+    return None if latest is None else f"{latest.year}-{latest.month:02d}"
 
 
 def mail_report(
@@ -254,7 +300,7 @@ def mail_report(
 ) -> dict[str, Any]:
     """Mail a built report to the analysts once per period (a rerun mails nothing).
 
-    ``report`` is the summary :func:`build_recall_risk_report` returned.
+    ``report`` is what :func:`build_recall_risk_report` returned (it names its period).
     """
     from alerts.delivery import send_pending
     from alerts.outbox import enqueue_mail
@@ -262,7 +308,7 @@ def mail_report(
     from schema.engine import make_engine, session_scope
 
     to = list(recipients if recipients is not None else settings.analyst_emails)
-    period = str(report.get("period") or report.get("summary", {}).get("period") or report["report_id"])
+    period = str(report["period"])
     if not to:
         log.warning("recall-risk report %s not mailed: TBT_ANALYST_EMAILS is empty", period)
         return {"period": period, "queued": 0}
