@@ -136,9 +136,9 @@ def _measure_actions(
 
 
 def _bulletin_actions(
-    session: Session, index: str, since: dt.datetime | None, ids: list[int]
+    session: Session, index: str, pending_only: bool, ids: list[int]
 ) -> Iterator[dict[str, Any]]:
-    for batch in reader.iter_bulletins(session, since=since):
+    for batch in reader.iter_bulletins(session, pending_only=pending_only):
         for bulletin, subscriber, items in batch:
             ids.append(bulletin["id"])
             yield index_action(index, bulletin_document(bulletin, subscriber, items))
@@ -182,7 +182,7 @@ def _rebuild_locked(
             )
             _raise_for(measures, "measure")
             bulletin_ids: list[int] = []
-            bulletins = send(client, settings, _bulletin_actions(session, targets["bulletins"], None, bulletin_ids))
+            bulletins = send(client, settings, _bulletin_actions(session, targets["bulletins"], False, bulletin_ids))
             _raise_for(bulletins, "bulletin")
         old: dict[str, list[str]] = {}
         actions: list[dict[str, Any]] = []
@@ -283,7 +283,7 @@ def _update_locked(
         actions += [delete_action(measures_alias, i) for i in _withdrawn_in_index(client, settings, session)]
         measures = send(client, settings, actions)
         bulletin_ids: list[int] = []
-        bulletins = send(client, settings, list(_bulletin_actions(session, bulletins_alias, since, bulletin_ids)))
+        bulletins = send(client, settings, list(_bulletin_actions(session, bulletins_alias, True, bulletin_ids)))
         with guarded(settings, "refresh the live indices"):
             client.indices.refresh(index=[measures_alias, bulletins_alias])
         failed_bulletins = {int(e.doc_id) for e in bulletins.errors}

@@ -139,10 +139,15 @@ class BulletinSearchResponse(BaseModel):
 
 
 def prepare_text(q: str) -> str:
-    """User text for simple_query_string: CJK runs quoted into phrases unless the user quoted already."""
-    if '"' in q:
-        return q
-    return _CJK_RUN.sub(lambda m: f'"{m.group(0)}"', q)
+    """User text for simple_query_string, outside quoted phrases: CJK runs become phrases, and the
+    words AND, OR, NOT (upper case, as people type them) become the operators ``+ | -``."""
+    parts = q.split('"')
+    for i in range(0, len(parts), 2):  # even parts are outside quotes
+        part = _CJK_RUN.sub(lambda m: f'"{m.group(0)}"', parts[i])
+        part = re.sub(r"(?<!\S)OR(?!\S)", "|", part)
+        part = re.sub(r"(?<!\S)AND(?!\S)", "+", part)
+        parts[i] = re.sub(r"(?<!\S)NOT\s+", "-", part)
+    return '"'.join(parts)
 
 
 def _text_fields() -> list[str]:

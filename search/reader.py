@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from schema.models import Bulletin, BulletinItem, Measure, SectorTag, Subscriber
@@ -84,9 +84,12 @@ def bulletin_count(session: Session) -> int:
 
 
 def iter_bulletins(
-    session: Session, *, since: dt.datetime | None = None, batch_size: int = 500
+    session: Session, *, pending_only: bool = False, batch_size: int = 500
 ) -> Iterator[list[tuple[Row, Row, list[Row]]]]:
-    """Bulletins (all, or those created or not yet indexed since ``since``) with subscriber and items."""
+    """Bulletins (all, or only those not indexed yet) with subscriber and items.
+
+    A bulletin never changes once composed, so ``indexed_at`` alone says what is left to do.
+    """
     after = 0
     columns = (
         Bulletin.id, Bulletin.subscriber_id, Bulletin.language, Bulletin.frequency, Bulletin.period_start,
@@ -94,8 +97,8 @@ def iter_bulletins(
     )  # fmt: skip
     while True:
         stmt = select(*columns).where(Bulletin.id > after).order_by(Bulletin.id).limit(batch_size)
-        if since is not None:
-            stmt = stmt.where(or_(Bulletin.created_at > since, Bulletin.indexed_at.is_(None)))
+        if pending_only:
+            stmt = stmt.where(Bulletin.indexed_at.is_(None))
         bulletins = [dict(r) for r in session.execute(stmt).mappings()]
         if not bulletins:
             return

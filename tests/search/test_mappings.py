@@ -79,8 +79,7 @@ def test_cluster_info_matches_the_nodes_api(es: Any, make_settings: Any) -> None
     assert info.chinese_analyzer == expected
 
 
-def test_strict_mapping_rejects_unknown_fields(es: Any, index_prefix: str, make_settings: Any) -> None:
-    settings = make_settings(TBT_INDEX_PREFIX=index_prefix)
+def test_strict_mapping_rejects_unknown_fields(es: Any, index_prefix: str) -> None:
     name = f"{index_prefix}-strict"
     es.indices.create(index=name, mappings=measure_mappings(), settings=index_settings(loading=False))
     doc = _documents()[0]
