@@ -128,7 +128,8 @@ def _clusters(result: RecallAnalysis, scores: list[RiskScore]) -> list[tuple[str
 
 
 def _charts(result: RecallAnalysis, scores: list[RiskScore], vocabulary: Any) -> dict[str, str]:
-    figures: dict[str, str] = {}
+    # Every key present (empty = no chart): the template runs with StrictUndefined.
+    figures: dict[str, str] = {"markets": "", "trend": "", "hazards": "", "scores": ""}
     if result.markets and result.total:
         figures["markets"] = charts.origins_by_market(
             [(m.market, m.china.current, m.other, m.unknown) for m in result.markets if m.total or m.china.current])
@@ -221,7 +222,17 @@ def _summary(result: RecallAnalysis, scores: list[RiskScore], clusters: list[Clu
         "china_made": result.origins.get("china", 0),
         "other_origin": result.origins.get("other", 0),
         "unknown_origin": result.origins.get("unknown", 0),
-        "markets": {m.market: {"total": m.total, "china_made": m.china.current} for m in result.markets},
+        "markets": {
+            m.market: {"total": m.total, "china_made": m.china.current, "previous": m.china.previous,
+                       "year_ago": m.china.year_ago, "serious": m.serious, "other_origin": m.other,
+                       "unknown_origin": m.unknown}
+            for m in result.markets
+        },
+        "sectors": [
+            {"market": s.market, "sector": s.sector, "china_made": s.change.current, "previous": s.change.previous,
+             "year_ago": s.change.year_ago, "serious": s.serious}
+            for s in result.sectors
+        ],
         "top_hazards": [{"hazard": h, "recalls": n} for h, n in result.top_hazards[:5]],
         "top_risks": [{"sector": s.sector, "market": s.market, "score": s.score} for s in scores[:5]],
         "linked_rules": sum(len(c.links) for c in clusters),
