@@ -19,11 +19,14 @@ from reports.selection import RecallRow, market_of, origin_of, severity_of
 def test_periods_and_their_comparisons() -> None:
     q4 = parse_period("2025-Q4")
     assert (q4.start, q4.end) == (dt.date(2025, 10, 1), dt.date(2026, 1, 1))
-    assert q4.previous().label == "2025-Q3" and q4.year_ago().label == "2024-Q4"
+    assert q4.previous().label == "2025-Q3"
+    assert q4.year_ago().label == "2024-Q4"
     jan = parse_period("2025-01")
-    assert jan.previous().label == "2024-12" and jan.year_ago().label == "2024-01"
+    assert jan.previous().label == "2024-12"
+    assert jan.year_ago().label == "2024-01"
     week = parse_period("2025-W01")
-    assert week.start == dt.date(2024, 12, 30) and week.previous().label == "2024-W52"
+    assert week.start == dt.date(2024, 12, 30)
+    assert week.previous().label == "2024-W52"
     assert parse_period("2021-W10").year_ago().label == "2020-W10"
     assert parse_period("2020-W53").year_ago().label == "2019-W52"  # 2019 has no week 53
     assert parse_period("2026-W53").year_ago().label == "2025-W52"  # 2025 has no week 53
@@ -66,15 +69,18 @@ def test_markets_group_eu_member_states() -> None:
     assert market_of("FRA", "FRA", is_eu) == "EUR"
     assert market_of("WTO", "USA", is_eu) == "USA"
     assert market_of(None, None, is_eu) == "unknown"
-    assert normalise_market("EU") == "EUR" and normalise_market("Germany") == "EUR"
+    assert normalise_market("EU") == "EUR"
+    assert normalise_market("Germany") == "EUR"
     assert normalise_market("usa") == "USA"
 
 
 def test_severity_scale() -> None:
     assert severity_of("serious") == severity_of("Type I") == severity_of("Class 1") == "serious"
     assert severity_of("Type I - Type II") == "serious"
-    assert severity_of("Type II") == "medium" and severity_of("Class 3") == "low"
-    assert severity_of("other") == "other" and severity_of(None) == "unknown"
+    assert severity_of("Type II") == "medium"
+    assert severity_of("Class 3") == "low"
+    assert severity_of("other") == "other"
+    assert severity_of(None) == "unknown"
 
 
 def _row(day: dt.date, market: str = "EUR", origin: str = "china", sectors: tuple[str, ...] = ("toys",),
@@ -106,8 +112,10 @@ def test_score_follows_the_documented_formula() -> None:
 
 def test_export_share_table_states_its_source_and_placeholders() -> None:
     table = load_exposure()
-    assert table.values and table.all_placeholders
-    assert "PLACEHOLDER" in table.source_note and "NO REAL FIGURES" in table.source_note
+    assert table.values
+    assert table.all_placeholders
+    assert "PLACEHOLDER" in table.source_note
+    assert "NO REAL FIGURES" in table.source_note
     assert all(0 < v.share <= 1 for v in table.values.values())
 
 
@@ -120,14 +128,19 @@ def test_analysis_counts_and_changes() -> None:
         _row(dt.date(2025, 11, 9), market="USA", severity="unknown"),
     ]
     result = analyse(rows, q4)
-    assert result.total == 5 and result.origins == {"china": 3, "unknown": 1, "other": 1}
+    assert result.total == 5
+    assert result.origins == {"china": 3, "unknown": 1, "other": 1}
     eu = next(m for m in result.markets if m.market == "EUR")
     assert (eu.total, eu.china.current, eu.china.previous, eu.china.year_ago) == (4, 2, 1, 3)
-    assert eu.china_share == 50.0 and eu.china.vs_previous == 100.0 and eu.china.vs_year_ago == -33.3
+    assert eu.china_share == 50.0
+    assert eu.china.vs_previous == 100.0
+    assert eu.china.vs_year_ago == -33.3
     toys = next(s for s in result.sectors if (s.market, s.sector) == ("EUR", "toys"))
-    assert toys.change.current == 2 and toys.serious == 2
+    assert toys.change.current == 2
+    assert toys.serious == 2
     assert next(s for s in result.sectors if s.sector == "childcare").change.current == 1
     usa = next(m for m in result.markets if m.market == "USA")
-    assert usa.china.previous == 0 and usa.china.vs_previous is None
+    assert usa.china.previous == 0
+    assert usa.china.vs_previous is None
     only_usa = analyse(rows, q4, market="USA")
     assert [m.market for m in only_usa.markets] == ["USA"]

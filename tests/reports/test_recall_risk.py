@@ -103,7 +103,8 @@ def test_report_numbers_equal_sql_recomputation(report_settings: Settings) -> No
     assert summary["total_recalls"] == sum(v[0] for v in markets.values())
     assert summary["china_made"] == sum(v[1] for v in markets.values())
     assert summary["unknown_origin"] == sum(v[2] for v in markets.values())
-    assert summary["china_made"] > 0 and summary["unknown_origin"] > 0  # the fixture exercises both
+    assert summary["china_made"] > 0
+    assert summary["unknown_origin"] > 0
     for market, (total, china, unknown, serious) in markets.items():
         line = summary["markets"][market]
         assert (line["total"], line["china_made"], line["unknown_origin"], line["serious"]) == (
@@ -119,7 +120,8 @@ def test_report_numbers_equal_sql_recomputation(report_settings: Settings) -> No
     assert got_prev == expected_prev
 
     html = outcome.html_path.read_text(encoding="utf-8")
-    assert "召回风险评分" in html and "score = 100 × (0.40·f" in html
+    assert "召回风险评分" in html
+    assert "score = 100 × (0.40·f" in html
     assert "data:image/png;base64," in html  # charts are inline
     assert "PLACEHOLDER" in html  # the export shares say what they are
     assert outcome.pdf_path.read_bytes().startswith(b"%PDF")
@@ -150,7 +152,8 @@ def test_empty_period_gives_a_valid_report_that_says_so(report_settings: Setting
     assert outcome.summary["empty"] is True
     assert outcome.summary["total_recalls"] == 0
     html = outcome.html_path.read_text(encoding="utf-8")
-    assert "本期无召回记录" in html and "No recalls were published in 2019-W10" in html
+    assert "本期无召回记录" in html
+    assert "No recalls were published in 2019-W10" in html
     pages = _pages(outcome.pdf_path, tmp_path)
     assert pages
     assert all(_ink(p) > 0.002 for p in pages)
