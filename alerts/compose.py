@@ -1,0 +1,426 @@
+"""Compose the bulletins that are due: one per subscriber, frequency and period.
+
+Periods are fixed by the clock, in UTC: *daily* = the previous calendar day, *weekly* = the
+previous Monday-to-Monday week, *immediate* = from the subscription's last bulletin to the current
+minute. A subscription remembers ``last_bulletin_at`` (the end of the last period composed for it),
+so rerunning compose for the same ``now`` finds nothing due and creates nothing: the unique
+(subscriber, period) constraint on bulletins is the last guard.
+
+For each due subscriber the measures new or changed in the window (or newly tagged in it) that
+match any of their subscriptions are collected with the reasons; a measure already in one of
+their earlier bulletins is left out unless it changed since; the same measure seen through two
+sources (same ``document_symbol``) is shown once; follow-ups are grouped under their parent; and
+measures alerted before whose comment period closes within 14 days are listed as reminders, once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, Select, and_, insert, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from alerts.links import manage_url, unsubscribe_url
+from alerts.matching import Candidate, MeasurePool, Reason, merge_reasons, prepare
+from alerts.outbox import new_message_id
+from alerts.render import CLOSING_SOON_DAYS, BulletinView, ItemView, Renderer, subscription_summary
+from pipeline.settings import Settings
+from schema.engine import make_engine, session_factory
+from schema.models import Bulletin, BulletinItem, Delivery, Measure, SectorTag, Subscriber, Subscription
+
+log = logging.getLogger(__name__)
+
+CATCH_UP_LIMIT = dt.timedelta(days=31)  # after an outage, look back at most this far
+BATCH = 500  # bulletins per transaction: a crash loses at most one batch of work, never sends twice
+_CHUNK = 500  # ids per IN (...) list
+
+
+@dataclass
+class ComposeOutcome:
+    bulletins: int = 0
+    deliveries: int = 0
+    items: int = 0
+    due: int = 0  # (subscriber, frequency) groups that were due
+    empty: int = 0  # due but nothing to say
+    already_composed: int = 0
+    bulletin_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Group:
+    subscriber: Subscriber
+    frequency: str
+    subscriptions: list[Subscription]
+    period_start: dt.datetime
+    period_end: dt.datetime
+    window_start: dt.datetime
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
+
+
+def period_for(frequency: str, now: dt.datetime, last: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
+    """(start, end) of the period a bulletin composed at ``now`` covers."""
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if frequency == "daily":
+        return midnight - dt.timedelta(days=1), midnight
+    if frequency == "weekly":
+        monday = midnight - dt.timedelta(days=midnight.weekday())
+        return monday - dt.timedelta(days=7), monday
+    end = now.replace(second=0, microsecond=0)
+    start = last if last is not None and last < end else end - dt.timedelta(days=1)
+    return max(start, end - CATCH_UP_LIMIT), end
+
+
+def _chunks(values: Sequence[object], size: int = _CHUNK) -> Iterable[Sequence[object]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def _due_groups(session: Session, now: dt.datetime) -> list[_Group]:
+    rows = session.execute(
+        select(Subscription, Subscriber)
+        .join(Subscriber, Subscription.subscriber_id == Subscriber.id)
+        .where(Subscription.active.is_(True), Subscriber.confirmed.is_(True), Subscriber.unsubscribed_at.is_(None))
+        .order_by(Subscriber.id, Subscription.id)
+    ).all()
+    grouped: dict[tuple[int, str], list[tuple[Subscription, Subscriber]]] = defaultdict(list)
+    for sub, subscriber in rows:
+        grouped[(subscriber.id, sub.frequency)].append((sub, subscriber))
+    groups = []
+    for (_, frequency), members in grouped.items():
+        subs = [s for s, _ in members]
+        lasts = [_utc(s.last_bulletin_at) for s in subs]
+        known = [x for x in lasts if x is not None]
+        start, end = period_for(frequency, now, min(known) if known else None)
+        if all(x is not None and x >= end for x in lasts):
+            continue  # composed for this period already
+        window_start = start
+        if known and min(known) < start:
+            window_start = max(min(known), end - CATCH_UP_LIMIT)
+        groups.append(_Group(members[0][1], frequency, subs, start, end, window_start))
+    return groups
+
+
+def _with_tags(ids: Sequence[object]) -> Select[Measure]:
+    return select(Measure).where(Measure.id.in_(ids)).options(selectinload(Measure.sector_tags))
+
+
+def _load_candidates(
+    session: Session, start: dt.datetime, end: dt.datetime
+) -> tuple[list[Candidate], dict[str, dt.datetime]]:
+    """Measures changed or newly tagged in [start, end), their tags and parents; and when each changed."""
+    tagged = select(SectorTag.measure_id).where(SectorTag.created_at >= start, SectorTag.created_at < end)
+    measures = list(
+        session.scalars(
+            select(Measure)
+            .where(
+                Measure.withdrawn.is_(False),
+                or_(and_(Measure.last_changed >= start, Measure.last_changed < end), Measure.id.in_(tagged)),
+            )
+            .options(selectinload(Measure.sector_tags))
+            .order_by(Measure.id)
+        )
+    )
+    changed_at: dict[str, dt.datetime] = {}
+    for m in measures:
+        stamps = [_utc(m.last_changed)] + [_utc(t.created_at) for t in m.sector_tags]
+        in_window = [s for s in stamps if s is not None and start <= s < end]
+        changed_at[m.id] = max(in_window) if in_window else _utc(m.last_changed)  # type: ignore[assignment]
+    parent_ids = sorted({m.parent_id for m in measures if m.parent_id} - {m.id for m in measures})
+    parents = {m.id: m for m in measures}
+    for chunk in _chunks(parent_ids):
+        for p in session.scalars(_with_tags(chunk)):
+            parents[p.id] = p
+    return prepare(measures, parents), changed_at
+
+
+def _key(m: Measure) -> str:
+    """The cross-source identity: the same notification seen through two sources shares it."""
+    return m.document_symbol.strip() if m.document_symbol and m.document_symbol.strip() else m.id
+
+
+def _prior_alerts(session: Session, candidates: Sequence[Candidate]) -> dict[tuple[int, str], dt.datetime]:
+    """(subscriber id, measure key) -> end of the latest period in which they were alerted to it."""
+    ids = [c.id for c in candidates]
+    symbols = sorted({c.measure.document_symbol for c in candidates if c.measure.document_symbol})
+    found: dict[tuple[int, str], dt.datetime] = {}
+    queries = [Measure.id.in_(chunk) for chunk in _chunks(ids)] + [
+        Measure.document_symbol.in_(chunk) for chunk in _chunks(symbols)
+    ]
+    for condition in queries:
+        rows = session.execute(
+            select(Bulletin.subscriber_id, Measure, Bulletin.period_end)
+            .join(BulletinItem, BulletinItem.bulletin_id == Bulletin.id)
+            .join(Measure, Measure.id == BulletinItem.measure_id)
+            .where(condition, BulletinItem.section.in_(("new", "changed")))
+        ).all()
+        for subscriber_id, measure, created in rows:
+            key = (subscriber_id, _key(measure))
+            stamp = _utc(created)
+            if stamp is not None and (key not in found or stamp > found[key]):
+                found[key] = stamp
+    return found
+
+
+def _reminders(session: Session, today: dt.date) -> dict[int, list[Measure]]:
+    """Subscriber id -> measures alerted before whose comment period closes within 14 days, not yet reminded."""
+    rows = session.execute(
+        select(Bulletin.subscriber_id, BulletinItem.measure_id, BulletinItem.section)
+        .join(BulletinItem, BulletinItem.bulletin_id == Bulletin.id)
+        .join(Measure, Measure.id == BulletinItem.measure_id)
+        .where(
+            Measure.comment_deadline >= today,
+            Measure.comment_deadline <= today + dt.timedelta(days=CLOSING_SOON_DAYS),
+        )
+    ).all()
+    alerted: dict[int, set[str]] = defaultdict(set)
+    reminded: dict[int, set[str]] = defaultdict(set)
+    for subscriber_id, measure_id, section in rows:
+        (reminded if section == "closing_soon" else alerted)[subscriber_id].add(measure_id)
+    wanted = {sid: ids - reminded[sid] for sid, ids in alerted.items() if ids - reminded[sid]}
+    all_ids = sorted(set().union(*wanted.values())) if wanted else []
+    measures: dict[str, Measure] = {}
+    for chunk in _chunks(all_ids):
+        for m in session.scalars(_with_tags(chunk)):
+            measures[m.id] = m
+    return {
+        sid: sorted((measures[i] for i in ids if i in measures), key=lambda m: (m.comment_deadline, m.id))
+        for sid, ids in wanted.items()
+    }
+
+
+def _representative(members: list[tuple[Candidate, list[Reason]]]) -> int:
+    """Which of several records of one measure to show: the richest (English title, documents, text)."""
+
+    def richness(entry: tuple[Candidate, list[Reason]]) -> tuple[int, int, str]:
+        m = entry[0].measure
+        return (
+            -(bool(m.title_en) + len(m.documents or {}) + bool(m.description) + len(m.hs_codes or [])),
+            -len(entry[1]),
+            m.id,
+        )
+
+    return min(range(len(members)), key=lambda i: richness(members[i]))
+
+
+def _items_for(
+    group: _Group,
+    pool: MeasurePool,
+    changed_at: dict[str, dt.datetime],
+    prior: dict[tuple[int, str], dt.datetime],
+) -> list[ItemView]:
+    matches: dict[int, list[Reason]] = {}
+    for sub in group.subscriptions:
+        for i, reasons in pool.match(sub).items():
+            matches[i] = merge_reasons(matches.get(i, []), reasons)
+    by_key: dict[str, list[tuple[Candidate, list[Reason]]]] = defaultdict(list)
+    sections: dict[str, str] = {}
+    for i in sorted(matches):
+        c = pool.candidates[i]
+        stamp = changed_at.get(c.id)
+        if stamp is None or not group.window_start <= stamp < group.period_end:
+            continue
+        key = _key(c.measure)
+        before = prior.get((group.subscriber.id, key))
+        last_changed = _utc(c.measure.last_changed)
+        if before is not None and last_changed is not None and before >= last_changed:
+            continue  # they already have this version
+        sections[key] = "changed" if before is not None else "new"
+        by_key[key].append((c, matches[i]))
+    items: dict[str, ItemView] = {}
+    for key, members in by_key.items():
+        pick = _representative(members)
+        chosen, _ = members[pick]
+        items[key] = ItemView(
+            candidate=chosen,
+            reasons=merge_reasons(*(r for _, r in members)),
+            section=sections[key],
+            also_seen=[c for j, (c, _) in enumerate(members) if j != pick],
+        )
+    # Follow-ups under their parent when the parent is in this bulletin too.
+    id_to_key = {}
+    for key, item in items.items():
+        id_to_key[item.candidate.id] = key
+        for other in item.also_seen:
+            id_to_key[other.id] = key
+    top: list[ItemView] = []
+    for key, item in items.items():
+        m = item.candidate.measure
+        parent_key = id_to_key.get(m.parent_id) if m.parent_id else None
+        if parent_key is not None and parent_key != key:
+            items[parent_key].follow_ups.append(item)
+            continue
+        if m.parent_id and m.parent is not None:
+            item.parent_label = m.parent.document_symbol or m.parent.title[:120]
+        top.append(item)
+
+    def order(item: ItemView) -> tuple[int, str, str]:
+        m = item.candidate.measure
+        deadline = m.comment_deadline.isoformat() if m.comment_deadline else "9999"
+        return (0 if item.section == "new" else 1, deadline, m.id)
+
+    for item in top:
+        item.follow_ups.sort(key=order)
+    return sorted(top, key=order)
+
+
+def compose_bulletins(
+    settings: Settings, *, now: dt.datetime | None = None, engine: Engine | None = None
+) -> ComposeOutcome:
+    """Compose, render and queue (as deliveries) every bulletin due at ``now``; idempotent for its period."""
+    now = _utc(now) or dt.datetime.now(dt.UTC)
+    own_engine = engine is None
+    engine = engine or make_engine(settings.database_url)
+    outcome = ComposeOutcome()
+    try:
+        with session_factory(engine)() as session:
+            groups = _due_groups(session, now)
+            outcome.due = len(groups)
+            if not groups:
+                return outcome
+            existing = _existing_bulletins(session, groups)
+            start = min(g.window_start for g in groups)
+            end = max(g.period_end for g in groups)
+            candidates, changed_at = _load_candidates(session, start, end)
+            pool = MeasurePool(candidates)
+            prior = _prior_alerts(session, candidates)
+            today = now.date()
+            reminders = _reminders(session, today)
+            renderer = Renderer(settings, today)
+            pending: list[tuple[_Group, BulletinView, list[ItemView]]] = []
+            done_subs: list[dict[str, object]] = []
+            for group in groups:
+                for sub in group.subscriptions:
+                    done_subs.append({"id": sub.id, "last_bulletin_at": group.period_end})
+                if (group.subscriber.id, group.period_start, group.period_end) in existing:
+                    outcome.already_composed += 1
+                    continue
+                items = _items_for(group, pool, changed_at, prior)
+                shown = {i.candidate.id for i in items}
+                closing = [
+                    ItemView(candidate=c, reasons=[], section="closing_soon")
+                    for c in prepare(reminders.get(group.subscriber.id, []))
+                    if c.id not in shown
+                ]
+                if not items and not closing:
+                    outcome.empty += 1
+                    continue
+                lang = group.subscriber.language if group.subscriber.language in ("zh", "en") else "zh"
+                view = BulletinView(
+                    subscriber_email=group.subscriber.email,
+                    language=lang,
+                    frequency=group.frequency,
+                    period_start=group.period_start,
+                    period_end=group.period_end,
+                    items=items,
+                    closing_soon=closing,
+                    subscription_summaries=[subscription_summary(s, lang) for s in group.subscriptions],
+                    manage_url=manage_url(settings, group.subscriber),
+                    unsubscribe_url=unsubscribe_url(settings, group.subscriber),
+                )
+                pending.append((group, view, items + closing))
+                if len(pending) >= BATCH:
+                    _write(session, settings, renderer, pending, done_subs, outcome)
+                    pending, done_subs = [], []
+            _write(session, settings, renderer, pending, done_subs, outcome)
+    finally:
+        if own_engine:
+            engine.dispose()
+    log.info(
+        "composed %d bulletins (%d items) for %d due groups; %d empty, %d already composed",
+        outcome.bulletins,
+        outcome.items,
+        outcome.due,
+        outcome.empty,
+        outcome.already_composed,
+    )
+    return outcome
+
+
+def _existing_bulletins(session: Session, groups: Sequence[_Group]) -> set[tuple[int, dt.datetime, dt.datetime]]:
+    ends = sorted({g.period_end for g in groups})
+    rows = session.execute(
+        select(Bulletin.subscriber_id, Bulletin.period_start, Bulletin.period_end).where(Bulletin.period_end.in_(ends))
+    ).all()
+    return {(sid, _utc(start), _utc(end)) for sid, start, end in rows}  # type: ignore[misc]
+
+
+def _write(
+    session: Session,
+    settings: Settings,
+    renderer: Renderer,
+    pending: list[tuple[_Group, BulletinView, list[ItemView]]],
+    done_subs: list[dict[str, object]],
+    outcome: ComposeOutcome,
+) -> None:
+    """Render and store one batch of bulletins with their items and deliveries, in one transaction."""
+    if pending:
+        rows = []
+        for group, view, _ in pending:
+            subject, html, text = renderer.render_bulletin(view)
+            rows.append(
+                {
+                    "subscriber_id": group.subscriber.id,
+                    "period_start": group.period_start,
+                    "period_end": group.period_end,
+                    "frequency": group.frequency,
+                    "language": view.language,
+                    "subject": subject,
+                    "html": html,
+                    "text": text,
+                    "created_at": dt.datetime.now(dt.UTC),
+                    "indexed_at": None,
+                }
+            )
+        ids = list(session.scalars(insert(Bulletin).returning(Bulletin.id, sort_by_parameter_order=True), rows))
+        item_rows: list[dict[str, object]] = []
+        delivery_rows: list[dict[str, object]] = []
+        for bulletin_id, (group, _, items) in zip(ids, pending, strict=True):
+            seen: set[str] = set()
+            for item in _flatten(items):
+                for c in [item.candidate, *item.also_seen]:
+                    if c.id not in seen:
+                        seen.add(c.id)
+                        item_rows.append(
+                            {
+                                "bulletin_id": bulletin_id,
+                                "measure_id": c.id,
+                                "section": item.section,
+                                "reasons": item.reasons,
+                            }
+                        )
+            delivery_rows.append(
+                {
+                    "bulletin_id": bulletin_id,
+                    "subscriber_id": group.subscriber.id,
+                    "recipient": group.subscriber.email,
+                    "purpose": "bulletin",
+                    "subject": rows[len(delivery_rows)]["subject"],
+                    "status": "pending",
+                    "attempts": 0,
+                    "message_id": new_message_id(settings),
+                    "created_at": dt.datetime.now(dt.UTC),
+                }
+            )
+        if item_rows:
+            session.execute(insert(BulletinItem), item_rows)
+        session.execute(insert(Delivery), delivery_rows)
+        outcome.bulletins += len(ids)
+        outcome.items += len(item_rows)
+        outcome.deliveries += len(delivery_rows)
+        outcome.bulletin_ids.extend(ids)
+    if done_subs:
+        session.execute(update(Subscription), done_subs)
+    session.commit()
+
+
+def _flatten(items: Iterable[ItemView]) -> Iterable[ItemView]:
+    for item in items:
+        yield item
+        yield from _flatten(item.follow_ups)
