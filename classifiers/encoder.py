@@ -48,13 +48,17 @@ class Encoder:
     max_length: int = DEFAULT_MAX_LENGTH
 
     @classmethod
-    def load(cls, path_or_name: str | Path, *, max_length: int = DEFAULT_MAX_LENGTH, threads: int | None = None) -> Encoder:
+    def load(
+        cls, path_or_name: str | Path, *, max_length: int = DEFAULT_MAX_LENGTH, threads: int | None = None
+    ) -> Encoder:
         """Load a local model folder, or a hub name such as ``intfloat/multilingual-e5-small``."""
         import torch
         from transformers import AutoModel, AutoTokenizer
 
         torch.set_num_threads(threads or available_cpus())
-        target = str(Path(path_or_name).expanduser()) if Path(str(path_or_name)).expanduser().exists() else str(path_or_name)
+        target = (
+            str(Path(path_or_name).expanduser()) if Path(str(path_or_name)).expanduser().exists() else str(path_or_name)
+        )
         local = Path(target).exists()
         if not local and (str(path_or_name).startswith(("/", ".", "~")) or str(path_or_name).count("/") != 1):
             raise ClassifierError(
@@ -93,7 +97,9 @@ class Encoder:
                     max_length=self.max_length,
                     return_tensors="pt",
                 )
-                hidden = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+                hidden = self.model(
+                    input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+                ).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)

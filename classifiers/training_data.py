@@ -30,7 +30,7 @@ from pipeline.errors import ClassifierError
 LABELLING_PATH = Path(__file__).with_name("labelling.yml")
 SPLITS = ("train", "val", "test")
 # Caps keep embedding time on a shared 2-core machine to minutes (see MODEL_CARD.md).
-PER_LABEL_CAP = {"safety_gate": 450, "health_canada": 450}
+PER_LABEL_CAP = {"safety_gate": 250, "health_canada": 250}
 SAMPLE_SEED = 20260101
 
 
@@ -112,8 +112,13 @@ def hs_nomenclature(data_dir: Path, taxonomy: Taxonomy) -> Iterator[LabelledReco
             if not labels:
                 continue
             yield LabelledRecord(
-                key=f"hs:{code}", source="hs_nomenclature", source_kind="nomenclature", language="en",
-                title=row["description"], labels=tuple(sorted(labels)), group=f"hs:{code[:4]}",
+                key=f"hs:{code}",
+                source="hs_nomenclature",
+                source_kind="nomenclature",
+                language="en",
+                title=row["description"],
+                labels=tuple(sorted(labels)),
+                group=f"hs:{code[:4]}",
             )
 
 
@@ -134,6 +139,7 @@ def safety_gate(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> It
         except (OSError, ET.ParseError):
             continue  # a damaged report file costs its alerts, not the build
         for alert in root.iter("notifications"):
+
             def text(tag: str, node: ET.Element = alert) -> str:
                 return " ".join((node.findtext(tag) or "").split())
 
@@ -147,8 +153,13 @@ def safety_gate(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> It
             description = text("description")
             labels = _refine(refine.get(category, []), f"{title} {description}") or categories[category]
             yield LabelledRecord(
-                key=f"safety_gate:{case}", source="eu_safety_gate", source_kind="recall", language="en",
-                title=title, description=description, labels=_check(labels, taxonomy, case),
+                key=f"safety_gate:{case}",
+                source="eu_safety_gate",
+                source_kind="recall",
+                language="en",
+                title=title,
+                description=description,
+                labels=_check(labels, taxonomy, case),
                 group="sg:" + _norm(f"{product} {text('brand')}"),
             )
 
@@ -182,10 +193,15 @@ def health_canada(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> 
         title = " ".join(str(rec.get("Title") or "").split())
         product = " ".join(str(rec.get("Product") or "").split())
         yield LabelledRecord(
-            key=f"health_canada:{rec.get('NID')}", source="health_canada", source_kind="recall", language="en",
-            title=title, products=product if product.lower() != title.lower() else "",
+            key=f"health_canada:{rec.get('NID')}",
+            source="health_canada",
+            source_kind="recall",
+            language="en",
+            title=title,
+            products=product if product.lower() != title.lower() else "",
             description=" ".join(str(rec.get("Issue") or "").split()),
-            labels=_check(labels, taxonomy, str(rec.get("NID"))), group="hc:" + _norm(product or title),
+            labels=_check(labels, taxonomy, str(rec.get("NID"))),
+            group="hc:" + _norm(product or title),
         )
 
 
@@ -205,8 +221,12 @@ def cpsc(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> Iterator[
                 if rec is None:
                     name = " ".join((row.get("Name of product") or "").split())
                     rec = LabelledRecord(
-                        key=f"cpsc:{number}", source="us_cpsc", source_kind="recall", language="en",
-                        title=name, description=" ".join((row.get("Description") or "").split())[:1500],
+                        key=f"cpsc:{number}",
+                        source="us_cpsc",
+                        source_kind="recall",
+                        language="en",
+                        title=name,
+                        description=" ".join((row.get("Description") or "").split())[:1500],
                         group="cpsc:" + _norm(name),
                     )
                     merged[number] = rec
@@ -227,19 +247,32 @@ def eping(data_dir: Path, taxonomy: Taxonomy) -> Iterator[LabelledRecord]:
                 continue
             title = " ".join((row.get("Title") or "").split())
             yield LabelledRecord(
-                key=f"eping_csv:{i}", source="wto_eping", source_kind="notification", language="en",
-                title=title, description=" ".join((row.get("Description") or "").split()),
+                key=f"eping_csv:{i}",
+                source="wto_eping",
+                source_kind="notification",
+                language="en",
+                title=title,
+                description=" ".join((row.get("Description") or "").split()),
                 products=" ".join((row.get("Products covered") or "").split()),
-                hs_codes=hs, ics_codes=ics, labels=tuple(sorted(labels)), group="eping:" + _norm(title)[:80],
+                hs_codes=hs,
+                ics_codes=ics,
+                labels=tuple(sorted(labels)),
+                group="eping:" + _norm(title)[:80],
             )
     gcc = json.loads((data_dir / "eping" / "gcc_tbt_notifications_normalized.json").read_text(encoding="utf-8"))
     for feed in gcc.values():
         for entry in feed.get("entries", []):
             title = " ".join(str(entry.get("title") or "").split())
             yield LabelledRecord(
-                key=f"eping_gcc:{entry.get('uid')}", source="wto_eping", source_kind="notification", language="en",
-                title=title, description=" ".join(str(entry.get("summary") or "").split()),
-                ics_codes=["43.020"], labels=("auto_parts",), group="eping:" + _norm(title)[:80],
+                key=f"eping_gcc:{entry.get('uid')}",
+                source="wto_eping",
+                source_kind="notification",
+                language="en",
+                title=title,
+                description=" ".join(str(entry.get("summary") or "").split()),
+                ics_codes=["43.020"],
+                labels=("auto_parts",),
+                group="eping:" + _norm(title)[:80],
             )
 
 
@@ -285,7 +318,9 @@ def labelled_records(data_dir: Path | None = None, taxonomy: Taxonomy | None = N
     hc = _cap(
         list(health_canada(data_dir, taxonomy, table["health_canada"])), PER_LABEL_CAP["health_canada"], SAMPLE_SEED
     )
-    records = hs_kept + sg + hc + list(cpsc(data_dir, taxonomy, table["cpsc_recallsatlas"])) + list(eping(data_dir, taxonomy))
+    records = (
+        hs_kept + sg + hc + list(cpsc(data_dir, taxonomy, table["cpsc_recallsatlas"])) + list(eping(data_dir, taxonomy))
+    )
     for rec in records:
         rec.labels = tuple(label for label in rec.labels if label != CROSS_SECTOR)
     return [r for r in records if r.labels and r.text.strip()]
@@ -306,20 +341,33 @@ def multilingual_records(data_dir: Path | None = None, taxonomy: Taxonomy | None
             labels = table["bvl_warning_types"].get((row.get("warningtype") or "").strip())
             product = " ".join((row.get("product") or "").split())
             if labels and product:
-                out.append(LabelledRecord(
-                    key=f"bvl:{i}", source="de_bvl", source_kind="recall", language="de", title=product,
-                    description=" ".join((row.get("reason") or "").split()), labels=_check(labels, taxonomy, str(i)),
-                ))
+                out.append(
+                    LabelledRecord(
+                        key=f"bvl:{i}",
+                        source="de_bvl",
+                        source_kind="recall",
+                        language="de",
+                        title=product,
+                        description=" ".join((row.get("reason") or "").split()),
+                        labels=_check(labels, taxonomy, str(i)),
+                    )
+                )
 
     aesan = json.loads((data_dir / "es" / "aesan_alerts_feed.json").read_text(encoding="utf-8"))
     for alert in aesan["alerts"]:
         labels = table["aesan_types"].get(alert.get("type"))
         if labels:
-            out.append(LabelledRecord(
-                key=f"aesan:{alert.get('reference')}", source="es_aesan", source_kind="recall", language="es",
-                title=" ".join(str(alert.get("title") or "").split()), products=str(alert.get("product") or ""),
-                labels=_check(labels, taxonomy, str(alert.get("reference"))),
-            ))
+            out.append(
+                LabelledRecord(
+                    key=f"aesan:{alert.get('reference')}",
+                    source="es_aesan",
+                    source_kind="recall",
+                    language="es",
+                    title=" ".join(str(alert.get("title") or "").split()),
+                    products=str(alert.get("product") or ""),
+                    labels=_check(labels, taxonomy, str(alert.get("reference"))),
+                )
+            )
 
     ross = json.loads((data_dir / "ru" / "rosstandart_draft_standards.json").read_text(encoding="utf-8"))
     committees: dict[str, list[str]] = table["rosstandart_technical_committees"]
@@ -327,37 +375,59 @@ def multilingual_records(data_dir: Path | None = None, taxonomy: Taxonomy | None
         match = re.match(r"\s*П?ТК\s+(\d+)", item.get("technical_committee") or "")
         labels = committees.get(match.group(1)) if match else None
         if labels:
-            out.append(LabelledRecord(
-                key=f"rosstandart:{item['id']}", source="ru_rosstandart", source_kind="standard", language="ru",
-                title=" ".join(str(item.get("project_name") or "").split()), labels=_check(labels, taxonomy, item["id"]),
-            ))
+            out.append(
+                LabelledRecord(
+                    key=f"rosstandart:{item['id']}",
+                    source="ru_rosstandart",
+                    source_kind="standard",
+                    language="ru",
+                    title=" ".join(str(item.get("project_name") or "").split()),
+                    labels=_check(labels, taxonomy, item["id"]),
+                )
+            )
     for item in ross["sp"]:  # building codes (СП): construction by definition
-        out.append(LabelledRecord(
-            key=f"rosstandart_sp:{item['id']}", source="ru_rosstandart", source_kind="standard", language="ru",
-            title=" ".join(str(item.get("title") or "").split()), labels=("building_materials",),
-        ))
+        out.append(
+            LabelledRecord(
+                key=f"rosstandart_sp:{item['id']}",
+                source="ru_rosstandart",
+                source_kind="standard",
+                language="ru",
+                title=" ".join(str(item.get("title") or "").split()),
+                labels=("building_materials",),
+            )
+        )
 
     rappel = json.loads((data_dir / "fr" / "rappelconso_page_20.json").read_text(encoding="utf-8"))["results"]
     rappel.append(json.loads((data_dir / "fr" / "rappelconso_record.json").read_text(encoding="utf-8")))
     for rec in rappel:
         labels = table["rappelconso_categories"].get(rec.get("categorie_produit"))
         if labels:
-            out.append(LabelledRecord(
-                key=f"rappelconso:{rec.get('numero_fiche')}", source="fr_rappelconso", source_kind="recall",
-                language="fr", title=" ".join(str(rec.get("libelle") or rec.get("modeles_ou_references") or "").split()),
-                description=" ".join(str(rec.get("motif_rappel") or "").split()),
-                labels=_check(labels, taxonomy, str(rec.get("numero_fiche"))),
-            ))
+            out.append(
+                LabelledRecord(
+                    key=f"rappelconso:{rec.get('numero_fiche')}",
+                    source="fr_rappelconso",
+                    source_kind="recall",
+                    language="fr",
+                    title=" ".join(str(rec.get("libelle") or rec.get("modeles_ou_references") or "").split()),
+                    description=" ".join(str(rec.get("motif_rappel") or "").split()),
+                    labels=_check(labels, taxonomy, str(rec.get("numero_fiche"))),
+                )
+            )
     for i in (1, 2, 3):
         alert = json.loads((data_dir / "fr" / f"safety_gate_api_alert_fr_{i}.json").read_text(encoding="utf-8"))
         product = alert["product"]
         labels = table["safety_gate_api_categories"].get(product["productCategory"]["key"])
         versions = product.get("versions") or [{}]
         if labels:
-            out.append(LabelledRecord(
-                key=f"safety_gate_fr:{alert['reference']}", source="eu_safety_gate", source_kind="recall", language="fr",
-                title=" ".join(str(product.get("nameSpecific") or versions[0].get("name") or "").split()),
-                description=" ".join(str(versions[0].get("description") or "").split()),
-                labels=_check(labels, taxonomy, alert["reference"]),
-            ))
+            out.append(
+                LabelledRecord(
+                    key=f"safety_gate_fr:{alert['reference']}",
+                    source="eu_safety_gate",
+                    source_kind="recall",
+                    language="fr",
+                    title=" ".join(str(product.get("nameSpecific") or versions[0].get("name") or "").split()),
+                    description=" ".join(str(versions[0].get("description") or "").split()),
+                    labels=_check(labels, taxonomy, alert["reference"]),
+                )
+            )
     return [r for r in out if r.text.strip()]

@@ -1,0 +1,240 @@
+"""The sector classifier: HS/ICS rules first, then the multilingual model (or keyword rules).
+
+``Classifier.classify(records)`` is the pure API other stages call: records are
+mappings with ``title``, ``description``, ``products``, ``hs_codes``, ``ics_codes``
+(all optional); the answer is one list of :class:`SectorPrediction` per record, each
+with the method (``hs``, ``ics``, ``model``, ``rule``), a score and its evidence.
+
+Two modes, chosen explicitly: ``model`` (encoder + trained head; fails with a clear
+error when the encoder folder is missing) and ``rules`` (HS/ICS + keyword rules only,
+for machines without the encoder). The mode is part of the classifier version, so
+switching it re-tags every measure.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from classifiers.head import HEAD_DIR, Head
+from classifiers.keywords import KeywordRules, keyword_rules
+from classifiers.taxonomy import CROSS_SECTOR, Taxonomy, load_taxonomy, normalise_hs, normalise_ics
+from pipeline.errors import ClassifierError
+
+log = logging.getLogger(__name__)
+
+MODES = ("model", "rules")
+# Scores of rule tags: exact code rules are certain; keyword hits are weaker evidence.
+HS_SCORE = 1.0
+ICS_SCORE = 0.9
+KEYWORD_BASE_SCORE = 0.6
+# A measure naming this many product sectors (by HS codes) is horizontal in effect.
+HORIZONTAL_MIN_SECTORS = 4
+_MAX_TEXT = 20_000
+
+
+@dataclass(frozen=True)
+class SectorPrediction:
+    sector: str
+    score: float
+    method: str  # hs, ics, model, rule
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.sector, "score": round(self.score, 4), "method": self.method, "evidence": self.evidence}
+
+
+def _text_field(record: Mapping[str, Any], name: str) -> str:
+    value = record.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        value = "; ".join(str(v) for v in value)
+    return " ".join(str(value)[:_MAX_TEXT].split())
+
+
+def record_text(record: Mapping[str, Any]) -> str:
+    """Title + products + description, the text the head was trained on."""
+    parts = [_text_field(record, "title"), _text_field(record, "products"), _text_field(record, "description")]
+    return " | ".join(p for p in parts if p)
+
+
+def _codes(record: Mapping[str, Any], name: str) -> list[str]:
+    value = record.get(name) or []
+    if isinstance(value, str):
+        value = value.replace(",", ";").split(";")
+    if not isinstance(value, list | tuple):
+        return []
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+@dataclass
+class Classifier:
+    taxonomy: Taxonomy
+    mode: str
+    head: Head | None = None
+    encoder: Any = None
+    keywords: KeywordRules | None = None
+    batch_size: int = 64
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        mode: str = "model",
+        encoder_path: Path | str | None = None,
+        head_dir: Path = HEAD_DIR,
+        taxonomy: Taxonomy | None = None,
+        encoder: Any = None,
+    ) -> Classifier:
+        """Load the classifier; ``mode='model'`` needs the encoder folder (or an ``encoder`` object)."""
+        if mode not in MODES:
+            raise ClassifierError(f"classifier mode {mode!r} is unknown; set TBT_CLASSIFIER_MODE to model or rules.")
+        taxonomy = taxonomy or load_taxonomy()
+        clf = cls(taxonomy=taxonomy, mode=mode, keywords=keyword_rules(taxonomy))
+        if mode == "model":
+            from classifiers.encoder import Encoder
+
+            clf.head = Head.load(head_dir)
+            if encoder is None:
+                if encoder_path is None:
+                    raise ClassifierError("no encoder path given; set TBT_ENCODER_PATH or run `tbt-alert model build`.")
+                path = Path(encoder_path).expanduser()
+                if isinstance(encoder_path, Path) and not path.exists():
+                    raise ClassifierError(
+                        f"the encoder is missing at {path}; run `tbt-alert model build`, "
+                        "or set TBT_CLASSIFIER_MODE=rules to tag with HS/ICS and keyword rules only."
+                    )
+                encoder = Encoder.load(encoder_path)
+            if encoder.dim != clf.head.dim:
+                raise ClassifierError(
+                    f"the encoder gives {encoder.dim}-dim vectors but the head expects {clf.head.dim}; "
+                    "run `tbt-alert train` with this encoder."
+                )
+            clf.encoder = encoder
+        return clf
+
+    @property
+    def version(self) -> str:
+        """Changes whenever the taxonomy, the trained head or the mode changes."""
+        if self.mode == "model" and self.head is not None:
+            return f"tax{self.taxonomy.version}-head{self.head.meta.get('weights_sha256_10', 'x')[:8]}"
+        return f"tax{self.taxonomy.version}-rules"
+
+    # --- taggers ---------------------------------------------------------------------
+
+    def hs_predictions(self, record: Mapping[str, Any]) -> list[SectorPrediction]:
+        matched: dict[str, tuple[str, str]] = {}
+        evidence: dict[str, list[str]] = {}
+        for code in _codes(record, "hs_codes"):
+            for sector, prefix in self.taxonomy.sectors_for_hs(code):
+                matched[sector.code] = (code, prefix)
+                evidence.setdefault(sector.code, [])
+                digits = normalise_hs(code) or code
+                if digits not in evidence[sector.code]:
+                    evidence[sector.code].append(digits)
+        return [
+            SectorPrediction(
+                s,
+                HS_SCORE,
+                "hs",
+                {
+                    "hs_codes": codes,
+                    "rule_prefixes": sorted(
+                        {p for c in codes for sec, p in self.taxonomy.sectors_for_hs(c) if sec.code == s}
+                    ),
+                },
+            )
+            for s, codes in evidence.items()
+        ]
+
+    def ics_predictions(self, record: Mapping[str, Any]) -> list[SectorPrediction]:
+        evidence: dict[str, list[str]] = {}
+        for code in _codes(record, "ics_codes"):
+            for sector, _prefix in self.taxonomy.sectors_for_ics(code):
+                ics = normalise_ics(code) or code
+                evidence.setdefault(sector.code, [])
+                if ics not in evidence[sector.code]:
+                    evidence[sector.code].append(ics)
+        return [SectorPrediction(s, ICS_SCORE, "ics", {"ics_codes": codes}) for s, codes in evidence.items()]
+
+    def keyword_predictions(self, text: str) -> list[SectorPrediction]:
+        assert self.keywords is not None
+        out = []
+        for sector, hits in self.keywords.matches(text).items():
+            if sector == CROSS_SECTOR:
+                continue
+            score = min(0.95, KEYWORD_BASE_SCORE + 0.1 * (len(hits) - 1))
+            out.append(SectorPrediction(sector, score, "rule", {"keywords": hits[:10]}))
+        return out
+
+    def _cross_sector(self, record: Mapping[str, Any], text: str, code_sectors: set[str]) -> SectorPrediction | None:
+        """Horizontal measures: a horizontal phrase, and not scoped to a few products by codes.
+
+        Recalls are about one product, never horizontal, although their texts often cite
+        "CE marking" or a safety regulation.
+        """
+        assert self.keywords is not None
+        if str(record.get("kind") or "") == "recall":
+            return None
+        hits = self.keywords.matches(text).get(CROSS_SECTOR)
+        if not hits or 0 < len(code_sectors) < HORIZONTAL_MIN_SECTORS:
+            return None
+        return SectorPrediction(CROSS_SECTOR, 0.7, "rule", {"keywords": hits[:10]})
+
+    # --- the API ---------------------------------------------------------------------
+
+    def classify(self, records: Sequence[Mapping[str, Any]]) -> list[list[SectorPrediction]]:
+        """Sector predictions per record, most certain first; never raises for odd field values."""
+        texts = [record_text(r) for r in records]
+        model_scores: np.ndarray | None = None
+        vectors: np.ndarray | None = None
+        if self.mode == "model" and records:
+            assert self.encoder is not None
+            assert self.head is not None
+            nonempty = [i for i, t in enumerate(texts) if t]
+            vectors = np.zeros((len(records), self.head.dim), dtype=np.float32)
+            if nonempty:
+                vectors[nonempty] = self.encoder.embed([texts[i] for i in nonempty], batch_size=self.batch_size)
+            model_scores = self.head.scores(vectors)
+            model_scores[[i for i, t in enumerate(texts) if not t]] = 0.0
+        results = []
+        for i, record in enumerate(records):
+            tags: dict[str, SectorPrediction] = {}
+            for pred in self.hs_predictions(record) + self.ics_predictions(record):
+                tags.setdefault(pred.sector, pred)
+            code_sectors = set(tags)
+            if model_scores is not None and vectors is not None:
+                assert self.head is not None
+                for j, sector in enumerate(self.head.sectors):
+                    score = float(model_scores[i, j])
+                    if score >= float(self.head.thresholds[j]) and sector not in tags:
+                        tags[sector] = SectorPrediction(
+                            sector,
+                            score,
+                            "model",
+                            {
+                                "threshold": round(float(self.head.thresholds[j]), 3),
+                                "nearest_examples": self.head.nearest(vectors[i], sector),
+                            },
+                        )
+            elif texts[i]:
+                for pred in self.keyword_predictions(texts[i]):
+                    tags.setdefault(pred.sector, pred)
+            if CROSS_SECTOR not in tags and texts[i]:
+                cross = self._cross_sector(record, texts[i], code_sectors - {CROSS_SECTOR})
+                if cross is not None:
+                    tags[CROSS_SECTOR] = cross
+            results.append(sorted(tags.values(), key=lambda p: (-p.score, p.sector)))
+        return results
+
+
+def classifier_from_settings(settings: Any, *, mode: str | None = None) -> Classifier:
+    """The classifier the settings ask for (``TBT_CLASSIFIER_MODE``: model by default, or rules)."""
+    chosen = mode or getattr(settings, "classifier_mode", None) or settings.extra.get("TBT_CLASSIFIER_MODE", "model")
+    return Classifier.load(mode=chosen, encoder_path=Path(settings.encoder_path))

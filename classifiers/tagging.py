@@ -1,0 +1,107 @@
+"""Tagging of pending measures in the database: the classify stage of the pipeline.
+
+A measure is pending when its ``tagged_version`` is NULL (new or changed content) or
+differs from the current classifier version (a new taxonomy, head or mode). Its
+machine tags are replaced in one transaction per batch; ``manual`` tags are kept.
+Running it twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, or_, select
+
+from classifiers.classifier import Classifier, classifier_from_settings
+from classifiers.language import detect_language
+from schema.engine import make_engine, session_scope
+from schema.models import Measure, SectorTag
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MACHINE_METHODS = ("hs", "ics", "model", "rule")
+
+
+@dataclass
+class ClassifyOutcome:
+    measures_tagged: int
+    tags_written: int
+    classifier_version: str
+    mode: str
+    seconds: float
+    remaining: int = 0
+
+
+def _pending(version: str) -> Any:
+    return or_(Measure.tagged_version.is_(None), Measure.tagged_version != version)
+
+
+def measure_record(measure: Measure) -> dict[str, Any]:
+    return {
+        "title": measure.title_en or measure.title,
+        "description": measure.description,
+        "products": measure.products or measure.product_type,
+        "hs_codes": list(measure.hs_codes or []),
+        "ics_codes": list(measure.ics_codes or []),
+        "kind": measure.kind,
+        "language": measure.language,
+    }
+
+
+def tag_pending(
+    engine: Engine, classifier: Classifier, *, limit: int | None = None, batch_size: int = 64
+) -> ClassifyOutcome:
+    """Tag pending measures with ``classifier``; the building block of :func:`classify_pending`."""
+    started = time.monotonic()
+    version = classifier.version
+    tagged = written = 0
+    while limit is None or tagged < limit:
+        size = batch_size if limit is None else min(batch_size, limit - tagged)
+        with session_scope(engine) as session:
+            measures = list(session.scalars(select(Measure).where(_pending(version)).order_by(Measure.id).limit(size)))
+            if not measures:
+                break
+            predictions = classifier.classify([measure_record(m) for m in measures])
+            ids = [m.id for m in measures]
+            session.execute(
+                delete(SectorTag).where(SectorTag.measure_id.in_(ids), SectorTag.method.in_(MACHINE_METHODS))
+            )
+            for measure, preds in zip(measures, predictions, strict=True):
+                for pred in preds:
+                    session.add(
+                        SectorTag(
+                            measure_id=measure.id,
+                            sector=pred.sector,
+                            score=float(pred.score),
+                            method=pred.method,
+                            evidence=pred.evidence,
+                            classifier_version=version,
+                        )
+                    )
+                    written += 1
+                measure.tagged_version = version
+                if not measure.language:
+                    measure.language = detect_language(measure.title or measure.description)
+            tagged += len(measures)
+        log.info("tagged %d measures so far (classifier %s)", tagged, version)
+    with session_scope(engine) as session:
+        remaining = int(session.scalar(select(func.count()).select_from(Measure).where(_pending(version))) or 0)
+    return ClassifyOutcome(tagged, written, version, classifier.mode, round(time.monotonic() - started, 2), remaining)
+
+
+def classify_pending(settings: Settings, *, limit: int | None = None, batch_size: int = 64) -> ClassifyOutcome:
+    """Tag every pending measure of the database in ``settings`` (at most ``limit``)."""
+    engine = make_engine(settings.database_url)
+    try:
+        classifier = classifier_from_settings(settings)
+        return tag_pending(engine, classifier, limit=limit, batch_size=batch_size)
+    finally:
+        engine.dispose()

@@ -1,0 +1,120 @@
+"""``tbt-alert classify``, ``train`` and ``evaluate``: the sector classifier's commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+_MODE_HELP = (
+    "tag with HS/ICS and keyword rules only, without the encoder "
+    "(same as TBT_CLASSIFIER_MODE=rules; the default is the model)"
+)
+
+
+def register(subparsers: Any) -> None:
+    classify = subparsers.add_parser("classify", help="tag pending measures (or a JSON-lines file) with sectors")
+    classify.add_argument(
+        "--jsonl",
+        nargs=2,
+        metavar=("IN", "OUT"),
+        type=Path,
+        help="classify records of a JSON-lines file into OUT instead of the database",
+    )
+    classify.add_argument("--limit", type=int, help="tag at most this many measures")
+    classify.add_argument("--batch-size", type=int, default=64)
+    classify.add_argument("--rules-only", action="store_true", help=_MODE_HELP)
+    classify.set_defaults(handler=_classify)
+
+    train = subparsers.add_parser("train", help="train the sector head on the recorded data")
+    train.add_argument("--data-dir", type=Path, help="the shared data folder (default ../shared/data)")
+    train.add_argument("--out", type=Path, help="where to write head.npz/head.json (default classifiers/head)")
+    train.set_defaults(handler=_train)
+
+    evaluate = subparsers.add_parser("evaluate", help="evaluate the classifier and two baselines; write a report")
+    evaluate.add_argument("--data-dir", type=Path, help="the shared data folder (default ../shared/data)")
+    evaluate.add_argument("--out", type=Path, default=Path("docs/EVALUATION.md"), help="markdown report path")
+    evaluate.set_defaults(handler=_evaluate)
+
+
+def _mode(args: argparse.Namespace) -> str | None:
+    return "rules" if args.rules_only else None
+
+
+def _classify(args: argparse.Namespace) -> int:
+    from pipeline.settings import load_settings
+
+    settings = load_settings()
+    if args.jsonl:
+        from classifiers.classifier import classifier_from_settings
+
+        source, target = args.jsonl
+        return _classify_jsonl(classifier_from_settings(settings, mode=_mode(args)), source, target, args.batch_size)
+    from classifiers.classifier import classifier_from_settings
+    from classifiers.tagging import tag_pending
+    from schema.engine import make_engine
+
+    classifier = classifier_from_settings(settings, mode=_mode(args))
+    outcome = tag_pending(make_engine(settings.database_url), classifier, limit=args.limit, batch_size=args.batch_size)
+    print(
+        f"tagged {outcome.measures_tagged} measures with {outcome.tags_written} sector tags "
+        f"(classifier {outcome.classifier_version}, mode {outcome.mode}, {outcome.seconds}s; "
+        f"{outcome.remaining} still pending)"
+    )
+    return 0
+
+
+def _classify_jsonl(classifier: Any, source: Path, target: Path, batch_size: int) -> int:
+    from classifiers.language import detect_language
+
+    records: list[dict[str, Any]] = []
+    errors = 0
+    with source.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                print(f"tbt-alert: {source}, line {number}: not JSON ({exc.msg}); line skipped.", file=sys.stderr)
+                errors += 1
+                continue
+            if not isinstance(record, dict):
+                print(f"tbt-alert: {source}, line {number}: not a JSON object; line skipped.", file=sys.stderr)
+                errors += 1
+                continue
+            records.append(record)
+    with target.open("w", encoding="utf-8") as out:
+        for start in range(0, len(records), batch_size):
+            chunk = records[start : start + batch_size]
+            for record, preds in zip(chunk, classifier.classify(chunk), strict=True):
+                text = " ".join(str(record.get(k) or "") for k in ("title", "description", "products"))
+                language = record.get("language") or detect_language(text)
+                result = dict(record, sectors=[p.as_dict() for p in preds], language=language)
+                out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    print(f"classified {len(records)} records into {target} (classifier {classifier.version}); {errors} lines skipped")
+    return 1 if errors else 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from classifiers.encoder import ensure_model
+    from classifiers.head import HEAD_DIR
+    from classifiers.train import train
+    from pipeline.settings import load_settings
+
+    result = train(ensure_model(load_settings()), data_dir=args.data_dir, out=args.out or HEAD_DIR)
+    print(f"head trained: validation micro-F1 {result.val_micro_f1:.4f}; saved to {args.out or HEAD_DIR}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from classifiers.encoder import ensure_model
+    from classifiers.evaluate import evaluate
+    from pipeline.settings import load_settings
+
+    markdown, _ = evaluate(ensure_model(load_settings()), data_dir=args.data_dir, out=args.out)
+    print(markdown)
+    print(f"\nreport written to {args.out}")
+    return 0
