@@ -65,8 +65,11 @@ class Portal:
             return self._es
 
     def close(self) -> None:
-        if self._es is not None:
-            self._es.close()
+        # The app may be started again (tests, reloads): the next request makes a new client.
+        with self._es_lock:
+            if self._es is not None:
+                self._es.close()
+            self._es = None
         self.engine.dispose()
 
 

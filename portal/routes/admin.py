@@ -78,6 +78,10 @@ def subscribers_page(request: Request, session: Annotated[Session, Depends(db_se
     return page(request, "admin_subscribers.html", {"subscribers": subscribers})
 
 
+def _counts(session: Session, query: Any) -> dict[str, int]:
+    return {str(key): int(count) for key, count in session.execute(query)}
+
+
 def source_overview(session: Session) -> list[dict[str, Any]]:
     """Each source with its latest crawl run and its quarantine count."""
     latest = (select(CrawlRun.source_id, func.max(CrawlRun.started_at).label("started"))
@@ -85,14 +89,11 @@ def source_overview(session: Session) -> list[dict[str, Any]]:
     runs = {r.source_id: r for r in session.execute(
         select(CrawlRun).join(latest, (CrawlRun.source_id == latest.c.source_id)
                               & (CrawlRun.started_at == latest.c.started))).scalars()}
-    quarantined = dict(session.execute(
-        select(QuarantinedRecord.source_id, func.count()).where(QuarantinedRecord.resolved.is_(False))
-        .group_by(QuarantinedRecord.source_id)).tuples().all())
-    measures = dict(session.execute(select(Measure.source_id, func.count()).group_by(Measure.source_id))
-                    .tuples().all())
-    suspicious = dict(session.execute(
-        select(CrawlRun.source_id, func.count()).where(CrawlRun.suspicious.is_(True)).group_by(CrawlRun.source_id))
-        .tuples().all())
+    quarantined = _counts(session, select(QuarantinedRecord.source_id, func.count())
+                          .where(QuarantinedRecord.resolved.is_(False)).group_by(QuarantinedRecord.source_id))
+    measures = _counts(session, select(Measure.source_id, func.count()).group_by(Measure.source_id))
+    suspicious = _counts(session, select(CrawlRun.source_id, func.count())
+                         .where(CrawlRun.suspicious.is_(True)).group_by(CrawlRun.source_id))
     sources = session.execute(select(Source).order_by(Source.id)).scalars().all()
     return [{"source": s, "run": runs.get(s.id), "quarantined": quarantined.get(s.id, 0),
              "measures": measures.get(s.id, 0), "suspicious_runs": suspicious.get(s.id, 0)} for s in sources]
