@@ -229,11 +229,11 @@ def send_pending(
                     outcome.sent += 1
                 elif result == "cancelled":
                     outcome.cancelled += 1
-                elif result == "failed":
+                elif result.startswith("failed"):
                     outcome.failed += 1
                 elif result.startswith("retry"):
                     outcome.retry_later += 1
-                if result == "retry-connection":
+                if result.endswith("-connection"):
                     # The server is unreachable: the other rows keep their attempts for a later run.
                     outcome.connection_error = session.get(Delivery, delivery_id).last_error  # type: ignore[union-attr]
                     break
@@ -262,7 +262,7 @@ def _send_one(session: Session, settings: Settings, connection: _Connection, del
             _record_failure(session, delivery, str(exc), temporary=True, now=now, count_attempt=True,
                             max_attempts=settings.smtp_max_attempts)
             session.commit()
-            return "retry-connection"
+            return "failed-connection" if delivery.status == "failed" else "retry-connection"
         try:
             code, resp = smtp.mail(sender)
             if code != 250:

@@ -62,9 +62,10 @@ def real_records() -> list[dict[str, Any]]:
 
 def constructed(key: str, **fields: Any) -> dict[str, Any]:
     """A measure made up for a test (never presented as real: extra.constructed says so)."""
+    why = fields.pop("why", "made up for an alerts test")
     base: dict[str, Any] = {"source_id": "wto_eping", "source_key": key, "kind": "tbt_notification", "language": "en"}
     base.update(fields)
-    base["extra"] = {"constructed": True, "why": fields.pop("why", "made up for an alerts test")}
+    base["extra"] = {"constructed": True, "why": why}
     return base
 
 
