@@ -7,6 +7,7 @@ and the caller (the index stage) can leave its checkpoint where it was.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,12 +44,24 @@ def guarded(settings: Settings, action: str) -> Iterator[None]:
         yield
     except TransportError as exc:  # connection refused, timeouts, TLS: the cluster is not there
         raise SearchUnavailable(
-            f"Elasticsearch at {settings.elasticsearch_url} is unreachable while trying to {action} ({exc}); "
+            f"Elasticsearch at {settings.elasticsearch_url} is unreachable while trying to {action} "
+            f"({_transport_reason(exc)}); "
             "start it with `tbt-alert services up` or set TBT_ELASTICSEARCH_URL. The database keeps every "
             "change and the next run catches up."
         ) from exc
     except ApiError as exc:
         raise SearchError(f"Elasticsearch refused to {action}: {_reason(exc)}") from exc
+
+
+def _transport_reason(exc: Exception) -> str:
+    """The innermost cause ("[Errno 111] Connection refused"), not five nested wrappers of it."""
+    text = str(exc)
+    errno = re.search(r"\[Errno -?\d+\][^)\]]*", text)
+    if errno:
+        return errno.group(0).strip()
+    if "timed out" in text.lower():
+        return "timed out"
+    return f"{type(exc).__name__}: {text[:200]}"
 
 
 def _reason(exc: Exception) -> str:

@@ -1,0 +1,105 @@
+"""`tbt-alert search "阻燃" --sector toys --country RUS --open-for-comment`: results and facets."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+from typing import Any
+
+from pipeline.commands.index import quiet_transport
+
+_MARK = re.compile(r"</?mark>")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("search", help="search the indexed measures (full text, filters, facets)")
+    p.add_argument("q", nargs="?", default=None, help="text in any language; AND, OR, NOT and \"phrases\" work")
+    p.add_argument("--country", action="append", default=[], metavar="CODE",
+                   help="notifying member, alpha-3 or name (repeatable)")
+    p.add_argument("--bri", action="store_true", help="Belt-and-Road countries only")
+    p.add_argument("--eu", action="store_true", help="EU and its member states only")
+    p.add_argument("--sector", action="append", default=[], help="sector code (repeatable)")
+    p.add_argument("--hs", metavar="PREFIX", help="HS code prefix, e.g. 9503")
+    p.add_argument("--kind", action="append", default=[], help="tbt_notification, sps_notification, recall, ...")
+    p.add_argument("--language", action="append", default=[], help="ISO 639-1 language the text is in")
+    p.add_argument("--from", dest="date_from", type=dt.date.fromisoformat, metavar="YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", type=dt.date.fromisoformat, metavar="YYYY-MM-DD")
+    p.add_argument("--open-for-comment", action="store_true", help="comment period still open")
+    p.add_argument("--deadline-within", type=int, metavar="DAYS", help="comment deadline in the next DAYS days")
+    p.add_argument("--risk", action="append", default=[], help="risk level (serious, high, ...)")
+    p.add_argument("--origin-china", action="store_true", help="recalls of products made in China")
+    p.add_argument("--sort", choices=("relevance", "date", "deadline"), default="relevance")
+    p.add_argument("--page", type=int, default=1)
+    p.add_argument("--size", type=int, default=10)
+    p.add_argument("--after", help="search_after value of the previous page (JSON list) for deep paging")
+    p.add_argument("--json", action="store_true", help="machine-readable output (the whole response)")
+    p.set_defaults(handler=_search)
+
+
+def _search(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from pipeline.errors import SearchError
+    from pipeline.settings import load_settings
+    from search.client import make_client
+    from search.query import SearchRequest, search_measures
+
+    try:
+        request = SearchRequest(
+            q=args.q, countries=args.country, bri_only=args.bri, eu_only=args.eu, sectors=args.sector,
+            hs_prefix=args.hs, kinds=args.kind, languages=args.language, date_from=args.date_from,
+            date_to=args.date_to, open_for_comment=True if args.open_for_comment else None,
+            deadline_within_days=args.deadline_within, risk_levels=args.risk,
+            origin_china=True if args.origin_china else None, sort=args.sort, page=args.page, size=args.size,
+            search_after=json.loads(args.after) if args.after else None,
+        )  # fmt: skip
+    except (ValidationError, json.JSONDecodeError) as exc:
+        raise SearchError(f"invalid search: {_first_error(exc)}") from None
+    quiet_transport(args)
+    settings = load_settings()
+    response = search_measures(make_client(settings), settings, request)
+    if args.json:
+        print(response.model_dump_json(indent=2))
+        return 0
+    first = (request.page - 1) * request.size + 1 if request.search_after is None else 1
+    print(f"{response.total} measures ({response.took_ms} ms)")
+    for n, hit in enumerate(response.hits, start=first):
+        f = hit.fields
+        when = f.get("date", "")[:10]
+        deadline = f" comments until {f['comment_deadline'][:10]}" if f.get("comment_deadline") else ""
+        flag = " [OPEN]" if hit.open_for_comment else ""
+        print(f"\n{n}. {_plain(hit.highlights.get('title', [f['title']])[0])}")
+        print(f"   {f.get('country', '---')} {f['kind']} {f.get('document_symbol') or f['source_key']} {when}"
+              f"{deadline}{flag}")
+        if f.get("sector_codes"):
+            print(f"   sectors: {', '.join(f['sector_codes'])}")
+        for field, fragments in hit.highlights.items():
+            if field != "title":
+                print(f"   {field}: …{_plain(fragments[0])}…")
+        if f.get("url"):
+            print(f"   {f['url']}")
+    print()
+    for name, buckets in response.facets.items():
+        if buckets:
+            print(f"{name}: " + ", ".join(f"{b.key} {b.count}" for b in buckets[:12]))
+    if response.search_after:
+        print(f"\nnext page: --after '{json.dumps(response.search_after)}'")
+    return 0
+
+
+def _plain(fragment: str) -> str:
+    """A highlight for a terminal: matches in «», HTML entities decoded."""
+    import html
+
+    return html.unescape(_MARK.sub(lambda m: "»" if m.group(0).startswith("</") else "«", fragment))
+
+
+def _first_error(exc: Exception) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+    return str(exc)
