@@ -1,4 +1,5 @@
-"""Report periods: a year (2025), quarter (2025-Q4), month (2025-11) or ISO week (2025-W48).
+"""Report periods: a year (2025), quarter (2025-Q4), month (2025-11), ISO week (2025-W48), or a
+span of whole years (2005..2025) for a report over the whole history.
 
 A period is a half-open date interval [start, end). Each one knows the period before it
 and the same period a year earlier, the two comparisons every table of the report shows.
@@ -16,6 +17,7 @@ _YEAR = re.compile(r"^(\d{4})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$", re.IGNORECASE)
+_YEARS = re.compile(r"^(\d{4})\.\.(\d{4})$")
 
 
 class PeriodError(TbtError):
@@ -26,7 +28,7 @@ class PeriodError(TbtError):
 class Period:
     """A half-open interval of days, labelled the way analysts write it."""
 
-    kind: str  # year, quarter, month, week
+    kind: str  # year, quarter, month, week, years
     label: str
     start: dt.date
     end: dt.date  # exclusive
@@ -44,6 +46,8 @@ class Period:
 
     def year_ago(self) -> Period:
         """The same period one year earlier (for weeks: the same ISO week number, or the year's last)."""
+        if self.kind == "years":
+            return years_period(self.start.year - 1, self.end.year - 2)
         if self.kind == "year":
             return _shift(self, -1)
         if self.kind == "quarter":
@@ -68,6 +72,11 @@ def parse_period(text: str) -> Period:
         if not 1 <= month <= 12:
             raise PeriodError(f"period {text!r} has no month {month}; write a month as YYYY-MM, e.g. 2025-11.")
         return month_period(int(m.group(1)), month)
+    if m := _YEARS.match(value):
+        first, last = int(m.group(1)), int(m.group(2))
+        if first > last:
+            raise PeriodError(f"period {text!r} ends before it starts; write the earlier year first, e.g. 2005..2025.")
+        return years_period(first, last)
     if m := _WEEK.match(value):
         year, week = int(m.group(1)), int(m.group(2))
         last_week = dt.date(year, 12, 28).isocalendar()[1]
@@ -76,8 +85,12 @@ def parse_period(text: str) -> Period:
         return week_period(year, week)
     raise PeriodError(
         f"period {text!r} is not understood; write a year (2025), quarter (2025-Q4), month (2025-11) "
-        "or ISO week (2025-W48)."
+        "ISO week (2025-W48) or span of years (2005..2025)."
     )
+
+
+def years_period(first: int, last: int) -> Period:
+    return Period("years", f"{first}..{last}", dt.date(first, 1, 1), dt.date(last + 1, 1, 1))
 
 
 def quarter_period(year: int, quarter: int) -> Period:
@@ -98,6 +111,9 @@ def week_period(iso_year: int, week: int) -> Period:
 
 
 def _shift(period: Period, steps: int) -> Period:
+    if period.kind == "years":
+        length = period.end.year - period.start.year
+        return years_period(period.start.year + steps * length, period.end.year - 1 + steps * length)
     if period.kind == "year":
         year = int(period.label) + steps
         return Period("year", f"{year}", dt.date(year, 1, 1), dt.date(year + 1, 1, 1))

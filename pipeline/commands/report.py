@@ -16,7 +16,7 @@ def register(sub: Any) -> None:
         help="China-made recalls by market, sector and hazard, risk scores and the rules behind them",
     )
     risk.add_argument("--period", required=True,
-                      help="2025 (year), 2025-Q4 (quarter), 2025-11 (month) or 2025-W48 (ISO week)")
+                      help="2025 (year), 2025-Q4 (quarter), 2025-11 (month), 2025-W48 (ISO week) or 2005..2025 (years)")
     risk.add_argument("--market", help="only this market: EU or an ISO country code (USA, CAN, AUS)")
     risk.add_argument("--sector", help="only this sector code of the taxonomy (e.g. toys)")
     risk.add_argument("--out", type=Path, help="also copy the HTML, PDF and CSV into this folder")

@@ -31,7 +31,11 @@ def test_periods_and_their_comparisons() -> None:
     assert parse_period("2020-W53").year_ago().label == "2019-W52"  # 2019 has no week 53
     assert parse_period("2026-W53").year_ago().label == "2025-W52"  # 2025 has no week 53
     assert parse_period("2025").previous().label == "2024"
-    for bad in ("2025-Q5", "2025-13", "2025-W54", "Q4 2025", ""):
+    span = parse_period("2005..2025")
+    assert (span.start, span.end) == (dt.date(2005, 1, 1), dt.date(2026, 1, 1))
+    assert span.previous().label == "1984..2004"
+    assert span.year_ago().label == "2004..2024"
+    for bad in ("2025-Q5", "2025-13", "2025-W54", "Q4 2025", "", "2025..2005"):
         with pytest.raises(PeriodError):
             parse_period(bad)
 
