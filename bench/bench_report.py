@@ -89,8 +89,8 @@ def build_database(db_url: str) -> dict[str, Any]:
 
         began = time.perf_counter()
         outcome = tag_pending(engine, Classifier.load(mode="rules"), batch_size=1000)
-        timings["tag (rules mode)"] = {"seconds": round(time.perf_counter() - began, 1), "measures": outcome.measures_tagged,
-                                       "tags": outcome.tags_written}
+        timings["tag (rules mode)"] = {"seconds": round(time.perf_counter() - began, 1),
+                                       "measures": outcome.measures_tagged, "tags": outcome.tags_written}
         print(f"  tagged: {timings['tag (rules mode)']}", flush=True)
     finally:
         engine.dispose()
