@@ -62,12 +62,12 @@ def test_a_safety_gate_sheet_keeps_the_case_number() -> None:
 
 def test_paging_stops_at_a_short_page_and_at_the_api_window() -> None:
     config = load_source(SOURCE)
-    full = {"total_count": 500, "results": [{"numero_fiche": f"x{i}", "libelle": "y"} for i in range(100)]}
-    body = json.dumps(full).encode()
+    records = [{"numero_fiche": f"x{i}", "libelle": "y"} for i in range(100)]
+    body = json.dumps({"total_count": 500, "results": records}).encode()
     assert parse(body, f"{RECORDS}?limit=100&offset=0", config).follow == [f"{RECORDS}?limit=100&offset=100"]
     assert parse(body, f"{RECORDS}?limit=100&offset=400", config).follow == []  # total reached
     assert parse(body, f"{RECORDS}?limit=100&offset=9900", config).follow == []  # offset + limit <= 10,000
-    short = json.dumps({"total_count": 500, "results": full["results"][:20]}).encode()
+    short = json.dumps({"total_count": 500, "results": records[:20]}).encode()
     assert parse(short, f"{RECORDS}?limit=100&offset=0", config).follow == []
 
 
