@@ -23,6 +23,7 @@ from schema.engine import make_engine
 from schema.ids import measure_id
 from schema.models import CrawlRun, Measure, MeasureRevision, QuarantinedRecord
 
+REPORT_FILES = ("report_10000282.xml.gz", "report_10000283.xml.gz")
 RECALL_SOURCES = ("eu_safety_gate", "us_cpsc", "ca_health_canada", "au_accc")
 # Quick and deterministic: no politeness delays, short timeouts, tiny backoff.
 FAST = {
@@ -84,7 +85,8 @@ def test_replay_of_every_recall_source_stores_exactly_the_snapshot_and_reruns_ad
             ]
             assert all(r.finished_at is not None and not r.suspicious for r in runs)
             china = session.scalar(select(func.count()).where(Measure.country_of_origin == "CHN"))
-            assert china and china > 20
+            assert china
+            assert china > 20
 
         again = crawl(settings, "eu_safety_gate", replay_dir=REPLAY_DIR, timeout=120, scrapy_settings=FAST)
         assert (again.status, again.seen, again.new, again.changed, again.unchanged) == ("success", 140, 0, 0, 140)
@@ -118,7 +120,7 @@ def test_safety_gate_retries_a_503_then_one_report_times_out_and_the_other_is_st
             {"url": SG_REPORT.format(10000282), "delay": 6, "body": "report_10000282.xml.gz"},
             {"url": SG_REPORT.format(10000283), "body": "report_10000283.xml.gz"},
         ],
-        {n: (snapshot / n).read_bytes() for n in ("weekly_list.xml", "report_10000282.xml.gz", "report_10000283.xml.gz")},
+        {n: (snapshot / n).read_bytes() for n in ("weekly_list.xml", *REPORT_FILES)},
     )
     outcome = crawl(settings, "eu_safety_gate", replay_dir=replay, timeout=120, scrapy_settings=FAST)
     assert outcome.status == "partial"
@@ -173,7 +175,8 @@ def test_truncated_body_fails_after_retries_and_changed_structure_fails_naming_t
     engine = make_engine(db_url)
     try:
         with Session(engine) as session:
-            statuses = {s: st for s, st in session.execute(select(CrawlRun.source_id, CrawlRun.status))}
+            rows = session.execute(select(CrawlRun.source_id, CrawlRun.status))
+            statuses = {row.source_id: row.status for row in rows}
             assert statuses == {"us_cpsc": "failed", "ca_health_canada": "failed", "au_accc": "success"}
             assert _count(session, Measure) == 5
     finally:

@@ -51,10 +51,13 @@ def test_safety_gate_alert_fields() -> None:
     items = cases("eu_safety_gate")[1].run()["items"]
     first = items[0]
     assert first["kind"] == "recall"
-    assert first["source_key"] and "/" in first["source_key"]
-    assert first["country"] and len(first["country"]) == 3
+    assert first["source_key"]
+    assert "/" in first["source_key"]
+    assert first["country"]
+    assert len(first["country"]) == 3
     assert first["risk_level"] in {"serious", "other", "information"}
-    assert first["raw_payload"].startswith("<notifications") and first["raw_payload"].endswith("</notifications>")
+    assert first["raw_payload"].startswith("<notifications")
+    assert first["raw_payload"].endswith("</notifications>")
     origins = {i["country_of_origin"] for i in items}
     assert "CHN" in origins
 
