@@ -1,0 +1,208 @@
+"""Security: headers, CSRF, login rate limit, safe redirects, escaping of hostile source text,
+and subscriber links that reach only their own subscriber and purpose."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from alerts.tokens import make_token
+from portal.app import create_app
+from schema.engine import make_engine, session_scope
+from schema.models import Measure, Subscriber
+from schema.upsert import store_measures
+from tests.portal.conftest import PortalEnv, csrf_of, portal_settings, subscriber_email
+
+
+def test_security_headers_on_every_page(client_as: Callable[[str | None], TestClient]) -> None:
+    client = client_as("staff")
+    for path in ("/login", "/search", "/api/openapi.json", "/static/portal.css"):
+        headers = client.get(path).headers
+        csp = headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["referrer-policy"] == "same-origin"
+        assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_session_cookie_is_httponly_and_samesite(client_as: Callable[[str | None], TestClient]) -> None:
+    response = client_as(None).get("/login")
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+
+
+def test_form_without_or_with_a_foreign_csrf_token_is_refused(
+    client_as: Callable[[str | None], TestClient], portal_env: PortalEnv
+) -> None:
+    client = client_as(None)
+    client.get("/login")
+    form = {"username": "staff1", "password": portal_env.passwords["staff1"]}
+    assert client.post("/login", data=form).status_code == 403
+    other = client_as(None)
+    foreign = csrf_of(other.get("/login").text)
+    assert client.post("/login", data={**form, "csrf_token": foreign}).status_code == 403
+    assert client.post("/login", data={**form, "csrf_token": csrf_of(client.get("/login").text)}).status_code == 303
+
+
+def test_login_is_rate_limited(portal_env: PortalEnv) -> None:
+    app = create_app(portal_env.settings)  # its own limiter: the other tests keep logging in
+    with TestClient(app, follow_redirects=False) as client:
+        token = csrf_of(client.get("/login").text)
+        codes = [client.post("/login", data={"username": "staff1", "password": "wrong-password",
+                                             "csrf_token": token}).status_code for _ in range(6)]
+        right = client.post("/login", data={"username": "staff1", "password": portal_env.passwords["staff1"],
+                                            "csrf_token": token})
+    assert codes[:5] == [401] * 5 and codes[5] == 429
+    assert right.status_code == 429
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example"])
+def test_login_never_redirects_off_site(
+    target: str, client_as: Callable[[str | None], TestClient], portal_env: PortalEnv
+) -> None:
+    client = client_as(None)
+    token = csrf_of(client.get("/login").text)
+    response = client.post("/login", data={"username": "staff1", "password": portal_env.passwords["staff1"],
+                                           "csrf_token": token, "next": target})
+    assert response.headers["location"] == "/search"
+    assert client.get("/lang/en", params={"next": target}).headers["location"] == "/"
+
+
+def test_hostile_source_text_is_escaped(tmp_path: Path) -> None:
+    """A CONSTRUCTED record (not real data): a source whose title carries markup and a javascript: link."""
+    from portal.users import create_user
+
+    settings = portal_settings(tmp_path / "data", "tbt-test-unused")
+    engine = make_engine(settings.database_url)
+    with session_scope(engine) as session:
+        from crawlers.sources import load_source, sync_sources
+
+        sync_sources(session, [load_source("eu_safety_gate")])
+        store_measures(session, [{
+            "source_id": "eu_safety_gate", "source_key": "CONSTRUCTED-XSS-1", "kind": "recall",
+            "title": '<script>alert("x")</script><img src=x onerror=alert(1)>', "url": "javascript:alert(1)",
+            "documents": {"en": "javascript:alert(2)"}, "raw_payload": "constructed for the escaping test",
+        }])
+        create_user(session, "staff9", "staff", "staff9-password-x")
+        measure_id = session.query(Measure.id).scalar()
+    engine.dispose()
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        token = csrf_of(client.get("/login").text)
+        client.post("/login", data={"username": "staff9", "password": "staff9-password-x", "csrf_token": token})
+        html = client.get(f"/measures/{measure_id}").text
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;" in html
+    assert 'href="javascript:' not in html
+
+
+def test_highlight_keeps_only_mark() -> None:
+    from portal.searching import highlight
+
+    assert str(highlight("a <mark>toy</mark> &lt;b&gt;")) == "a <mark>toy</mark> &lt;b&gt;"
+    assert "<script>" not in str(highlight("<script>x</script> <mark>y</mark>"))
+
+
+# ---------------------------------------------------------------- subscriber links
+
+
+def _token(env: PortalEnv, subscriber_id: int, purpose: str) -> str:
+    engine = env.engine()
+    try:
+        with session_scope(engine) as session:
+            subscriber = session.get(Subscriber, subscriber_id)
+            assert subscriber is not None
+            return make_token(env.settings, subscriber, purpose)
+    finally:
+        engine.dispose()
+
+
+def _tampered(token: str) -> str:
+    middle = len(token) // 2
+    return token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1:]
+
+
+def test_manage_link_shows_and_changes_only_its_subscriber(
+    client_as: Callable[[str | None], TestClient], portal_env: PortalEnv
+) -> None:
+    a, b = portal_env.subscriber_ids
+    client = client_as(None)
+    token = _token(portal_env, a, "manage")
+    page = client.get("/subscription/manage", params={"token": token})
+    assert page.status_code == 200
+    assert subscriber_email(portal_env, a) in page.text and subscriber_email(portal_env, b) not in page.text
+    saved = client.post("/subscription/manage", data={
+        "csrf_token": csrf_of(page.text), "token": token, "countries": "DEU, FRA", "country_groups": "bri",
+        "kinds": ["recall", "tbt_notification"], "hs_prefixes": "9503", "keywords": "toy", "frequency": "daily",
+        "language": "en"})
+    assert saved.status_code == 303
+    after = client.get(saved.headers["location"]).text
+    assert 'id="saved"' in after and "DEU, FRA" in after and 'value="bri" checked' in after
+    other = client.get("/subscription/manage", params={"token": _token(portal_env, b, "manage")}).text
+    assert "DEU" not in other
+
+
+def test_invalid_subscription_values_are_explained(
+    client_as: Callable[[str | None], TestClient], portal_env: PortalEnv
+) -> None:
+    client = client_as(None)
+    token = _token(portal_env, portal_env.subscriber_ids[1], "manage")
+    page = client.get("/subscription/manage", params={"token": token})
+    response = client.post("/subscription/manage", data={"csrf_token": csrf_of(page.text), "token": token,
+                                                         "countries": "Atlantis", "frequency": "daily"})
+    assert response.status_code == 422 and "Atlantis" in response.text
+
+
+@pytest.mark.parametrize("case", ["tampered", "wrong_purpose", "garbage", "missing"])
+def test_bad_links_get_a_clear_page(
+    case: str, client_as: Callable[[str | None], TestClient], portal_env: PortalEnv
+) -> None:
+    client = client_as(None)
+    good = _token(portal_env, portal_env.subscriber_ids[0], "manage")
+    params: dict[str, Any] = {
+        "tampered": {"token": _tampered(good)}, "wrong_purpose": {"token": good},
+        "garbage": {"token": "<script>x</script>"}, "missing": {},
+    }[case]
+    path = "/subscription/unsubscribe" if case == "wrong_purpose" else "/subscription/manage"
+    response = client.get(path, params=params)
+    assert response.status_code == 400
+    assert 'id="token-invalid"' in response.text and "tbt-alert@example.org" in response.text
+    assert subscriber_email(portal_env, portal_env.subscriber_ids[0]) not in response.text
+
+
+def test_expired_link_gets_the_clear_page(
+    client_as: Callable[[str | None], TestClient], portal_env: PortalEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as m:
+        long_ago = time.time() - 400 * 86400
+        m.setattr(time, "time", lambda: long_ago)
+        old = _token(portal_env, portal_env.subscriber_ids[0], "unsubscribe")
+    response = client_as(None).get("/subscription/unsubscribe", params={"token": old})
+    assert response.status_code == 400 and 'id="token-invalid"' in response.text
+
+
+def test_confirm_and_unsubscribe(client_as: Callable[[str | None], TestClient], portal_env: PortalEnv) -> None:
+    client = client_as(None)
+    subscriber = portal_env.subscriber_ids[1]
+    token = _token(portal_env, subscriber, "confirm")
+    page = client.get("/subscription/confirm", params={"token": token})
+    assert page.status_code == 200
+    done = client.post("/subscription/confirm", data={"csrf_token": csrf_of(page.text), "token": token})
+    assert 'id="confirmed"' in done.text
+    token = _token(portal_env, subscriber, "unsubscribe")
+    page = client.get("/subscription/unsubscribe", params={"token": token})
+    forged = client.post("/subscription/unsubscribe", data={"csrf_token": csrf_of(page.text),
+                                                            "token": _tampered(token)})
+    assert forged.status_code == 400
+    done = client.post("/subscription/unsubscribe", data={"csrf_token": csrf_of(page.text), "token": token})
+    assert 'id="unsubscribed"' in done.text
+    engine = portal_env.engine()
+    with session_scope(engine) as session:
+        row = session.get(Subscriber, subscriber)
+        assert row is not None and row.confirmed and row.unsubscribed_at is not None
+        assert not any(s.active for s in row.subscriptions)
+    engine.dispose()
