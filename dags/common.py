@@ -21,6 +21,8 @@ DEFAULT_ARGS: dict[str, Any] = {
     "owner": OWNER,
     "retries": 2,
     "retry_delay": dt.timedelta(minutes=5),
+    # No task may hang forever and block the next runs (max_active_runs is 1).
+    "execution_timeout": dt.timedelta(minutes=30),
     "on_failure_callback": task_failed,
 }
 

@@ -70,12 +70,15 @@ def tbt_pipeline() -> None:
         return stages.classify(load_settings())
 
     # Only after tagging succeeded: a bulletin built from untagged measures would miss sectors.
+    # Composed as of now, not of the interval's end: the measures this run stored were
+    # stored after that end. Each subscription remembers the end of its last bulletin,
+    # so a rerun finds nothing new and composes nothing twice.
     @task(execution_timeout=dt.timedelta(minutes=30))
-    def compose(**context: Any) -> dict[str, Any]:
+    def compose() -> dict[str, Any]:
         from pipeline import stages
         from pipeline.settings import load_settings
 
-        return stages.compose(load_settings(), now=context["data_interval_end"])
+        return stages.compose(load_settings())
 
     # After compose so the run's new bulletins are searchable too; all_done so the
     # measures that did arrive are indexed even when tagging or composing failed.

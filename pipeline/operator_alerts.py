@@ -86,7 +86,9 @@ def task_failed(context: Mapping[str, Any]) -> None:
 
         ti = context["ti"]
         map_index = getattr(ti, "map_index", -1)
-        task = ti.task_id + (f"[{map_index}]" if map_index is not None and map_index >= 0 else "")
+        # A mapped crawl is named by its source (the DAG's map_index_template), else its index.
+        label = getattr(ti, "rendered_map_index", None) or map_index
+        task = ti.task_id + (f"[{label}]" if map_index is not None and map_index >= 0 else "")
         error = context.get("exception")
         log_url = _log_url(ti)
         text = (
