@@ -84,7 +84,8 @@ def run_dag(airflow_state: Path) -> Callable[..., dict[str, Any]]:
             command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
         )
         lines = [line for line in result.stdout.splitlines() if line.startswith(MARKER)]
-        assert lines, f"dag.test printed no result (exit {result.returncode}):\n{result.stdout[-5000:]}\n{result.stderr[-5000:]}"
+        tail = f"{result.stdout[-5000:]}\n{result.stderr[-5000:]}"
+        assert lines, f"dag.test printed no result (exit {result.returncode}):\n{tail}"
         outcome: dict[str, Any] = json.loads(lines[-1][len(MARKER) :])
         outcome["log"] = result.stdout + result.stderr
         return outcome
