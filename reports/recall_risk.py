@@ -263,3 +263,25 @@ def recall_rows_for(settings: Settings, period: str) -> list[RecallRow]:
         return load_recalls(engine, start, chosen.end, load_vocabulary())
     finally:
         engine.dispose()
+
+
+def report_mail(outcome: ReportOutcome) -> tuple[str, str]:
+    """Subject and plain-text body of the analysts' mail for a built report (the stage that sends it
+    queues this through the outbox with the PDF attached)."""
+    s = outcome.summary
+    scope = " · ".join(x for x in (s.get("market"), s.get("sector")) if x) or "全部市场 all markets"
+    subject = f"出口召回风险分析报告 Recall-risk report {s['period']} ({scope})"
+    lines = [subject, ""]
+    if s["empty"]:
+        lines.append(f"本期无召回记录。No recalls were published in {s['period']}.")
+    else:
+        lines.append(f"召回 Recalls: {s['total_recalls']} · 中国制造 China-made: {s['china_made']} · "
+                     f"产地不明 unknown origin: {s['unknown_origin']}")
+        if s["top_hazards"]:
+            hazards = ", ".join(f"{h['hazard']} {h['recalls']}" for h in s["top_hazards"])
+            lines.append(f"主要危害 Top hazards: {hazards}")
+        if s["top_risks"]:
+            lines.append("最高风险 Highest risk: " + ", ".join(
+                f"{r['sector']}/{r['market']} {r['score']}" for r in s["top_risks"][:3]))
+    lines += ["", "完整报告见附件 PDF (the full report is attached).", str(outcome.pdf_path.name)]
+    return subject, "\n".join(lines) + "\n"

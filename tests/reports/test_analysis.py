@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 
 import pytest
 
@@ -148,3 +149,19 @@ def test_analysis_counts_and_changes() -> None:
     assert usa.china.vs_previous is None
     only_usa = analyse(rows, q4, market="USA")
     assert [m.market for m in only_usa.markets] == ["USA"]
+
+
+def test_report_mail_says_what_is_in_it(tmp_path: Path) -> None:
+    from reports.recall_risk import ReportOutcome, report_mail
+
+    summary = {"period": "2025-Q4", "market": "EUR", "sector": None, "empty": False, "total_recalls": 12,
+               "china_made": 7, "unknown_origin": 2, "top_hazards": [{"hazard": "choking", "recalls": 3}],
+               "top_risks": [{"sector": "toys", "market": "EUR", "score": 71.2}]}
+    subject, text = report_mail(ReportOutcome(1, tmp_path / "r.html", tmp_path / "r.pdf", summary))
+    assert "2025-Q4" in subject
+    assert "EUR" in subject
+    assert "China-made: 7" in text
+    assert "toys/EUR 71.2" in text
+    empty = dict(summary, empty=True)
+    assert "No recalls were published in 2025-Q4" in report_mail(ReportOutcome(1, tmp_path / "r.html",
+                                                                               tmp_path / "r.pdf", empty))[1]
