@@ -62,7 +62,7 @@ def send(
     settings: Settings,
     actions: Iterable[dict[str, Any]],
     *,
-    chunk_size: int = 500,
+    chunk_size: int = 1000,
     threads: int = 1,
 ) -> BulkReport:
     """Send ``actions``; per-document failures land in the report, transport failures raise."""

@@ -29,7 +29,7 @@ from search.bulk import BulkReport, DocumentError, delete_action, index_action, 
 from search.client import cluster_info, guarded, make_client
 from search.documents import bulletin_document, measure_document
 from search.lock import index_lock
-from search.mappings import bulletin_mappings, index_settings, measure_mappings
+from search.mappings import bulletin_mappings, dynamic_settings, index_settings, measure_mappings
 from search.names import KINDS, alias, is_versioned_index, new_index
 
 if TYPE_CHECKING:
@@ -188,7 +188,7 @@ def _rebuild_locked(
         actions: list[dict[str, Any]] = []
         for kind, name in targets.items():
             with guarded(settings, f"refresh the index {name}"):
-                client.indices.put_settings(index=name, settings={"refresh_interval": "1s"})
+                client.indices.put_settings(index=name, settings=dynamic_settings(loading=False))
                 client.indices.refresh(index=name)
             old[kind] = _alias_targets(client, settings, alias(settings, kind))
             actions += [{"remove": {"index": o, "alias": alias(settings, kind)}} for o in old[kind]]

@@ -14,14 +14,21 @@ from typing import Any
 
 # Text fields that may carry Chinese and so get the ``.zh`` sub-field when an analyzer exists.
 CHINESE_FIELDS = ("title", "description", "products", "keywords", "translations.text")
+# Fields the query API highlights (search.query uses the same tuple).
+HIGHLIGHT_FIELDS = ("title", "title_en", "products", "description", "translations.text", "hazard", "keywords")
 
 _KEYWORD = {"type": "keyword"}
+# Facet fields: their global ordinals are built at refresh, not by the first search after it.
+_FACET = {"type": "keyword", "eager_global_ordinals": True}
 _DATE = {"type": "date", "format": "strict_date_optional_time"}
 _STORED_ONLY = {"type": "keyword", "index": False, "doc_values": False}
 
 
-def _text(*, keyword: bool = False, chinese: str | None = None) -> dict[str, Any]:
+def _text(*, keyword: bool = False, chinese: str | None = None, highlight: bool = False) -> dict[str, Any]:
     field: dict[str, Any] = {"type": "text", "analyzer": "standard"}
+    if highlight:
+        # Stored offsets let the unified highlighter skip re-analysing the text of every hit.
+        field["index_options"] = "offsets"
     subfields: dict[str, Any] = {}
     if keyword:
         # Facets and exact filters need the whole value; long values are not worth a keyword.
@@ -37,8 +44,8 @@ def measure_mappings(chinese_analyzer: str | None = None) -> dict[str, Any]:
     """The mapping of a measure document (see :mod:`search.documents`)."""
     zh = chinese_analyzer
 
-    def text(name: str, *, keyword: bool = False) -> dict[str, Any]:
-        return _text(keyword=keyword, chinese=zh if name in CHINESE_FIELDS else None)
+    def text(name: str) -> dict[str, Any]:
+        return _text(chinese=zh if name in CHINESE_FIELDS else None, highlight=name in HIGHLIGHT_FIELDS)
 
     return {
         "dynamic": "strict",
@@ -46,13 +53,13 @@ def measure_mappings(chinese_analyzer: str | None = None) -> dict[str, Any]:
             "id": _KEYWORD,
             "source": _KEYWORD,
             "source_key": _KEYWORD,
-            "kind": _KEYWORD,
+            "kind": _FACET,
             "document_symbol": {"type": "keyword", "fields": {"text": {"type": "text", "analyzer": "standard"}}},
             "parent_id": _KEYWORD,
             "relation": _KEYWORD,
             "revision": {"type": "integer"},
             # Notifying/issuing member and its groups, denormalised so filters need no join.
-            "country": _KEYWORD,
+            "country": _FACET,
             "country_name_en": _KEYWORD,
             "country_name_zh": _KEYWORD,
             "bri": {"type": "boolean"},
@@ -63,14 +70,14 @@ def measure_mappings(chinese_analyzer: str | None = None) -> dict[str, Any]:
             "title_en": text("title_en"),
             "description": text("description"),
             "products": text("products"),
-            "keywords": text("keywords", keyword=True),
-            "objectives": text("objectives", keyword=True),
+            "keywords": text("keywords"),
+            "objectives": text("objectives"),
             "translations": {
                 "type": "object",
                 "properties": {"language": _KEYWORD, "field": _KEYWORD, "text": text("translations.text")},
             },
             "language": _KEYWORD,
-            "languages": _KEYWORD,  # every language the measure can be read in
+            "languages": _FACET,  # every language the measure can be read in
             # Codes: keywords, searched by prefix (HS 9503 finds 950300).
             "hs_codes": _KEYWORD,
             "ics_codes": _KEYWORD,
@@ -86,7 +93,7 @@ def measure_mappings(chinese_analyzer: str | None = None) -> dict[str, Any]:
                     "classifier_version": _KEYWORD,
                 },
             },
-            "sector_codes": _KEYWORD,
+            "sector_codes": _FACET,
             # Dates. ``date`` is the one a reader sorts by (published, else distributed, else first seen).
             "date": _DATE,
             "distributed_on": _DATE,
@@ -97,10 +104,10 @@ def measure_mappings(chinese_analyzer: str | None = None) -> dict[str, Any]:
             "first_seen": _DATE,
             "last_changed": _DATE,
             # Recalls and safety alerts.
-            "category": text("category", keyword=True),
-            "product_type": text("product_type", keyword=True),
-            "brand": text("brand", keyword=True),
-            "risk_type": text("risk_type", keyword=True),
+            "category": text("category"),
+            "product_type": text("product_type"),
+            "brand": text("brand"),
+            "risk_type": text("risk_type"),
             "risk_level": _KEYWORD,
             "hazard": text("hazard"),
             "measures_taken": text("measures_taken"),
@@ -150,10 +157,15 @@ def lock_mappings() -> dict[str, Any]:
 def index_settings(*, loading: bool) -> dict[str, Any]:
     """One shard (tens of thousands of documents), a replica wherever a second node exists.
 
-    While a rebuild loads, refreshing is off: nobody reads the new index before the swap.
+    While a rebuild loads, refreshing is off and the translog is fsynced in the background:
+    nobody reads the new index before the swap, and a crash mid-load discards it anyway.
     """
+    return {"number_of_shards": 1, "auto_expand_replicas": "0-1", **dynamic_settings(loading=loading)}
+
+
+def dynamic_settings(*, loading: bool) -> dict[str, Any]:
+    """The settings a rebuild switches back once the load is done."""
     return {
-        "number_of_shards": 1,
-        "auto_expand_replicas": "0-1",
         "refresh_interval": "-1" if loading else "1s",
+        "translog": {"durability": "async" if loading else "request"},
     }

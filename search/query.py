@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pipeline.errors import SearchError
 from pipeline.settings import Settings
 from search.client import guarded
-from search.mappings import CHINESE_FIELDS
+from search.mappings import CHINESE_FIELDS, HIGHLIGHT_FIELDS
 from search.names import alias
 
 if TYPE_CHECKING:
@@ -41,7 +41,6 @@ TEXT_FIELDS = {
     "measures_taken": 0.5,
     "country_name_en": 1.0,
 }
-HIGHLIGHT_FIELDS = ("title", "title_en", "products", "description", "translations.text", "hazard", "keywords")
 MAX_RESULT_WINDOW = 10_000  # Elasticsearch's default index.max_result_window
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
 # Sort keys end with the id so that equal dates never make search_after skip or repeat a hit.
