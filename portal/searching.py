@@ -23,7 +23,7 @@ FLAG_PARAMS = {"bri": "bri_only", "eu": "eu_only", "open": "open_for_comment", "
 PAGE_SIZE = 20
 _HIGHLIGHT_TAG = re.compile(r"&lt;(/?)(em|mark)&gt;")
 # Entities the search module's HTML encoder already wrote; escaping them again would show "&amp;lt;".
-_DOUBLE_ESCAPED = re.compile(r"&amp;(lt|gt|amp|quot|#39|#x27|#34);")
+_DOUBLE_ESCAPED = re.compile(r"&amp;(#[0-9]{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
 
 
 def request_values(params: QueryParams, *, page: int | None = None, size: int = PAGE_SIZE) -> dict[str, Any]:

@@ -36,7 +36,7 @@ class PortalEnv:
     recall_id: str = ""
     tagged_id: str = ""
 
-    def engine(self):  # type: ignore[no-untyped-def]
+    def engine(self):
         return make_engine(self.settings.database_url)
 
 
@@ -83,7 +83,7 @@ def _add_people(env: PortalEnv) -> None:
 
 
 @pytest.fixture(scope="module")
-def portal_env(tmp_path_factory: pytest.TempPathFactory, es, shared_data: Path) -> Iterator[PortalEnv]:  # type: ignore[no-untyped-def]
+def portal_env(tmp_path_factory: pytest.TempPathFactory, es, shared_data: Path) -> Iterator[PortalEnv]:
     """Real records (ePing fixture pages, a Safety Gate weekly report) in SQLite and a fresh index."""
     from search.lifecycle import rebuild_index
 
@@ -114,12 +114,12 @@ def log_in(client: TestClient, username: str, password: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def portal_app(portal_env: PortalEnv):  # type: ignore[no-untyped-def]
+def portal_app(portal_env: PortalEnv):
     return create_app(portal_env.settings)
 
 
 @pytest.fixture
-def client_as(portal_app, portal_env: PortalEnv) -> Iterator[Callable[[str | None], TestClient]]:  # type: ignore[no-untyped-def]
+def client_as(portal_app, portal_env: PortalEnv) -> Iterator[Callable[[str | None], TestClient]]:
     """A TestClient logged in as ``role`` (None: anonymous)."""
     clients: list[TestClient] = []
 

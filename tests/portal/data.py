@@ -41,8 +41,10 @@ def _store(settings: Settings, source_id: str, pages: list[tuple[bytes, str]]) -
         store = MeasureStore(engine, config, run_id)
         for body, url in pages:
             result = parse(body, url, config)
-            for item in [*result.items, *result.rejected]:
+            for item in result.items:
                 store.add(item)
+            for reject in result.rejected:
+                store.add(reject)
         store.flush()
         store.link_follow_ups()
         finish_crawl_run(store, fatal=None, errors=[], reason="finished")

@@ -18,7 +18,8 @@ def test_search_shows_hits_facets_and_highlights(client_as: Callable[[str | None
     response = client.get("/search", params={"q": "toy"})
     assert response.status_code == 200
     html = response.text
-    assert 'id="total"' in html and "<mark>" in html
+    assert 'id="total"' in html
+    assert "<mark>" in html
     for facet in ("countries", "bri", "sectors", "kinds", "years", "open_for_comment", "languages"):
         assert f'id="facet-{facet}"' in html
 
@@ -37,7 +38,8 @@ def test_pagination_and_sort(client_as: Callable[[str | None], TestClient]) -> N
     client = client_as("staff")
     first = client.get("/search", params={"sort": "date"}).text
     second = client.get("/search", params={"sort": "date", "page": "2"}).text
-    assert 'rel="next"' in first and 'rel="prev"' in second
+    assert 'rel="next"' in first
+    assert 'rel="prev"' in second
     links = lambda html: {p.split('"')[0] for p in html.split('href="/measures/')[1:]}  # noqa: E731
     assert links(first).isdisjoint(links(second))
 
@@ -45,8 +47,10 @@ def test_pagination_and_sort(client_as: Callable[[str | None], TestClient]) -> N
 def test_english_switch(client_as: Callable[[str | None], TestClient]) -> None:
     client = client_as("staff")
     response = client.get("/lang/en", params={"next": "/search"})
-    assert response.status_code == 303 and response.headers["location"] == "/search"
-    assert "Search" in client.get("/search").text and "Belt and Road" in client.get("/search").text
+    assert response.status_code == 303
+    assert response.headers["location"] == "/search"
+    assert "Search" in client.get("/search").text
+    assert "Belt and Road" in client.get("/search").text
 
 
 def test_export_csv_and_xlsx_hold_the_results(client_as: Callable[[str | None], TestClient]) -> None:
@@ -54,9 +58,11 @@ def test_export_csv_and_xlsx_hold_the_results(client_as: Callable[[str | None], 
     page = client.get("/search", params={"kind": "recall"}).text
     total = int(page.split('id="total">')[1].split("<")[0])
     response = client.get("/search/export.csv", params={"kind": "recall"})
-    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
-    assert len(rows) == total and {r["kind"] for r in rows} == {"recall"}
+    assert len(rows) == total
+    assert {r["kind"] for r in rows} == {"recall"}
     xlsx = client.get("/search/export.xlsx", params={"kind": "recall"})
     sheet = load_workbook(io.BytesIO(xlsx.content), read_only=True).active
     assert sheet is not None
@@ -69,20 +75,25 @@ def test_measure_page_has_fields_tags_timeline(client_as: Callable[[str | None],
     follow_up = client.get(f"/measures/{portal_env.follow_up_id}")
     assert follow_up.status_code == 200
     timeline = follow_up.text.split('id="timeline"')[1].split("</ol>")[0]
-    assert "原通报" in timeline and timeline.count("<li") >= 2
+    assert "原通报" in timeline
+    assert timeline.count("<li") >= 2
     tagged = client.get(f"/measures/{portal_env.tagged_id}").text
-    assert 'id="sector-tags"' in tagged and "hs_codes" in tagged
+    assert 'id="sector-tags"' in tagged
+    assert "hs_codes" in tagged
     recall = client.get(f"/measures/{portal_env.recall_id}").text
-    assert "风险等级" in recall and "此措施尚未出现在任何简报中" in recall
+    assert "风险等级" in recall
+    assert "此措施尚未出现在任何简报中" in recall
     assert client.get("/measures/does-not-exist").status_code == 404
 
 
 def test_operations_page_shows_crawls_quarantine_and_consistency(client_as: Callable[[str | None], TestClient]) -> None:
     html = client_as("admin").get("/admin/operations").text
-    assert "wto_eping" in html and "eu_safety_gate" in html
+    assert "wto_eping" in html
+    assert "eu_safety_gate" in html
     quarantine = html.split('id="quarantine"')[1].split("</table>")[0]
     assert quarantine.count("<tr>") >= 2  # header + at least one quarantined ePing record
-    assert 'id="consistency"' in html and "in_sync" in html
+    assert 'id="consistency"' in html
+    assert "in_sync" in html
 
 
 def test_admin_adds_a_user(client_as: Callable[[str | None], TestClient]) -> None:
@@ -102,11 +113,14 @@ def test_analyst_generates_and_opens_a_report(client_as: Callable[[str | None], 
     analyst = client_as("analyst")
     token = csrf_of(analyst.get("/reports").text)
     bad = analyst.post("/reports", data={"csrf_token": token, "period": "not-a-period"})
-    assert bad.status_code == 422 and "not-a-period" in bad.text
+    assert bad.status_code == 422
+    assert "not-a-period" in bad.text
     made = analyst.post("/reports", data={"csrf_token": token, "period": "2025-12", "market": "EU"})
     assert made.status_code == 303, made.text[:500]
     report = analyst.get(made.headers["location"])
-    assert report.status_code == 200 and 'id="report-summary"' in report.text
+    assert report.status_code == 200
+    assert 'id="report-summary"' in report.text
     html = analyst.get(made.headers["location"] + "/file/html")
-    assert html.status_code == 200 and "script-src" not in html.headers["content-security-policy"]
+    assert html.status_code == 200
+    assert "script-src" not in html.headers["content-security-policy"]
     assert "2025-12" in analyst.get("/reports").text

@@ -1,0 +1,155 @@
+"""Browser tests in headless Chromium (Debian's package, driven by Playwright; no browser download)
+against uvicorn on a free loopback port: log in, search with facets, open a measure, export,
+change a subscription, open a report. Every page gets a screenshot (in tmp_path) checked non-blank."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from PIL import Image, ImageStat
+
+from alerts.tokens import make_token
+from portal.app import create_app
+from schema.engine import session_scope
+from schema.models import Subscriber
+from tests.portal.conftest import PortalEnv
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live_portal(portal_env: PortalEnv) -> Iterator[str]:
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(portal_env.settings), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the portal did not start on loopback within 20 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing; install Debian's chromium package (scripts/install-system-deps)")
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def shot(page, folder: Path, name: str) -> Path:  # type: ignore[no-untyped-def]
+    """A full-page screenshot, checked to show something: many colours and real contrast."""
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    image = Image.open(path).convert("RGB")
+    colours = image.getcolors(maxcolors=1 << 20) or []
+    spread = max(ImageStat.Stat(image.convert("L")).stddev)
+    assert len(colours) > 20, f"screenshot {name} looks blank ({len(colours)} colours)"
+    assert spread > 10, f"screenshot {name} has no contrast (stddev {spread:.1f})"
+    return path
+
+
+def _manage_token(env: PortalEnv) -> str:
+    engine = env.engine()
+    try:
+        with session_scope(engine) as session:
+            subscriber = session.get(Subscriber, env.subscriber_ids[0])
+            assert subscriber is not None
+            return make_token(env.settings, subscriber, "manage")
+    finally:
+        engine.dispose()
+
+
+def test_staff_journey(browser, live_portal: str, portal_env: PortalEnv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+    page.goto(f"{live_portal}/search")
+    assert "/login" in page.url
+    shot(page, tmp_path, "login")
+    page.fill("input[name=username]", "analyst1")
+    page.fill("input[name=password]", portal_env.passwords["analyst1"])
+    page.click("button[type=submit]")
+    page.wait_for_url("**/search")
+
+    page.fill("input[name=q]", "toy")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_load_state()
+    assert page.locator("ol.hits li").count() > 0, page.content()[:3000]
+    total_all = int(page.inner_text("#total"))
+    shot(page, tmp_path, "search")
+    page.click("#facet-kinds li >> nth=0 >> a")
+    page.wait_for_load_state()
+    assert "kind=" in page.url
+    assert 0 < int(page.inner_text("#total")) <= total_all
+    shot(page, tmp_path, "search-facet")
+
+    with page.expect_download() as download_info:
+        page.click("#export-csv")
+    download = download_info.value
+    exported = tmp_path / "export.csv"
+    download.save_as(str(exported))
+    assert exported.read_text(encoding="utf-8-sig").count("\n") >= 2
+
+    page.click("ol.hits li >> nth=0 >> a.title")
+    page.wait_for_selector("#timeline")
+    assert "/measures/" in page.url
+    shot(page, tmp_path, "measure")
+
+    page.goto(f"{live_portal}/reports")
+    page.fill("input[name=period]", "2025-12")
+    page.click("#generate-report button[type=submit]")
+    page.wait_for_selector("#report-summary", timeout=120_000)
+    shot(page, tmp_path, "report")
+
+    page.goto(f"{live_portal}/lang/en?next=/search")
+    assert page.locator("header").inner_text().find("Search") >= 0
+    shot(page, tmp_path, "search-en")
+    assert errors == []  # no CSP violations or script errors
+    context.close()
+
+
+def test_subscriber_changes_their_subscription(browser, live_portal: str, portal_env: PortalEnv,  # type: ignore[no-untyped-def]
+                                              tmp_path: Path) -> None:
+    context = browser.new_context(viewport={"width": 1000, "height": 900})
+    page = context.new_page()
+    page.goto(f"{live_portal}/subscription/manage?token={_manage_token(portal_env)}")
+    page.wait_for_selector("#subscription-form")
+    shot(page, tmp_path, "subscription")
+    page.fill("input[name=keywords]", "lighting, LED")
+    page.check("input[name=kinds][value=tbt_notification]")
+    page.select_option("select[name=frequency]", "weekly")
+    page.click("#subscription-form button[type=submit]")
+    page.wait_for_selector("#saved")
+    assert page.input_value("input[name=keywords]") == "lighting, LED"
+    shot(page, tmp_path, "subscription-saved")
+    page.goto(f"{live_portal}/subscription/manage?token=tampered")
+    assert page.locator("#token-invalid").count() == 1
+    shot(page, tmp_path, "bad-link")
+    context.close()
