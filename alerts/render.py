@@ -189,6 +189,14 @@ class Renderer:
         self.env = environment()
         self._blocks: dict[tuple[str, str, str], str] = {}
         self._reasons: dict[tuple[str, str], str] = {}
+        self._gists: dict[str, str] = {}
+
+    def gist(self, c: Candidate) -> str:
+        """The Chinese gist, the same in every language's bulletin: computed once per measure."""
+        found = self._gists.get(c.id)
+        if found is None:
+            found = self._gists[c.id] = gist_zh(c.measure, c.tags, today=self.today)
+        return found
 
     def measure_context(self, c: Candidate, lang: str) -> dict[str, Any]:
         m = c.measure
@@ -209,7 +217,7 @@ class Renderer:
             "country": country_label(m.country, lang),
             "origin": country_label(m.country_of_origin, lang) if m.country_of_origin else None,
             "kind": kind_label(m.kind, lang) + (f" · {relation_label(m.relation, lang)}" if m.relation else ""),
-            "gist": gist_zh(m, c.tags, today=self.today),
+            "gist": self.gist(c),
             "show_title_en": bool(m.title_en and m.title_en.strip() != m.title.strip()),
             "sectors": sectors,
             "hs_codes": list(c.hs_codes),
@@ -231,6 +239,14 @@ class Renderer:
         return found
 
     def reason_line(self, reasons: list[Reason], lang: str) -> str:
+        """Why this subscriber gets the item; many subscribers share the same reasons, so it is cached."""
+        key = (lang, repr(reasons))
+        found = self._reasons.get(key)
+        if found is None:
+            found = self._reasons[key] = self._reason_line(reasons, lang)
+        return found
+
+    def _reason_line(self, reasons: list[Reason], lang: str) -> str:
         t = STRINGS[lang]
         words = []
         for r in reasons:
