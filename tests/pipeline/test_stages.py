@@ -195,5 +195,5 @@ def test_weekly_report_is_mailed_to_the_analysts_once(
     assert again["queued"] == 0
     mails = smtp_sink.messages()
     assert sorted(m["To"] for m in mails) == ["a1@example.com", "a2@example.com"]
-    attached = sorted(part.get_filename() for part in mails[0].iter_attachments())
+    attached = sorted(str(part.get_filename()) for part in mails[0].iter_attachments())
     assert attached == ["recall-risk_2025-W48.html", "recall-risk_2025-W48.pdf"]
