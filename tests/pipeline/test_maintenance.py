@@ -118,10 +118,8 @@ def test_prune_keeps_current_payloads_and_drops_old_superseded_ones(
     engine = make_engine(settings.database_url)
     try:
         with session_scope(engine) as session:
-            current = {title: raw for title, raw in session.execute(select(Measure.title, Measure.raw_payload))}
-            revisions = {
-                number: raw for number, raw in session.execute(select(MeasureRevision.revision, MeasureRevision.raw_payload))
-            }
+            current = dict(session.execute(select(Measure.title, Measure.raw_payload)).all())
+            revisions = dict(session.execute(select(MeasureRevision.revision, MeasureRevision.raw_payload)).all())
             quarantined = sorted(
                 (q.resolved, q.raw_payload) for q in session.scalars(select(QuarantinedRecord))
             )
