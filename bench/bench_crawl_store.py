@@ -125,7 +125,8 @@ def _run(name: str, source: str, db_url: str | None, quick: bool) -> dict[str, A
     out = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False,
                          env={**os.environ, "PYTHONPATH": str(REPO)})
     if out.returncode != 0:
-        raise SystemExit(f"scenario {name}/{source} failed:\n{out.stderr[-3000:]}")
+        errors = [line[:500] for line in out.stderr.splitlines() if "Error" in line]
+        raise SystemExit(f"scenario {name}/{source} failed:\n" + "\n".join(errors[-5:]))
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 

@@ -14,6 +14,7 @@ source's expected range) and its status:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -79,12 +80,30 @@ def check_item(item: Any, config: SourceConfig, *, today: dt.date | None = None)
         return reject("source_id", f"item says source {item.source_id!r}")
     if item.kind not in KINDS_BY_SOURCE_KIND[config.kind]:
         return reject("kind", f"kind {item.kind!r} is not allowed for a {config.kind} source")
+    for name, length in _column_lengths().items():
+        value = getattr(item, name, None)
+        if isinstance(value, str) and len(value) > length:
+            return reject(name, f"{name} is {len(value)} characters, the database keeps at most {length}")
     limit = (today or dt.date.today()) + _FUTURE_SLACK
     for name in ("published_on", "distributed_on"):
         value = getattr(item, name)
         if value is not None and value > limit:
             return reject(name, f"{name} {value} is in the future")
     return item
+
+
+@functools.cache
+def _column_lengths() -> dict[str, int]:
+    """Length limits of the Measure's short text columns (PostgreSQL enforces them, SQLite not)."""
+    from sqlalchemy import String, inspect
+
+    from schema.models import Measure
+
+    return {
+        c.key: int(c.type.length)
+        for c in inspect(Measure).columns
+        if isinstance(c.type, String) and c.type.length and c.key in MeasureItem.model_fields
+    }
 
 
 class ValidatePipeline:

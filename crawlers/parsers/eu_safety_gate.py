@@ -19,6 +19,7 @@ from crawlers.parsers._fields import Fields, build, clean_text, country_code, st
 from crawlers.sources import SourceConfig
 from pipeline.errors import StructureChanged
 
+_PRODUCT_TYPE_MAX = 300  # Measure.product_type is a short label column
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 # Alerts never nest, so each one's exact bytes can be cut out of the document.
 _NOTIFICATION = re.compile(rb"<notifications[\s>].*?</notifications>", re.DOTALL)
@@ -149,7 +150,8 @@ def _alert(alert: ET.Element, raw: str, config: SourceConfig, context: dict[str,
             "country": country_code(config, f.text("notifyingCountry"), record=case, field="notifyingCountry"),
             "country_of_origin": country_code(config, f.text("countryOfOrigin"), record=case, field="countryOfOrigin"),
             "category": _category(config, category_text),
-            "product_type": product,
+            # A product line can list nine products; the full text is in title and products.
+            "product_type": product if product and len(product) <= _PRODUCT_TYPE_MAX else None,
             "brand": known(f.text("brand")),
             "risk_type": f.text("riskType"),
             "risk_level": config.lookup("risk_level", level) if level else None,

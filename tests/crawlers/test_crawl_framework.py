@@ -172,3 +172,10 @@ def test_parse_command_prints_measure_fields_and_rejects(capsys: pytest.CaptureF
     broken.write_text("<html>")
     assert main(["parse", "us_cpsc", str(broken)]) == 1
     assert "source us_cpsc" in capsys.readouterr().err
+
+
+def test_values_longer_than_their_column_are_rejected_before_the_database_sees_them() -> None:
+    result = check_item(_item(brand="B" * 301), load_source("us_cpsc"))
+    assert isinstance(result, Rejected)
+    assert result.field == "brand"
+    assert "301 characters" in result.reason
