@@ -37,6 +37,7 @@ DATA = REPO.parent / "shared" / "data"
 BATCH = 2000
 SEED = 20251129
 PAGE_SIZE = 20
+SKIPPED: list[str] = []  # records left out of the load, with why
 # Bench-only sector tags from the sources' own categories (the classifier is not part of this bench).
 CATEGORY_SECTORS = {
     "toys": "toys", "childcare": "toys", "clothing_textiles": "textiles_apparel", "clothing": "textiles_apparel",
@@ -98,13 +99,15 @@ def _items(quick: bool) -> Iterator[Any]:
 
 
 def load_database(url: str, quick: bool) -> tuple[int, float]:
-    from sqlalchemy import select
+    from sqlalchemy import String, select
 
     from crawlers.sources import load_sources
     from schema.engine import make_engine, session_scope
     from schema.models import Measure, SectorTag, Source
     from schema.upsert import store_measures, upsert
 
+    # Records PostgreSQL would refuse (a value longer than its VARCHAR column) are left out and counted.
+    limits = {c.name: c.type.length for c in Measure.__table__.columns if isinstance(c.type, String) and c.type.length}
     engine = make_engine(url)
     start = time.perf_counter()
     with session_scope(engine) as session:
@@ -114,7 +117,12 @@ def load_database(url: str, quick: bool) -> tuple[int, float]:
         ])  # fmt: skip
     batch: list[dict[str, Any]] = []
     for item in _items(quick):
-        batch.append(item.to_record())
+        record = item.to_record()
+        too_long = [k for k, n in limits.items() if isinstance(record.get(k), str) and len(record[k]) > n]
+        if too_long:
+            SKIPPED.append(f"{record['source_id']} {record['source_key']}: {', '.join(too_long)} too long")
+            continue
+        batch.append(record)
         if len(batch) >= BATCH:
             with session_scope(engine) as session:
                 store_measures(session, batch)
@@ -375,6 +383,9 @@ def main() -> int:
     ratios = {p: pct(pg_ms, p) / pct(es_ms, p) for p in (50, 95, 99)}
     print(f"| ratio PostgreSQL / Elasticsearch | {ratios[50]:.2f}x | {ratios[95]:.2f}x | {ratios[99]:.2f}x | "
           f"{statistics.mean(pg_ms) / statistics.mean(es_ms):.2f}x | |\n")
+    if SKIPPED:
+        print(f"Left out of the load: {len(SKIPPED)} records PostgreSQL refuses (value longer than its column), "
+              f"e.g. {SKIPPED[0]}.\n")
     print(f"p95 target < 50 ms: {'OK' if pct(es_ms, 95) < 50 else 'MISSED'} ({pct(es_ms, 95):.1f} ms). "
           f"Elapsed loading the database (parse + store, not timed above): {load_s:.0f}s.")
     return 0

@@ -9,6 +9,7 @@ same stale lock still cannot both succeed.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ from search.names import locks_index
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
+
+log = logging.getLogger(__name__)
 
 LOCK_ID = "index-writer"
 # Longer than a full rebuild of a few hundred thousand measures; a dead holder blocks no longer.
@@ -82,7 +85,11 @@ def index_lock(
     try:
         yield owner
     finally:
-        _release(client, settings, owner)
+        try:
+            _release(client, settings, owner)
+        except SearchError as exc:
+            # Never hide the error that got us here; an unreleased lock expires after its TTL.
+            log.warning("could not release the index lock (%s); it expires at %s", exc, body["expires_at"])
 
 
 def _release(client: Elasticsearch, settings: Settings, owner: str) -> None:

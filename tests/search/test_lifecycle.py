@@ -14,7 +14,7 @@ from pipeline.errors import SearchError, ServiceUnavailable
 from schema.engine import session_scope
 from schema.models import Bulletin, BulletinItem, Measure, PipelineState, SectorTag, Subscriber
 from schema.upsert import store_measures
-from search.lifecycle import checkpoint_key, index_counts, rebuild_index, update_index
+from search.lifecycle import OVERLAP, checkpoint_key, index_counts, rebuild_index, update_index
 from search.lock import IndexBusy, index_lock
 from search.names import alias
 from search.query import SearchRequest, search_bulletins, search_measures
@@ -218,3 +218,37 @@ def test_bulletins_are_indexed_and_found(es: Any, search_env: SearchEnv) -> None
     with session_scope(engine) as session:
         assert session.scalar(select(Bulletin.indexed_at)) is not None
     assert update_index(settings, client=es).bulletins == 0  # indexed once, not again
+
+
+def test_a_refused_document_is_reported_and_retried(es: Any, search_env: SearchEnv) -> None:
+    settings, engine, ids = search_env.settings, search_env.engine, search_env.ids
+    live = rebuild_index(settings, client=es)
+    # Corrupt one row behind the validators' back: a 40,000-character "HS code" is an immense
+    # keyword term that Elasticsearch refuses for that one document.
+    with session_scope(engine) as session:
+        session.execute(update(Measure).where(Measure.id == ids["crn:25_03831"]).values(
+            hs_codes=["9" * 40_000], last_changed=dt.datetime.now(dt.UTC)))  # fmt: skip
+    outcome = update_index(settings, client=es)
+    assert not outcome.ok
+    assert [e.doc_id for e in outcome.errors] == [ids["crn:25_03831"]]
+    assert "immense term" in outcome.errors[0].reason or "max_bytes_length" in outcome.errors[0].reason
+    state = _checkpoint(search_env)
+    assert state is not None
+    assert state["failed_ids"] == [ids["crn:25_03831"]]
+    # A rebuild refuses to publish an index that lacks the document; the live alias stays.
+    with pytest.raises(SearchError, match="refused"):
+        rebuild_index(settings, client=es)
+    assert es.indices.get_alias(name=alias(settings, "measures")).body.keys() == {live.measures_index}
+    # Once the row is repaired, the next update retries it even though nothing changed since.
+    with session_scope(engine) as session:
+        session.execute(update(Measure).where(Measure.id == ids["crn:25_03831"]).values(hs_codes=["3210"]))
+        state_row = session.get(PipelineState, checkpoint_key(settings))
+        assert state_row is not None
+        # Past the overlap window: only the retry list can bring the measure back.
+        later = dt.datetime.now(dt.UTC) + OVERLAP + dt.timedelta(minutes=1)
+        state_row.value = {**state_row.value, "since": later.isoformat()}
+    retried = update_index(settings, client=es)
+    assert retried.ok
+    assert retried.indexed == 1
+    assert _ids(es, search_env, hs_prefix="3210") == {ids["crn:25_03831"]}
+    assert (_checkpoint(search_env) or {})["failed_ids"] == []
