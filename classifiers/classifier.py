@@ -17,7 +17,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from classifiers.head import HEAD_DIR, Head
 from classifiers.keywords import KeywordRules, keyword_rules
 from classifiers.taxonomy import CROSS_SECTOR, Taxonomy, load_taxonomy, normalise_hs, normalise_ics
 from pipeline.errors import ClassifierError
+
+if TYPE_CHECKING:
+    from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +103,6 @@ class Classifier:
         if mode == "model":
             from classifiers.encoder import Encoder
 
-            clf.head = Head.load(head_dir)
             if encoder is None:
                 if encoder_path is None:
                     raise ClassifierError("no encoder path given; set TBT_ENCODER_PATH or run `tbt-alert model build`.")
@@ -111,6 +113,7 @@ class Classifier:
                         "or set TBT_CLASSIFIER_MODE=rules to tag with HS/ICS and keyword rules only."
                     )
                 encoder = Encoder.load(encoder_path)
+            clf.head = Head.load(head_dir)
             if encoder.dim != clf.head.dim:
                 raise ClassifierError(
                     f"the encoder gives {encoder.dim}-dim vectors but the head expects {clf.head.dim}; "
@@ -234,7 +237,7 @@ class Classifier:
         return results
 
 
-def classifier_from_settings(settings: Any, *, mode: str | None = None) -> Classifier:
+def classifier_from_settings(settings: Settings, *, mode: str | None = None) -> Classifier:
     """The classifier the settings ask for (``TBT_CLASSIFIER_MODE``: model by default, or rules)."""
-    chosen = mode or getattr(settings, "classifier_mode", None) or settings.extra.get("TBT_CLASSIFIER_MODE", "model")
+    chosen = mode or settings.classifier_mode
     return Classifier.load(mode=chosen, encoder_path=Path(settings.encoder_path))

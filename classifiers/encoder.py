@@ -24,9 +24,9 @@ log = logging.getLogger(__name__)
 
 HUB_NAME = "intfloat/multilingual-e5-small"
 PREFIX = "query: "
-# 256 tokens cover title + description + products of almost every measure; longer
+# 128 tokens cover title + products + the start of the description of most measures; longer
 # texts are cut, which keeps a 100 kB description from costing seconds.
-DEFAULT_MAX_LENGTH = 256
+DEFAULT_MAX_LENGTH = 128
 # Characters kept before tokenising: a 100 kB text would otherwise be tokenised in full.
 _MAX_CHARS = 4000
 
@@ -71,6 +71,8 @@ class Encoder:
             hint = "run `tbt-alert model build`" if local else "no model hub is reachable; run `tbt-alert model build`"
             raise ClassifierError(f"cannot load the encoder {path_or_name} ({exc}); {hint}.") from exc
         model.eval()
+        # Never feed more positions than the model has (a small model may have fewer than 256).
+        max_length = min(max_length, int(model.config.max_position_embeddings))
         return cls(model=model, tokenizer=tokenizer, name=str(path_or_name), max_length=max_length)
 
     @property

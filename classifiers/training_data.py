@@ -30,7 +30,7 @@ from pipeline.errors import ClassifierError
 LABELLING_PATH = Path(__file__).with_name("labelling.yml")
 SPLITS = ("train", "val", "test")
 # Caps keep embedding time on a shared 2-core machine to minutes (see MODEL_CARD.md).
-PER_LABEL_CAP = {"safety_gate": 250, "health_canada": 250}
+PER_LABEL_CAP = {"safety_gate": 150, "health_canada": 150}
 SAMPLE_SEED = 20260101
 
 

@@ -51,6 +51,7 @@ class Settings:
     crawl_timeout_seconds: int
     extra: Mapping[str, str] = field(default_factory=dict)
     crawl_replay_dir: Path | None = None
+    classifier_mode: str = "model"
 
     @property
     def is_sqlite(self) -> bool:
@@ -196,6 +197,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     encoder_path = Path(
         env.get("TBT_ENCODER_PATH", str(Path.home() / ".cache" / "tbt-alert" / "models" / "multilingual-e5-small"))
     ).expanduser()
+    # The model is the classifier; "rules" (HS/ICS + keywords, no encoder) must be chosen
+    # explicitly, so a missing encoder never silently lowers the tagging quality.
+    classifier_mode = env.get("TBT_CLASSIFIER_MODE", "model").strip().lower()
+    if classifier_mode not in ("model", "rules"):
+        raise SettingsError(f"TBT_CLASSIFIER_MODE={classifier_mode!r} is unknown; set it to model or rules.")
 
     portal_base_url = _url(env, "TBT_PORTAL_BASE_URL", "http://127.0.0.1:8000", ("http", "https")).rstrip("/")
     contact_email = _email(env, "TBT_CONTACT_EMAIL", "tbt-alert@example.org") or "tbt-alert@example.org"
@@ -235,6 +241,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         crawl_timeout_seconds=crawl_timeout,
         extra={k: v for k, v in env.items() if k.startswith("TBT_")},
         crawl_replay_dir=crawl_replay_dir,
+        classifier_mode=classifier_mode,
     )
 
 

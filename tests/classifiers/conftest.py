@@ -15,11 +15,50 @@ import pytest
 from classifiers.head import Head
 from classifiers.taxonomy import CROSS_SECTOR, load_taxonomy
 
-TINY_WORDS = (
-    "toy toys doll battery lithium charger lamp shoe shirt food tea milk steel car tyre safety of for the and "
-    "a with children electric requirements regulation products product recall query : , . - | 玩 具 食 品 "
-    "jouet spielzeug игрушка"
-).split()
+TINY_WORDS = [
+    "toy",
+    "toys",
+    "doll",
+    "battery",
+    "lithium",
+    "charger",
+    "lamp",
+    "shoe",
+    "shirt",
+    "food",
+    "tea",
+    "milk",
+    "steel",
+    "car",
+    "tyre",
+    "safety",
+    "of",
+    "for",
+    "the",
+    "and",
+    "a",
+    "with",
+    "children",
+    "electric",
+    "requirements",
+    "regulation",
+    "products",
+    "product",
+    "recall",
+    "query",
+    ":",
+    ",",
+    ".",
+    "-",
+    "|",
+    "玩",
+    "具",
+    "食",
+    "品",
+    "jouet",
+    "spielzeug",
+    "игрушка",
+]
 
 
 @pytest.fixture(scope="session")
@@ -34,17 +73,20 @@ def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     vocab = {tok: i for i, tok in enumerate(specials + list(dict.fromkeys(TINY_WORDS)))}
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace()])
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)]
-    )
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>"
     )
     fast.save_pretrained(folder)
     torch.manual_seed(0)
     config = BertConfig(
-        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=64, pad_token_id=1,
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        pad_token_id=1,
     )
     BertModel(config, add_pooling_layer=False).save_pretrained(folder)
     (folder / "meta.json").write_text(json.dumps({"constructed": True, "why": "random tiny BERT for fast unit tests"}))

@@ -11,11 +11,32 @@ from classifiers.taxonomy import CROSS_SECTOR, load_taxonomy, normalise_hs, norm
 from pipeline.errors import ClassifierError
 
 SECTORS = {
-    "textiles_apparel", "footwear_leather", "toys", "childcare", "household_appliances", "lighting",
-    "electronics_ict", "batteries", "solar_pv", "hardware_tools", "machinery", "auto_parts", "sports_leisure",
-    "medical_devices", "protective_equipment", "pharma_tcm", "food_agri", "food_contact", "cosmetics",
-    "chemicals_plastics", "furniture_home", "daily_commodities", "building_materials", "metal_products",
-    "ships_marine", "cross_sector",
+    "textiles_apparel",
+    "footwear_leather",
+    "toys",
+    "childcare",
+    "household_appliances",
+    "lighting",
+    "electronics_ict",
+    "batteries",
+    "solar_pv",
+    "hardware_tools",
+    "machinery",
+    "auto_parts",
+    "sports_leisure",
+    "medical_devices",
+    "protective_equipment",
+    "pharma_tcm",
+    "food_agri",
+    "food_contact",
+    "cosmetics",
+    "chemicals_plastics",
+    "furniture_home",
+    "daily_commodities",
+    "building_materials",
+    "metal_products",
+    "ships_marine",
+    "cross_sector",
 }
 
 
@@ -29,8 +50,10 @@ def test_all_26_sectors_with_names_and_two_sentence_descriptions() -> None:
     taxonomy = load_taxonomy()
     assert set(taxonomy.codes) == SECTORS
     for sector in taxonomy.sectors:
-        assert sector.name_zh and sector.name_en
-        assert sector.description_en.count(". ") >= 1 and sector.description_en.endswith(".")
+        assert sector.name_zh
+        assert sector.name_en
+        assert sector.description_en.count(". ") >= 1
+        assert sector.description_en.endswith(".")
         assert sector.description_zh.count("。") == 2
         assert set(sector.keywords) == {"en", "zh", "fr", "de", "es", "ru"}
 
