@@ -20,6 +20,7 @@ from crawlers.countries import countries, country, eping_id, is_bri, is_eu, to_a
         ("C48", "BHR"),
         ("C682", "SAU"),
         ("Bahrain, Kingdom of", "BHR"),
+        ("United Kingdom in respect of Northern Ireland", "GBR"),  # Safety Gate notifying country
         ("Kuwait, the State of", "KWT"),
         ("Saudi Arabia, Kingdom of", "SAU"),
         ("European Union", "EUR"),
