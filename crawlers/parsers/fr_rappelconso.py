@@ -30,6 +30,8 @@ from pipeline.errors import RecordRejected, StructureChanged
 
 # Explore API v2.1 refuses offset + limit above 10,000; older records come from /exports/json.
 API_WINDOW = 10_000
+# Measure's short label columns; a longer text (a brand list, many risks) stays whole in ``extra``.
+_LABEL_MAX = 300
 _SAFETY_GATE_REF = re.compile(r"^sr/\d+/\d+$", re.IGNORECASE)
 # Record fields kept in ``extra`` as published (name in extra = field name).
 _EXTRA_TEXT = (
@@ -163,12 +165,14 @@ def _read(config: SourceConfig, record: Mapping[str, Any], key: str) -> dict[str
     page = _string(f, "lien_vers_la_fiche_rappel")
     legal = _string(f, "nature_juridique_rappel")
     hazard = _string(f, "description_complementaire_risque")
-    record_fields = {
-        "product_type": _string(f, "sous_categorie_produit"),
-        "brand": _string(f, "marque_produit"),
-        "description": _string(f, "motif_rappel"),
-        "risk_type": _string(f, "risques_encourus"),
-    }
+    record_fields: dict[str, str | None] = {"description": _string(f, "motif_rappel")}
+    for column, name in (("product_type", "sous_categorie_produit"), ("brand", "marque_produit"),
+                         ("risk_type", "risques_encourus")):
+        value = _string(f, name)
+        if value is not None and len(value) > _LABEL_MAX:
+            extra[name] = value
+            value = None
+        record_fields[column] = value
     if f.leftover():
         extra["unmapped"] = f.leftover()
     follow_up = version is not None and version > 1

@@ -135,3 +135,11 @@ def test_truncated_or_garbage_bodies(cut: int, junk: bytes) -> None:
     body = cases(SOURCE)[0].body()
     only_documented_errors(SOURCE, body[: cut % len(body)], RECORDS)
     only_documented_errors(SOURCE, junk, RECORDS)
+
+
+def test_over_long_labels_stay_whole_in_extra() -> None:
+    # The brand and risk columns hold short labels; a longer text is kept, not cut and not rejected.
+    brands = ", ".join(f"marque {i}" for i in range(60))
+    record = {"numero_fiche": "z", "libelle": "x", "marque_produit": brands, "risques_encourus": "listeria"}
+    [item] = parse(json.dumps({"total_count": 1, "results": [record]}).encode(), RECORDS, load_source(SOURCE)).items
+    assert (item.brand, item.extra["marque_produit"], item.risk_type) == (None, brands, "listeria")
