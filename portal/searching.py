@@ -21,6 +21,8 @@ LIST_PARAMS = {"country": "countries", "sector": "sectors", "kind": "kinds", "la
 SCALAR_PARAMS = ("q", "hs_prefix", "date_from", "date_to", "sort", "deadline_within_days")
 FLAG_PARAMS = {"bri": "bri_only", "eu": "eu_only", "open": "open_for_comment", "china": "origin_china"}
 PAGE_SIZE = 20
+# Elasticsearch's index.max_result_window (search.query pages with from/size up to it).
+MAX_RESULT_WINDOW = 10_000
 _HIGHLIGHT_TAG = re.compile(r"&lt;(/?)(em|mark)&gt;")
 # Entities the search module's HTML encoder already wrote; escaping them again would show "&amp;lt;".
 _DOUBLE_ESCAPED = re.compile(r"&amp;(#[0-9]{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")

@@ -21,7 +21,7 @@ from portal.access import API_KEY_HEADER, API_PUBLIC, API_STAFF
 from portal.context import db_session, portal_of
 from portal.render import page
 from portal.routes.measures import FIELDS, bulletins_of, load_measure, timeline
-from portal.searching import as_dict, build_request
+from portal.searching import MAX_RESULT_WINDOW, as_dict, build_request
 
 # Declared so the OpenAPI document shows the scheme; AccessRule does the checking.
 api_key_scheme = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="Your API key")
@@ -65,6 +65,9 @@ def api_search(
         "origin_china": origin_china, "sort": sort, "page": page, "size": size,
     }
     values = {k: v for k, v in values.items() if v not in (None, [], False)}
+    if page * size > MAX_RESULT_WINDOW:
+        return JSONResponse({"detail": f"page {page} of size {size} is beyond the first {MAX_RESULT_WINDOW} "
+                                       "hits; narrow the filters"}, status_code=422)
     try:
         from search.query import search_measures
 

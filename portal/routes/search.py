@@ -17,6 +17,7 @@ from portal.i18n import translator
 from portal.names import facet_label
 from portal.render import language_of, message_page, page
 from portal.searching import (
+    MAX_RESULT_WINDOW,
     PAGE_SIZE,
     as_dict,
     build_request,
@@ -89,6 +90,9 @@ def hit_view(hit: Any) -> dict[str, Any]:
 def search_page(request: Request) -> Response:
     words = translator(language_of(request))
     values = request_values(request.query_params)
+    if values["page"] * PAGE_SIZE > MAX_RESULT_WINDOW:
+        return message_page(request, "bad_request", f"page {values['page']} is beyond the first "
+                            f"{MAX_RESULT_WINDOW} results; narrow the filters.", status=422)
     context: dict[str, Any] = {"params": request.query_params, "q": request.query_params.get("q", ""),
                                "sort": request.query_params.get("sort", "relevance"), "error": None,
                                "export_csv": export_url(request.query_params, "csv"),

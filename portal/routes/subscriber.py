@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from alerts.links import CONFIRM_PATH, MANAGE_PATH, UNSUBSCRIBE_PATH
 from pipeline.errors import TokenError
 from portal.access import SUBSCRIBER_LINK
 from portal.context import db_session, portal_of
 from portal.i18n import translator
 from portal.names import sector_choices
 from portal.render import language_of, page
-from portal.web import split_list, verify_csrf
+from portal.web import split_list, verify_csrf, verify_csrf_unless_one_click
 from schema.models import FREQUENCIES, MEASURE_KINDS, Subscriber, Subscription, utcnow
 
 router = APIRouter(include_in_schema=False)
@@ -46,7 +47,7 @@ def bad_link(request: Request) -> Response:
     return page(request, "token_invalid.html", {"message": words["token_invalid"]}, status=400)
 
 
-@router.get("/subscription/confirm", dependencies=[Depends(SUBSCRIBER_LINK)])
+@router.get(CONFIRM_PATH, dependencies=[Depends(SUBSCRIBER_LINK)])
 def confirm_page(request: Request, session: Annotated[Session, Depends(db_session)],
                  token: str | None = None) -> Response:
     try:
@@ -56,7 +57,7 @@ def confirm_page(request: Request, session: Annotated[Session, Depends(db_sessio
     return page(request, "subscriber_confirm.html", {"subscriber": subscriber, "token": token})
 
 
-@router.post("/subscription/confirm", dependencies=[Depends(SUBSCRIBER_LINK), Depends(verify_csrf)])
+@router.post(CONFIRM_PATH, dependencies=[Depends(SUBSCRIBER_LINK), Depends(verify_csrf)])
 def confirm(request: Request, session: Annotated[Session, Depends(db_session)],
             token: Annotated[str | None, Form()] = None) -> Response:
     try:
@@ -82,7 +83,7 @@ def _manage_context(request: Request, subscriber: Subscriber, token: str, **extr
             "frequencies": FREQUENCIES, **extra}
 
 
-@router.get("/subscription/manage", dependencies=[Depends(SUBSCRIBER_LINK)])
+@router.get(MANAGE_PATH, dependencies=[Depends(SUBSCRIBER_LINK)])
 def manage_page(request: Request, session: Annotated[Session, Depends(db_session)],
                 token: str | None = None, saved: int = 0) -> Response:
     try:
@@ -93,7 +94,7 @@ def manage_page(request: Request, session: Annotated[Session, Depends(db_session
     return page(request, "subscriber_manage.html", _manage_context(request, subscriber, token, saved=bool(saved)))
 
 
-@router.post("/subscription/manage", dependencies=[Depends(SUBSCRIBER_LINK), Depends(verify_csrf)])
+@router.post(MANAGE_PATH, dependencies=[Depends(SUBSCRIBER_LINK), Depends(verify_csrf)])
 async def manage(request: Request, session: Annotated[Session, Depends(db_session)]) -> Response:
     form = await request.form()
     token = form.get("token")
@@ -133,10 +134,10 @@ async def manage(request: Request, session: Annotated[Session, Depends(db_sessio
     session.commit()
     from urllib.parse import urlencode
 
-    return RedirectResponse("/subscription/manage?" + urlencode({"token": token, "saved": 1}), status_code=303)
+    return RedirectResponse(MANAGE_PATH + "?" + urlencode({"token": token, "saved": 1}), status_code=303)
 
 
-@router.get("/subscription/unsubscribe", dependencies=[Depends(SUBSCRIBER_LINK)])
+@router.get(UNSUBSCRIBE_PATH, dependencies=[Depends(SUBSCRIBER_LINK)])
 def unsubscribe_page(request: Request, session: Annotated[Session, Depends(db_session)],
                      token: str | None = None) -> Response:
     try:
@@ -146,9 +147,10 @@ def unsubscribe_page(request: Request, session: Annotated[Session, Depends(db_se
     return page(request, "subscriber_unsubscribe.html", {"subscriber": subscriber, "token": token})
 
 
-@router.post("/subscription/unsubscribe", dependencies=[Depends(SUBSCRIBER_LINK), Depends(verify_csrf)])
+@router.post(UNSUBSCRIBE_PATH, dependencies=[Depends(SUBSCRIBER_LINK), Depends(verify_csrf_unless_one_click)])
 def unsubscribe(request: Request, session: Annotated[Session, Depends(db_session)],
                 token: Annotated[str | None, Form()] = None) -> Response:
+    token = token or request.query_params.get("token")  # one-click POSTs carry it in the URL
     try:
         subscriber = subscriber_for(request, session, token, "unsubscribe")
     except _BadLink:

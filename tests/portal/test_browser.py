@@ -50,7 +50,7 @@ def live_portal(portal_env: PortalEnv) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
+def browser():
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -61,7 +61,7 @@ def browser():  # type: ignore[no-untyped-def]
         instance.close()
 
 
-def shot(page, folder: Path, name: str) -> Path:  # type: ignore[no-untyped-def]
+def shot(page, folder: Path, name: str) -> Path:
     """A full-page screenshot, checked to show something: many colours and real contrast."""
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
@@ -84,7 +84,7 @@ def _manage_token(env: PortalEnv) -> str:
         engine.dispose()
 
 
-def test_staff_journey(browser, live_portal: str, portal_env: PortalEnv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_staff_journey(browser, live_portal: str, portal_env: PortalEnv, tmp_path: Path) -> None:
     context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
@@ -135,11 +135,11 @@ def test_staff_journey(browser, live_portal: str, portal_env: PortalEnv, tmp_pat
     context.close()
 
 
-def test_subscriber_changes_their_subscription(browser, live_portal: str, portal_env: PortalEnv,  # type: ignore[no-untyped-def]
+def test_subscriber_changes_their_subscription(browser, live_portal: str, portal_env: PortalEnv,
                                               tmp_path: Path) -> None:
     context = browser.new_context(viewport={"width": 1000, "height": 900})
     page = context.new_page()
-    page.goto(f"{live_portal}/subscription/manage?token={_manage_token(portal_env)}")
+    page.goto(f"{live_portal}/subscriptions/manage?token={_manage_token(portal_env)}")
     page.wait_for_selector("#subscription-form")
     shot(page, tmp_path, "subscription")
     page.fill("input[name=keywords]", "lighting, LED")
@@ -149,7 +149,7 @@ def test_subscriber_changes_their_subscription(browser, live_portal: str, portal
     page.wait_for_selector("#saved")
     assert page.input_value("input[name=keywords]") == "lighting, LED"
     shot(page, tmp_path, "subscription-saved")
-    page.goto(f"{live_portal}/subscription/manage?token=tampered")
+    page.goto(f"{live_portal}/subscriptions/manage?token=tampered")
     assert page.locator("#token-invalid").count() == 1
     shot(page, tmp_path, "bad-link")
     context.close()

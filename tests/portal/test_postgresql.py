@@ -11,7 +11,7 @@ from tests.portal.conftest import PortalEnv, _add_people, log_in, portal_setting
 from tests.portal.data import load_real_data
 
 
-def test_pages_on_postgresql(postgres_url: str, index_prefix: str, es, shared_data: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_pages_on_postgresql(postgres_url: str, index_prefix: str, es, shared_data: Path, tmp_path: Path) -> None:
     from search.lifecycle import rebuild_index
 
     settings = portal_settings(tmp_path / "data", index_prefix, postgres_url)

@@ -138,11 +138,11 @@ def test_manage_link_shows_and_changes_only_its_subscriber(
     a, b = portal_env.subscriber_ids
     client = client_as(None)
     token = _token(portal_env, a, "manage")
-    page = client.get("/subscription/manage", params={"token": token})
+    page = client.get("/subscriptions/manage", params={"token": token})
     assert page.status_code == 200
     assert subscriber_email(portal_env, a) in page.text
     assert subscriber_email(portal_env, b) not in page.text
-    saved = client.post("/subscription/manage", data={
+    saved = client.post("/subscriptions/manage", data={
         "csrf_token": csrf_of(page.text), "token": token, "countries": "DEU, FRA", "country_groups": "bri",
         "kinds": ["recall", "tbt_notification"], "hs_prefixes": "9503", "keywords": "toy", "frequency": "daily",
         "language": "en"})
@@ -151,7 +151,7 @@ def test_manage_link_shows_and_changes_only_its_subscriber(
     assert 'id="saved"' in after
     assert "DEU, FRA" in after
     assert 'value="bri" checked' in after
-    other = client.get("/subscription/manage", params={"token": _token(portal_env, b, "manage")}).text
+    other = client.get("/subscriptions/manage", params={"token": _token(portal_env, b, "manage")}).text
     assert "DEU" not in other
 
 
@@ -160,8 +160,8 @@ def test_invalid_subscription_values_are_explained(
 ) -> None:
     client = client_as(None)
     token = _token(portal_env, portal_env.subscriber_ids[1], "manage")
-    page = client.get("/subscription/manage", params={"token": token})
-    response = client.post("/subscription/manage", data={"csrf_token": csrf_of(page.text), "token": token,
+    page = client.get("/subscriptions/manage", params={"token": token})
+    response = client.post("/subscriptions/manage", data={"csrf_token": csrf_of(page.text), "token": token,
                                                          "countries": "Atlantis", "frequency": "daily"})
     assert response.status_code == 422
     assert "Atlantis" in response.text
@@ -177,7 +177,7 @@ def test_bad_links_get_a_clear_page(
         "tampered": {"token": _tampered(good)}, "wrong_purpose": {"token": good},
         "garbage": {"token": "<script>x</script>"}, "missing": {},
     }[case]
-    path = "/subscription/unsubscribe" if case == "wrong_purpose" else "/subscription/manage"
+    path = "/subscriptions/unsubscribe" if case == "wrong_purpose" else "/subscriptions/manage"
     response = client.get(path, params=params)
     assert response.status_code == 400
     assert 'id="token-invalid"' in response.text
@@ -192,7 +192,7 @@ def test_expired_link_gets_the_clear_page(
         long_ago = time.time() - 400 * 86400
         m.setattr(time, "time", lambda: long_ago)
         old = _token(portal_env, portal_env.subscriber_ids[0], "unsubscribe")
-    response = client_as(None).get("/subscription/unsubscribe", params={"token": old})
+    response = client_as(None).get("/subscriptions/unsubscribe", params={"token": old})
     assert response.status_code == 400
     assert 'id="token-invalid"' in response.text
 
@@ -201,16 +201,16 @@ def test_confirm_and_unsubscribe(client_as: Callable[[str | None], TestClient], 
     client = client_as(None)
     subscriber = portal_env.subscriber_ids[1]
     token = _token(portal_env, subscriber, "confirm")
-    page = client.get("/subscription/confirm", params={"token": token})
+    page = client.get("/subscriptions/confirm", params={"token": token})
     assert page.status_code == 200
-    done = client.post("/subscription/confirm", data={"csrf_token": csrf_of(page.text), "token": token})
+    done = client.post("/subscriptions/confirm", data={"csrf_token": csrf_of(page.text), "token": token})
     assert 'id="confirmed"' in done.text
     token = _token(portal_env, subscriber, "unsubscribe")
-    page = client.get("/subscription/unsubscribe", params={"token": token})
-    forged = client.post("/subscription/unsubscribe", data={"csrf_token": csrf_of(page.text),
+    page = client.get("/subscriptions/unsubscribe", params={"token": token})
+    forged = client.post("/subscriptions/unsubscribe", data={"csrf_token": csrf_of(page.text),
                                                             "token": _tampered(token)})
     assert forged.status_code == 400
-    done = client.post("/subscription/unsubscribe", data={"csrf_token": csrf_of(page.text), "token": token})
+    done = client.post("/subscriptions/unsubscribe", data={"csrf_token": csrf_of(page.text), "token": token})
     assert 'id="unsubscribed"' in done.text
     engine = portal_env.engine()
     with session_scope(engine) as session:
@@ -220,3 +220,25 @@ def test_confirm_and_unsubscribe(client_as: Callable[[str | None], TestClient], 
         assert row.unsubscribed_at is not None
         assert not any(s.active for s in row.subscriptions)
     engine.dispose()
+
+
+def test_one_click_unsubscribe_from_a_mail_client(portal_app: Any, portal_env: PortalEnv) -> None:
+    """RFC 8058: the mail client POSTs List-Unsubscribe=One-Click to the link, with no session or CSRF token."""
+    from alerts.links import unsubscribe_url
+    from schema.models import Subscriber as SubscriberRow
+
+    engine = portal_env.engine()
+    with session_scope(engine) as session:
+        row = session.get(SubscriberRow, portal_env.subscriber_ids[0])
+        assert row is not None
+        url = unsubscribe_url(portal_env.settings, row)
+    engine.dispose()
+    path = url[len(portal_env.settings.portal_base_url):]
+    with TestClient(portal_app) as client:
+        forged = client.post(path.replace("token=", "token=x"), data={"List-Unsubscribe": "One-Click"})
+        without = client.post(path, data={})
+        done = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert forged.status_code == 400
+    assert without.status_code == 403  # a browser form without the CSRF token is still refused
+    assert done.status_code == 200
+    assert 'id="unsubscribed"' in done.text
