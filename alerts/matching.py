@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from crawlers.countries import applicable_countries
 from crawlers.countries import country as country_row
 from schema.models import Measure, Subscription
 
@@ -90,8 +91,7 @@ class MeasurePool:
                 digits = "".join(ch for ch in code if ch.isdigit())
                 for n in range(2, len(digits) + 1):
                     self.by_hs_prefix[digits[:n]].append((i, digits))
-            alpha3 = c.measure.country
-            if alpha3:
+            for alpha3 in applicable_countries(c.measure.country, c.measure.extra):
                 self.by_country[alpha3].add(i)
                 try:
                     row = country_row(alpha3)

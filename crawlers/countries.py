@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 EU_CODE = "EUR"
@@ -148,3 +149,13 @@ def is_eu(alpha3: str) -> bool:
 def eping_id(alpha3: str) -> str | None:
     """ePing's member id ("C156"), or None for a country that is not a WTO member."""
     return country(alpha3).eping_id
+
+
+def applicable_countries(country_code: str | None, extra: Mapping[str, Any] | None) -> list[str]:
+    """The markets a measure applies in: its notifying country plus, for a regional body
+    (EAEU, GCC) whose measures carry no single country, the members in ``extra.applies_to``."""
+    codes = [country_code] if country_code else []
+    for code in (extra or {}).get("applies_to", []) or []:
+        if isinstance(code, str) and code not in codes:
+            codes.append(code)
+    return codes
