@@ -14,8 +14,8 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 EU_CODE = "EUR"
 _DATA_FILE = Path(__file__).resolve().parent / "data" / "countries.csv"
