@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from crawlers.sources import load_sources
 from pipeline import stages
 from pipeline.settings import Settings
 from pipeline.smtp_sink import SmtpSink
@@ -85,7 +86,8 @@ def test_pipeline_end_to_end_then_rerun_changes_nothing(
     assert first["state"] == "success", first["log"][-5000:]
     assert all(state == "success" for state in states.values()), states
     crawled = sorted(t["label"] for name, t in first["tasks"].items() if name.startswith("crawl["))
-    assert crawled == sorted(p.name for p in REPLAY.iterdir() if (p / "exchanges.json").exists())
+    recorded = {p.name for p in REPLAY.iterdir() if (p / "exchanges.json").exists()}
+    assert crawled == sorted(c.id for c in load_sources().values() if c.enabled and c.id in recorded)
 
     counts = _counts(settings)
     engine = make_engine(settings.database_url)
