@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
@@ -34,7 +35,8 @@ def tbt_maintenance() -> None:
         from pipeline.maintenance import backup_database as backup
         from pipeline.settings import load_settings
 
-        night = context["data_interval_end"].strftime("%Y-%m-%d")
+        # Named by the night in Zhejiang, where the schedule is set.
+        night = context["data_interval_end"].astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d")
         return str(backup(load_settings(), label=night))
 
     # After the backup: whatever the pruning removes is still in last night's file.

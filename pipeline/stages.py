@@ -266,9 +266,15 @@ def demo_subscribers(settings: Settings, path: Path = DEMO_SUBSCRIBERS) -> dict[
 # ------------------------------------------------------------------------- reports
 
 
-def report_period(interval_start: dt.datetime) -> str:
-    """The ISO week a weekly run's data interval starts in, e.g. ``2025-W48``."""
-    year, week, _ = _utc(interval_start).isocalendar()
+def report_period(interval_start: dt.datetime, *, timezone: str = "Asia/Shanghai") -> str:
+    """The ISO week a weekly run's data interval starts in, e.g. ``2025-W48``.
+
+    Weeks are counted in Zhejiang's time (the schedule's): Monday 06:00 there is still
+    Sunday in UTC.
+    """
+    from zoneinfo import ZoneInfo
+
+    year, week, _ = _utc(interval_start).astimezone(ZoneInfo(timezone)).isocalendar()
     return f"{year}-W{week:02d}"
 
 

@@ -44,7 +44,9 @@ def test_schedule_slot_is_the_latest_firing_at_or_before(schedule: str, at: dt.d
 
 def test_report_period_is_the_iso_week_the_interval_starts_in() -> None:
     assert stages.report_period(dt.datetime(2025, 11, 24, 6, tzinfo=UTC)) == "2025-W48"
-    assert stages.report_period(dt.datetime(2021, 1, 3, tzinfo=UTC)) == "2020-W53"
+    assert stages.report_period(dt.datetime(2021, 1, 2, tzinfo=UTC)) == "2020-W53"
+    # Monday 06:00 in Zhejiang is Sunday 22:00 UTC: the week is Zhejiang's.
+    assert stages.report_period(dt.datetime(2025, 11, 16, 22, tzinfo=UTC)) == "2025-W47"
 
 
 def _add_run(settings: Settings, source_id: str, started: dt.datetime, status: str) -> None:
