@@ -236,15 +236,20 @@ def _facets(aggs: dict[str, Any]) -> dict[str, list[FacetBucket]]:
     return facets
 
 
-def search_body(request: SearchRequest) -> dict[str, Any]:
-    """The full search request body (query, sort, facets, highlighting, paging)."""
+def search_bodies(request: SearchRequest) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two requests one search sends together (msearch): the page of hits, and total + facets.
+
+    Split because the facet request has ``size: 0``, which Elasticsearch's shard request cache
+    keeps until the next refresh: the same filters asked again (a landing page, a facet click
+    back) cost nothing, and the hit request skips counting.
+    """
     today = request.as_of or dt.datetime.now(dt.UTC).date()
-    body: dict[str, Any] = {
-        "query": build_query(request),
+    query = build_query(request)
+    hits: dict[str, Any] = {
+        "query": query,
         "sort": _SORTS[request.sort],
         "size": request.size,
-        "track_total_hits": True,
-        "aggs": _aggregations(today),
+        "track_total_hits": False,
         "highlight": {
             "encoder": "html",  # fragments are safe to put into a page as they are
             "pre_tags": ["<mark>"],
@@ -253,7 +258,7 @@ def search_body(request: SearchRequest) -> dict[str, Any]:
         },
     }
     if request.search_after is not None:
-        body["search_after"] = request.search_after
+        hits["search_after"] = request.search_after
     else:
         start = (request.page - 1) * request.size
         if start + request.size > MAX_RESULT_WINDOW:
@@ -261,24 +266,33 @@ def search_body(request: SearchRequest) -> dict[str, Any]:
                 f"page {request.page} of size {request.size} is beyond the first {MAX_RESULT_WINDOW} hits; "
                 "page further with search_after"
             )
-        body["from"] = start
-    return body
+        hits["from"] = start
+    facets = {"query": query, "size": 0, "track_total_hits": True, "aggs": _aggregations(today)}
+    return hits, facets
+
+
+def _answer(response: dict[str, Any], name: str) -> dict[str, Any]:
+    error = response.get("error")
+    if error is None:
+        return response
+    if isinstance(error, dict) and error.get("type") == "index_not_found_exception":
+        raise SearchError(f"there is no index {name} yet; build it with `tbt-alert index rebuild`")
+    reason = f"{error.get('type')}: {error.get('reason')}" if isinstance(error, dict) else str(error)
+    raise SearchError(f"Elasticsearch refused to search the measures: {reason} (HTTP {response.get('status')})")
 
 
 def search_measures(client: Elasticsearch, settings: Settings, request: SearchRequest) -> SearchResponse:
     """Run ``request`` against the live measures index."""
-    from elasticsearch import NotFoundError
-
     today = request.as_of or dt.datetime.now(dt.UTC).date()
     name = alias(settings, "measures")
-    body = search_body(request)
+    hits_body, facets_body = search_bodies(request)
     with guarded(settings, "search the measures"):
-        try:
-            result = client.search(index=name, **body)
-        except NotFoundError:
-            raise SearchError(f"there is no index {name} yet; build it with `tbt-alert index rebuild`") from None
+        found = client.msearch(
+            searches=[{"index": name}, hits_body, {"index": name, "request_cache": True}, facets_body]
+        )
+    page, counted = (_answer(r, name) for r in found["responses"])
     hits = []
-    for hit in result["hits"]["hits"]:
+    for hit in page["hits"]["hits"]:
         source = hit["_source"]
         deadline = source.get("comment_deadline")
         hits.append(
@@ -293,10 +307,10 @@ def search_measures(client: Elasticsearch, settings: Settings, request: SearchRe
         )
     last = hits[-1].sort if hits and len(hits) == request.size else None
     return SearchResponse(
-        total=result["hits"]["total"]["value"],
-        took_ms=result["took"],
+        total=counted["hits"]["total"]["value"],
+        took_ms=max(page["took"], counted["took"]),
         hits=hits,
-        facets=_facets(result["aggregations"]),
+        facets=_facets(counted["aggregations"]),
         search_after=last,
     )
 

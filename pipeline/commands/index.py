@@ -22,7 +22,7 @@ def register(sub: Any) -> None:
     rebuild = actions.add_parser(
         "rebuild", help="build fresh indices from the database and swap the aliases to them (the old ones go)"
     )
-    rebuild.add_argument("--threads", type=int, default=1, help="parallel bulk requests (default 1)")
+    rebuild.add_argument("--threads", type=int, default=2, help="parallel bulk requests (default 2)")
     rebuild.set_defaults(handler=_rebuild)
     update = actions.add_parser(
         "update", help="index measures changed, re-tagged or withdrawn since the last update, and new bulletins"
