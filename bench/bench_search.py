@@ -11,7 +11,8 @@ refresh + alias swap, the whole job), and p50/p95/p99 latency of ``search.query.
 (text + filters + facets + highlighting, 20 hits) against the same request answered by PostgreSQL
 (``tsvector`` GIN index, ``websearch_to_tsquery``, ``ts_rank``, ``ts_headline`` on the page, facets
 by GROUPING SETS), each query run on both back to back. The Elasticsearch side is one msearch:
-the page of hits, and total + facets as a size-0 request its request cache may keep. Targets: p95 < 50 ms, >= 2,000 docs/s.
+the page of hits, and total + facets as a size-0 request its request cache may keep.
+Targets: p95 < 50 ms, >= 2,000 docs/s.
 
 Usage: ``python -m bench.bench_search [--quick] [--queries N]``; PostgreSQL from
 TBT_BENCH_POSTGRES_URL, else the local test server; Elasticsearch from TBT_ELASTICSEARCH_URL.
