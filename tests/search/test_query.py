@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from crawlers.countries import country
@@ -223,3 +225,10 @@ def test_missing_index_says_what_to_run(es: Any, make_settings: Any, index_prefi
     settings = make_settings(TBT_INDEX_PREFIX=index_prefix)
     with pytest.raises(SearchError, match="tbt-alert index rebuild"):
         search_measures(es, settings, SearchRequest(q="toy"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(q=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=80))
+def test_any_text_is_answered(shared_index: SearchEnv, es: Any, q: str) -> None:
+    result = _search(shared_index, es, q=q)
+    assert 0 <= result.total <= len(_records())
