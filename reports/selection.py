@@ -162,8 +162,13 @@ def load_recalls(engine: Engine, start: dt.date, end: dt.date, vocabulary: Hazar
                 eu_cache[code] = False
         return eu_cache[code]
 
+    # Health Canada repeats a few hundred issue texts over 33,000 recalls: classify each text once.
+    hazard_cache: dict[tuple[str | None, str | None], tuple[str, ...]] = {}
     result: list[RecallRow] = []
     for r in rows:
+        key = (r.risk_type, r.hazard)
+        if key not in hazard_cache:
+            hazard_cache[key] = vocabulary.classify(r.risk_type, r.hazard)
         result.append(
             RecallRow(
                 id=r.id,
@@ -172,7 +177,7 @@ def load_recalls(engine: Engine, start: dt.date, end: dt.date, vocabulary: Hazar
                 market=market_of(r.jurisdiction, r.country, cached_is_eu),
                 origin=origin_of(r.country_of_origin, r.extra, to_alpha3),
                 sectors=tuple(sorted(sectors.get(r.id, ()))) or (UNTAGGED,),
-                hazards=vocabulary.classify(r.risk_type, r.hazard),
+                hazards=hazard_cache[key],
                 severity=severity_of(r.risk_level),
                 product_type=_product_type(r.product_type, r.category),
                 title=r.title,
