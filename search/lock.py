@@ -70,7 +70,7 @@ def index_lock(
         except ConflictError:
             held = client.get(index=name, id=LOCK_ID)
             expires = dt.datetime.fromisoformat(held["_source"]["expires_at"])
-            if expires > now:
+            if expires > now and not _holder_died(held["_source"]["owner"]):
                 raise IndexBusy(
                     f"the index is locked by {held['_source']['owner']} since {held['_source']['acquired_at']} "
                     f"(expires {held['_source']['expires_at']}); wait for it to finish, the next run catches up"
@@ -90,6 +90,26 @@ def index_lock(
         except SearchError as exc:
             # Never hide the error that got us here; an unreleased lock expires after its TTL.
             log.warning("could not release the index lock (%s); it expires at %s", exc, body["expires_at"])
+
+
+def _holder_died(owner: str) -> bool:
+    """True when the holder was a process on this machine that no longer exists.
+
+    A holder whose release failed (Elasticsearch died mid-rebuild, the task was killed)
+    would otherwise block every run until the TTL ends. Only a holder on this host can be
+    checked; one on another machine still waits for its expiry.
+    """
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by another user
+        return False
+    return False
 
 
 def _release(client: Elasticsearch, settings: Settings, owner: str) -> None:
