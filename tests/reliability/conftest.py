@@ -1,0 +1,102 @@
+"""Fixtures for the fault-injection tests: throwaway Elasticsearch nodes and PostgreSQL
+clusters (ours to kill), and the database/index counts the tests compare."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from pipeline.settings import Settings
+from schema.engine import make_engine, session_scope
+from schema.models import (
+    Bulletin,
+    CrawlRun,
+    Delivery,
+    Measure,
+    MeasureRevision,
+    QuarantinedRecord,
+    SectorTag,
+)
+from tests.reliability.services import ThrowawayElasticsearch, ThrowawayPostgres, service_folder
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REPLAY = REPO_ROOT / "crawlers" / "replay"
+
+
+@pytest.fixture
+def throwaway_es() -> Iterator[Callable[..., ThrowawayElasticsearch]]:
+    """``throwaway_es(data_dir=None, settings=None)`` -> a started node of our own; gone afterwards."""
+    made: list[tuple[ThrowawayElasticsearch, Path]] = []
+
+    def start(*, data_dir: Path | None = None, settings: dict[str, str] | None = None) -> ThrowawayElasticsearch:
+        root = service_folder("tbt-rel-es-", None)
+        node = ThrowawayElasticsearch(root, data_dir=data_dir, settings=settings)
+        made.append((node, root))
+        return node.start()
+
+    yield start
+    for node, root in made:
+        node.kill()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def throwaway_pg() -> Iterator[ThrowawayPostgres]:
+    """A started PostgreSQL cluster of our own on a free port; stopped and deleted afterwards."""
+    root = service_folder("tbt-rel-pg-", None)
+    cluster = ThrowawayPostgres(root)
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def table_counts(settings: Settings) -> dict[str, int]:
+    """Row counts of what the pipeline stores, and the invariants a partial write would break."""
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            def count(model: Any, *where: Any) -> int:
+                return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+            return {
+                "measures": count(Measure),
+                "live_measures": count(Measure, Measure.withdrawn.is_(False)),
+                "revisions": count(MeasureRevision),
+                "tagged": count(Measure, Measure.tagged_version.is_not(None)),
+                "sector_tags": count(SectorTag),
+                "quarantined": count(QuarantinedRecord),
+                "crawl_runs": count(CrawlRun),
+                "bulletins": count(Bulletin),
+                "deliveries": count(Delivery),
+            }
+    finally:
+        engine.dispose()
+
+
+def measure_ids(settings: Settings) -> list[str]:
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            return list(session.scalars(select(Measure.id).order_by(Measure.id)))
+    finally:
+        engine.dispose()
+
+
+def crawl_runs(settings: Settings) -> list[tuple[str, str, int, str | None]]:
+    """(source, status, new, error) of every crawl run, oldest first."""
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            rows = session.execute(
+                select(CrawlRun.source_id, CrawlRun.status, CrawlRun.new, CrawlRun.error_summary).order_by(CrawlRun.id)
+            ).all()
+            return [(r[0], r[1], r[2], r[3]) for r in rows]
+    finally:
+        engine.dispose()
