@@ -47,6 +47,7 @@ class LabelledRecord:
     ics_codes: list[str] = field(default_factory=list)
     labels: tuple[str, ...] = ()
     group: str = ""
+    fixed_split: str | None = None  # taxonomy anchors are always training data
 
     @property
     def text(self) -> str:
@@ -54,7 +55,7 @@ class LabelledRecord:
 
     @property
     def split(self) -> str:
-        return split_of(self.group or self.key)
+        return self.fixed_split or split_of(self.group or self.key)
 
     def as_record(self) -> dict[str, Any]:
         return {
@@ -276,6 +277,28 @@ def eping(data_dir: Path, taxonomy: Taxonomy) -> Iterator[LabelledRecord]:
             )
 
 
+def taxonomy_anchors(taxonomy: Taxonomy) -> Iterator[LabelledRecord]:
+    """Each sector's keywords (six languages) and descriptions as short training texts.
+
+    The recorded sources are almost all English; these anchors give the head a few
+    examples per sector in every language of the taxonomy. Training split only.
+    """
+    for sector in taxonomy.sectors:
+        if sector.code == CROSS_SECTOR:
+            continue
+        for language, words in sector.keywords.items():
+            for word in words:
+                yield LabelledRecord(
+                    key=f"taxonomy:{sector.code}:{language}:{word}", source="taxonomy", source_kind="taxonomy",
+                    language=language, title=word, labels=(sector.code,), fixed_split="train",
+                )
+        for language, text in (("en", sector.description_en), ("zh", sector.description_zh)):
+            yield LabelledRecord(
+                key=f"taxonomy:{sector.code}:{language}:description", source="taxonomy", source_kind="taxonomy",
+                language=language, title=text, labels=(sector.code,), fixed_split="train",
+            )
+
+
 def _cap(records: list[LabelledRecord], cap: int, seed: int) -> list[LabelledRecord]:
     """At most ``cap`` records per label set, sampled reproducibly."""
     by_label: dict[tuple[str, ...], list[LabelledRecord]] = defaultdict(list)
@@ -321,6 +344,7 @@ def labelled_records(data_dir: Path | None = None, taxonomy: Taxonomy | None = N
     records = (
         hs_kept + sg + hc + list(cpsc(data_dir, taxonomy, table["cpsc_recallsatlas"])) + list(eping(data_dir, taxonomy))
     )
+    records += list(taxonomy_anchors(taxonomy))
     for rec in records:
         rec.labels = tuple(label for label in rec.labels if label != CROSS_SECTOR)
     return [r for r in records if r.labels and r.text.strip()]
