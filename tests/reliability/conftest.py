@@ -100,3 +100,7 @@ def crawl_runs(settings: Settings) -> list[tuple[str, str, int, str | None]]:
             return [(r[0], r[1], r[2], r[3]) for r in rows]
     finally:
         engine.dispose()
+
+
+# The DAG runner of the DAG tests (a child process per run with its own Airflow metadata database).
+from tests.dags.conftest import airflow_state, run_dag  # noqa: E402, F401
