@@ -61,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Libraries log every request and migration step at INFO; keep the CLI readable.
         for noisy in ("alembic", "elastic_transport", "httpx", "scrapy", "urllib3"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+        # The ES transport logs a full traceback at WARNING on every retry; our errors say it once.
+        logging.getLogger("elastic_transport").setLevel(logging.ERROR)
     try:
         return int(args.handler(args) or 0)
     except TbtError as exc:

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from crawlers.countries import applicable_countries
 from crawlers.countries import country as country_row
 
 # Measure columns a document needs (raw_payload and revisions stay in the database).
@@ -34,22 +35,27 @@ def _iso(value: dt.date | dt.datetime | None) -> str | None:
     return value.isoformat()
 
 
-def _country_fields(alpha3: str | None) -> dict[str, Any]:
-    if not alpha3:
-        return {"country": None, "bri": False, "eu": False, "wto_member": False}
-    try:
-        row = country_row(alpha3)
-    except KeyError:
-        # An unknown code still gets indexed (and filterable by code); it only lacks group flags.
-        return {"country": alpha3, "bri": False, "eu": False, "wto_member": False}
-    return {
-        "country": row.alpha3,
-        "country_name_en": row.name_en,
-        "country_name_zh": row.name_zh,
-        "bri": row.bri,
-        "eu": row.eu,
-        "wto_member": row.wto_member,
+def _country_fields(alpha3: str | None, extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The notifying country with its names, plus the markets the measure applies in
+    (a regional body's members); the group flags hold when any of those markets is in the group."""
+    markets = applicable_countries(alpha3, extra)
+    rows = {}
+    for code in markets:
+        try:
+            rows[code] = country_row(code)
+        except KeyError:
+            continue  # an unknown code still gets indexed (and filterable by code); it only lacks group flags
+    fields: dict[str, Any] = {
+        "country": alpha3 or None,
+        "markets": markets,
+        "bri": any(r.bri for r in rows.values()),
+        "eu": any(r.eu for r in rows.values()),
+        "wto_member": any(r.wto_member for r in rows.values()),
     }
+    if alpha3 and alpha3 in rows:
+        fields["country_name_en"] = rows[alpha3].name_en
+        fields["country_name_zh"] = rows[alpha3].name_zh
+    return fields
 
 
 def _translations(extra: Mapping[str, Any] | None) -> list[dict[str, str]]:
@@ -97,7 +103,7 @@ def measure_document(row: Mapping[str, Any], tags: Sequence[Mapping[str, Any]] =
         "parent_id": row.get("parent_id"),
         "relation": row.get("relation"),
         "revision": row.get("revision") or 1,
-        **_country_fields(row.get("country")),
+        **_country_fields(row.get("country"), row.get("extra")),
         "title": row["title"],
         "title_en": row.get("title_en"),
         "description": row.get("description"),

@@ -60,6 +60,8 @@ def measure_mappings(chinese_analyzer: str | None = None) -> dict[str, Any]:
             "revision": {"type": "integer"},
             # Notifying/issuing member and its groups, denormalised so filters need no join.
             "country": _FACET,
+            # Every market the measure applies in (a regional body's members too): filters and facets use it.
+            "markets": _FACET,
             "country_name_en": _KEYWORD,
             "country_name_zh": _KEYWORD,
             "bri": {"type": "boolean"},

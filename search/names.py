@@ -14,7 +14,7 @@ import re
 from pipeline.settings import Settings
 
 # Bump when a mapping changes incompatibly: the next rebuild then makes a fresh index.
-MAPPING_VERSION = 1
+MAPPING_VERSION = 2
 KINDS = ("measures", "bulletins")
 
 

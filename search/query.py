@@ -174,7 +174,7 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
             }
         )
     if request.countries:
-        filters.append({"terms": {"country": request.countries}})
+        filters.append({"terms": {"markets": request.countries}})
     if request.bri_only:
         filters.append({"term": {"bri": True}})
     if request.eu_only:
@@ -211,7 +211,7 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
 
 def _aggregations(today: dt.date) -> dict[str, Any]:
     return {
-        "countries": {"terms": {"field": "country", "size": 60}},
+        "countries": {"terms": {"field": "markets", "size": 60}},
         "sectors": {"terms": {"field": "sector_codes", "size": 60}},
         "kinds": {"terms": {"field": "kind", "size": 10}},
         "years": {

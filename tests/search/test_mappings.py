@@ -109,3 +109,19 @@ def test_bulk_errors_are_reported_per_document(es: Any, index_prefix: str, make_
 def test_bulletin_mapping_is_strict() -> None:
     assert bulletin_mappings()["dynamic"] == "strict"
     assert measure_mappings()["dynamic"] == "strict"
+
+
+def test_regional_measure_is_filed_under_every_member_market(es: Any, index_prefix: str) -> None:
+    # Constructed: the shape of an eaeu_eec item (no single country, members in extra.applies_to).
+    row = _row({"source_id": "eaeu_eec", "source_key": "ТР ТС 008/2011", "kind": "regulation",
+                "title": "О безопасности игрушек", "country": None,
+                "extra": {"applies_to": ["ARM", "BLR", "KAZ", "KGZ", "RUS"], "constructed": True}})  # fmt: skip
+    doc = measure_document(row, [])
+    assert doc["markets"] == ["ARM", "BLR", "KAZ", "KGZ", "RUS"]
+    assert doc["bri"] is True
+    assert doc["eu"] is False
+    name = f"{index_prefix}-regional"
+    es.indices.create(index=name, mappings=measure_mappings(), settings=index_settings(loading=False))
+    es.index(index=name, id=doc["id"], document=doc, refresh=True)
+    hits = es.search(index=name, query={"terms": {"markets": ["KAZ"]}})["hits"]["hits"]
+    assert [h["_id"] for h in hits] == [doc["id"]]
