@@ -167,17 +167,34 @@ def environment() -> Environment:
     return env
 
 
+# How evidence keys read in a mail; internal keys (thresholds, versions) are not shown.
+_EVIDENCE_LABELS = {"hs_codes": "HS", "ics_codes": "ICS", "keywords": "≈", "matched": "≈", "text": "≈",
+                    "category": "", "nearest_examples": "≈"}
+_EVIDENCE_HIDDEN = {"threshold", "classifier_version", "model", "version"}
+
+
+def _evidence_value(value: Any) -> str:
+    if isinstance(value, dict):
+        # A nearest labelled example: «its text» (similarity), without the training-source tag.
+        example = str(value.get("example", "")).split("] ", 1)[-1].split(" | ", 1)[0].strip()
+        similarity = value.get("similarity")
+        return f"«{example[:60]}»" + (f" ({similarity:.2f})" if isinstance(similarity, float) else "")
+    return str(value).strip()
+
+
 def _evidence_text(evidence: dict[str, Any]) -> str:
-    """A short line from a tag's evidence (HS codes, matched text...), whatever keys it uses."""
+    """A short, readable line from a tag's evidence (HS codes, similar labelled examples, matched words)."""
     parts = []
     for key, value in evidence.items():
-        if isinstance(value, list | tuple):
-            value = ", ".join(str(v) for v in value[:6])
-        text = str(value).strip()
+        if key in _EVIDENCE_HIDDEN:
+            continue
+        values = value[:3] if isinstance(value, list | tuple) else [value]
+        text = ", ".join(v for v in (_evidence_value(v) for v in values) if v)
         if text:
-            parts.append(f"{key}: {text}")
+            label = _EVIDENCE_LABELS.get(key, key)
+            parts.append(f"{label} {text}".strip())
     line = "; ".join(parts)
-    return line if len(line) <= 140 else line[:137] + "…"
+    return line if len(line) <= 160 else line[:157] + "…"
 
 
 class Renderer:
