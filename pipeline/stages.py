@@ -220,10 +220,42 @@ def update_index(settings: Settings) -> dict[str, Any]:
 
 
 def compose(settings: Settings, *, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Compose the bulletins due at ``now`` (one per subscriber and period, never twice)."""
+    """Compose the bulletins due at ``now`` (one per subscriber and period, never twice).
+
+    Without ``now``, first let the minute of the latest change pass: an immediate
+    bulletin's period ends at a whole minute, so what this run stored in the current
+    minute would otherwise wait for the next run (an hour, in the DAG).
+    """
     from alerts.compose import compose_bulletins
 
+    if now is None:
+        _let_latest_minute_pass(settings)
     return summary(compose_bulletins(settings, now=now))
+
+
+def _let_latest_minute_pass(settings: Settings) -> None:
+    import time
+
+    from sqlalchemy import func, select
+
+    from schema.engine import make_engine, session_scope
+    from schema.models import Measure, SectorTag
+
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            stamps = [session.scalar(select(func.max(Measure.last_changed))),
+                      session.scalar(select(func.max(SectorTag.created_at)))]
+    finally:
+        engine.dispose()
+    known = [_utc(s) for s in stamps if s is not None]
+    if not known:
+        return
+    minute_over = max(known).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    wait = (minute_over - dt.datetime.now(dt.UTC)).total_seconds()
+    if wait > 0:
+        log.info("waiting %.0f s for the minute of the latest change to end before composing", wait)
+        time.sleep(wait + 0.5)
 
 
 def deliver(settings: Settings, *, now: dt.datetime | None = None) -> dict[str, Any]:
