@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not args.verbose:
         # Libraries log every request and migration step at INFO; keep the CLI readable.
-        for noisy in ("alembic", "elastic_transport", "httpx", "scrapy", "urllib3"):
+        for noisy in ("alembic", "elastic_transport", "httpx", "scrapy", "urllib3", "matplotlib", "weasyprint"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         # The ES transport logs a full traceback at WARNING on every retry; our errors say it once.
         logging.getLogger("elastic_transport").setLevel(logging.ERROR)

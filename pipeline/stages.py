@@ -318,7 +318,11 @@ def build_recall_risk_report(settings: Settings, *, period: str) -> dict[str, An
 
 
 def latest_report_period(settings: Settings) -> str | None:
-    """The latest month with recalls in the database (``2025-11``), or None without any."""
+    """The latest quarter with recalls in the database (``2025-Q4``), or None without any.
+
+    A quarter rather than a month: the main job's report should have enough recalls to
+    show trends, and analysts read quarterly reports (the weekly DAG asks for weeks).
+    """
     from sqlalchemy import func, select
 
     from schema.engine import make_engine, session_scope
@@ -330,7 +334,7 @@ def latest_report_period(settings: Settings) -> str | None:
             latest = session.scalar(select(func.max(Measure.published_on)).where(Measure.kind == "recall"))
     finally:
         engine.dispose()
-    return None if latest is None else f"{latest.year}-{latest.month:02d}"
+    return None if latest is None else f"{latest.year}-Q{(latest.month - 1) // 3 + 1}"
 
 
 def mail_report(

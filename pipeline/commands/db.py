@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 
@@ -14,6 +15,12 @@ def register(sub: Any) -> None:
     up.set_defaults(handler=_upgrade)
     cur = db_sub.add_parser("current", help="print the database's schema revision")
     cur.set_defaults(handler=_current)
+    backup = db_sub.add_parser("backup", help="back up the database (SQLite backup API or pg_dump)")
+    backup.add_argument("--to", type=Path, metavar="DIR", help="folder for the backup (default: TBT_DATA_DIR/backups)")
+    backup.set_defaults(handler=_backup)
+    restore = db_sub.add_parser("restore", help="restore a backup made by `db backup` into the configured database")
+    restore.add_argument("file", type=Path)
+    restore.set_defaults(handler=_restore)
 
 
 def _upgrade(args: argparse.Namespace) -> int:
@@ -32,6 +39,25 @@ def _current(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     print(f"current {current_revision(settings.database_url)}, newest {head_revision()}")
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from pipeline.maintenance import backup_database
+    from pipeline.settings import load_settings
+
+    path = backup_database(load_settings(), destination=args.to)
+    print(f"backup written to {path}")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from pipeline.maintenance import restore_database
+    from pipeline.settings import load_settings
+
+    settings = load_settings()
+    restore_database(settings, args.file)
+    print(f"restored {args.file} into {_safe(settings.database_url)}; rebuild the index: tbt-alert index rebuild")
     return 0
 
 

@@ -4,7 +4,7 @@ the Airflow DAGs call.
 Sync sources -> crawl every enabled source (by default from the recorded snapshot in
 crawlers/replay, served on loopback: no network) -> tag sectors -> update the index ->
 add the constructed demo subscribers -> compose bulletins -> deliver -> build the
-recall-risk report of the latest month with recalls -> print what came out and where.
+recall-risk report of the latest quarter with recalls -> print what came out and where.
 A stage that fails is reported and the later stages still run on what did arrive.
 """
 
@@ -38,7 +38,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--subscribers", type=Path, metavar="CSV",
                         help="demo subscribers to add once (default: the constructed pipeline/demo/subscribers.csv)")
     parser.add_argument("--no-demo-subscribers", action="store_true", help="add no demo subscribers")
-    parser.add_argument("--period", help="period of the recall-risk report (default: latest month with recalls)")
+    parser.add_argument("--period", help="period of the recall-risk report (default: latest quarter with recalls)")
     parser.add_argument("--timeout", type=float, help="seconds per crawl (default TBT_CRAWL_TIMEOUT)")
     parser.set_defaults(handler=_run)
 
