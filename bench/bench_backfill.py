@@ -161,6 +161,7 @@ def run_scale(n: int, args: argparse.Namespace) -> dict[str, Any]:
 
     work = Path(tempfile.mkdtemp(prefix=f"tbt-backfill-{n}x-"))
     timings: dict[str, float] = {}
+    peaks: dict[str, float] = {}
     facts: dict[str, Any] = {"n": n}
     prefix = f"tbt-bench-backfill-{uuid.uuid4().hex[:8]}"
     db_url, drop = _database(args.database, work)
@@ -180,7 +181,10 @@ def run_scale(n: int, args: argparse.Namespace) -> dict[str, Any]:
                 began = time.perf_counter()
                 result = func()
                 timings[name] = round(time.perf_counter() - began, 2)
-                print(f"   {n}x {name}: {timings[name]} s", file=sys.stderr, flush=True)
+                # max RSS only grows: the stage after which it grew is the one that set the peak.
+                peaks[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+                print(f"   {n}x {name}: {timings[name]} s, max RSS so far {peaks[name]} MB",
+                      file=sys.stderr, flush=True)
                 return result
 
             def crawl_everything() -> dict[str, int]:
@@ -216,6 +220,7 @@ def run_scale(n: int, args: argparse.Namespace) -> dict[str, Any]:
         drop()
         shutil.rmtree(work, ignore_errors=True)
     facts["seconds"] = timings
+    facts["max_rss_after_mb"] = peaks
     facts["total_seconds"] = round(sum(timings.values()), 2)
     facts["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     facts["peak_child_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
@@ -285,6 +290,10 @@ def report(results: list[dict[str, Any]], what: dict[str, Any], args: argparse.N
         per = 1000 * (r["seconds"]["classify"] + r["seconds"]["index"]) / max(r["measures"], 1)
         lines.append(f"| {r['n']}x | {r['bulletins']} | {r['bulletin_items']} | {r['mails_sent']} | "
                      f"{r['in_sync']} | {per:.2f} |")
+    lines += ["", "Max RSS (MB) of the run's process after each stage (it only grows; a jump = that stage's peak):",
+              "", "| N | " + " | ".join(STAGES) + " |", "|---" + "|---" * len(STAGES) + "|"]
+    for r in results:
+        lines.append(f"| {r['n']}x | " + " | ".join(str(r["max_rss_after_mb"].get(s, "-")) for s in STAGES) + " |")
     crawled = base.get("crawled", {})
     lines += ["", "Crawled per source (1x, new measures): "
               + ", ".join(f"{k} {v}" for k, v in sorted(crawled.items()))]
