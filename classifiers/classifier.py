@@ -94,8 +94,13 @@ class Classifier:
         head_dir: Path = HEAD_DIR,
         taxonomy: Taxonomy | None = None,
         encoder: Any = None,
+        precision: str | None = None,
     ) -> Classifier:
-        """Load the classifier; ``mode='model'`` needs the encoder folder (or an ``encoder`` object)."""
+        """Load the classifier; ``mode='model'`` needs the encoder folder (or an ``encoder`` object).
+
+        ``precision`` (fp32, int8) is the encoder's; by default the one the head was trained
+        on, and a different one is an error (the head would see vectors it never saw).
+        """
         if mode not in MODES:
             raise ClassifierError(f"classifier mode {mode!r} is unknown; set TBT_CLASSIFIER_MODE to model or rules.")
         taxonomy = taxonomy or load_taxonomy()
@@ -112,8 +117,17 @@ class Classifier:
                         f"the encoder is missing at {path}; run `tbt-alert model build`, "
                         "or set TBT_CLASSIFIER_MODE=rules to tag with HS/ICS and keyword rules only."
                     )
-                encoder = Encoder.load(encoder_path)
-            clf.head = Head.load(head_dir)
+            head = Head.load(head_dir)
+            wanted = precision or str(getattr(encoder, "precision", None) or head.precision)
+            if wanted != head.precision:
+                raise ClassifierError(
+                    f"the head in {head_dir} was trained on {head.precision} encoder vectors, not {wanted}; "
+                    f"set TBT_ENCODER_PRECISION={head.precision} or run `tbt-alert train` with {wanted}."
+                )
+            if encoder is None:
+                assert encoder_path is not None
+                encoder = Encoder.load(encoder_path, precision=head.precision)
+            clf.head = head
             if encoder.dim != clf.head.dim:
                 raise ClassifierError(
                     f"the encoder gives {encoder.dim}-dim vectors but the head expects {clf.head.dim}; "
@@ -168,24 +182,29 @@ class Classifier:
 
     def keyword_predictions(self, text: str) -> list[SectorPrediction]:
         assert self.keywords is not None
+        return self._keyword_tags(self.keywords.matches(text))
+
+    @staticmethod
+    def _keyword_tags(found: Mapping[str, list[str]]) -> list[SectorPrediction]:
         out = []
-        for sector, hits in self.keywords.matches(text).items():
+        for sector, hits in found.items():
             if sector == CROSS_SECTOR:
                 continue
             score = min(0.95, KEYWORD_BASE_SCORE + 0.1 * (len(hits) - 1))
             out.append(SectorPrediction(sector, score, "rule", {"keywords": hits[:10]}))
         return out
 
-    def _cross_sector(self, record: Mapping[str, Any], text: str, code_sectors: set[str]) -> SectorPrediction | None:
+    def _cross_sector(
+        self, record: Mapping[str, Any], found: Mapping[str, list[str]], code_sectors: set[str]
+    ) -> SectorPrediction | None:
         """Horizontal measures: a horizontal phrase, and not scoped to a few products by codes.
 
         Recalls are about one product, never horizontal, although their texts often cite
         "CE marking" or a safety regulation.
         """
-        assert self.keywords is not None
         if str(record.get("kind") or "") == "recall":
             return None
-        hits = self.keywords.matches(text).get(CROSS_SECTOR)
+        hits = found.get(CROSS_SECTOR)
         if not hits or 0 < len(code_sectors) < HORIZONTAL_MIN_SECTORS:
             return None
         return SectorPrediction(CROSS_SECTOR, 0.7, "rule", {"keywords": hits[:10]})
@@ -195,6 +214,9 @@ class Classifier:
     def classify(self, records: Sequence[Mapping[str, Any]]) -> list[list[SectorPrediction]]:
         """Sector predictions per record, most certain first; never raises for odd field values."""
         texts = [record_text(r) for r in records]
+        assert self.keywords is not None
+        # Keyword hits serve three times: head inputs, rules-mode tags, cross_sector.
+        hits = [self.keywords.matches(t) if t else {} for t in texts]
         model_scores: np.ndarray | None = None
         vectors: np.ndarray | None = None
         if self.mode == "model" and records:
@@ -204,7 +226,12 @@ class Classifier:
             vectors = np.zeros((len(records), self.head.dim), dtype=np.float32)
             if nonempty:
                 vectors[nonempty] = self.encoder.embed([texts[i] for i in nonempty], batch_size=self.batch_size)
-            model_scores = self.head.scores(vectors)
+            keyword_features = None
+            if self.head.uses_keywords:
+                keyword_features = np.array(
+                    [[min(len(h.get(s, ())), 3) / 3 for s in self.head.sectors] for h in hits], dtype=np.float32
+                )
+            model_scores = self.head.scores(vectors, keyword_features)
             model_scores[[i for i, t in enumerate(texts) if not t]] = 0.0
         results = []
         for i, record in enumerate(records):
@@ -227,10 +254,10 @@ class Classifier:
                             },
                         )
             elif texts[i]:
-                for pred in self.keyword_predictions(texts[i]):
+                for pred in self._keyword_tags(hits[i]):
                     tags.setdefault(pred.sector, pred)
             if CROSS_SECTOR not in tags and texts[i]:
-                cross = self._cross_sector(record, texts[i], code_sectors - {CROSS_SECTOR})
+                cross = self._cross_sector(record, hits[i], code_sectors - {CROSS_SECTOR})
                 if cross is not None:
                     tags[CROSS_SECTOR] = cross
             results.append(sorted(tags.values(), key=lambda p: (-p.score, p.sector)))
@@ -240,4 +267,4 @@ class Classifier:
 def classifier_from_settings(settings: Settings, *, mode: str | None = None) -> Classifier:
     """The classifier the settings ask for (``TBT_CLASSIFIER_MODE``: model by default, or rules)."""
     chosen = mode or settings.classifier_mode
-    return Classifier.load(mode=chosen, encoder_path=Path(settings.encoder_path))
+    return Classifier.load(mode=chosen, encoder_path=Path(settings.encoder_path), precision=settings.encoder_precision)

@@ -29,6 +29,10 @@ PREFIX = "query: "
 DEFAULT_MAX_LENGTH = 128
 # Characters kept before tokenising: a 100 kB text would otherwise be tokenised in full.
 _MAX_CHARS = 4000
+# fp32 is the converted model as is; int8 quantises the weights of every Linear layer
+# (dynamic quantisation, activations quantised per batch), 2-3x faster on CPU at cosine
+# ~0.98 with the fp32 vectors. A head is only valid with the precision it was trained on.
+PRECISIONS = ("fp32", "int8")
 
 
 def available_cpus() -> int:
@@ -46,13 +50,27 @@ class Encoder:
     tokenizer: Any
     name: str
     max_length: int = DEFAULT_MAX_LENGTH
+    precision: str = "fp32"
 
     @classmethod
     def load(
-        cls, path_or_name: str | Path, *, max_length: int = DEFAULT_MAX_LENGTH, threads: int | None = None
+        cls,
+        path_or_name: str | Path,
+        *,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        threads: int | None = None,
+        precision: str = "fp32",
     ) -> Encoder:
-        """Load a local model folder, or a hub name such as ``intfloat/multilingual-e5-small``."""
+        """Load a local model folder, or a hub name such as ``intfloat/multilingual-e5-small``.
+
+        ``precision="int8"`` quantises the Linear layers after loading (see ``PRECISIONS``).
+        """
         import torch
+
+        if precision not in PRECISIONS:
+            raise ClassifierError(
+                f"encoder precision {precision!r} is unknown; set TBT_ENCODER_PRECISION to fp32 or int8."
+            )
         from transformers import AutoModel, AutoTokenizer
 
         torch.set_num_threads(threads or available_cpus())
@@ -71,9 +89,11 @@ class Encoder:
             hint = "run `tbt-alert model build`" if local else "no model hub is reachable; run `tbt-alert model build`"
             raise ClassifierError(f"cannot load the encoder {path_or_name} ({exc}); {hint}.") from exc
         model.eval()
+        if precision == "int8":
+            model = _quantise(model)
         # Never feed more positions than the model has (a small model may have fewer than 256).
         max_length = min(max_length, int(model.config.max_position_embeddings))
-        return cls(model=model, tokenizer=tokenizer, name=str(path_or_name), max_length=max_length)
+        return cls(model=model, tokenizer=tokenizer, name=str(path_or_name), max_length=max_length, precision=precision)
 
     @property
     def dim(self) -> int:
@@ -105,8 +125,20 @@ class Encoder:
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                out[idx] = pooled.cpu().numpy()
+                out[idx] = pooled.float().cpu().numpy()
         return out
+
+
+def _quantise(model: Any) -> Any:
+    """int8 weights for every Linear layer (the bulk of the encoder's arithmetic)."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        # torch announces the move of eager-mode quantisation to torchao; the API still works.
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
 def ensure_model(settings: Settings) -> Path:

@@ -23,6 +23,7 @@ import numpy as np
 from classifiers.classifier import Classifier, SectorPrediction
 from classifiers.embedding_cache import embed_cached
 from classifiers.encoder import Encoder
+from classifiers.head import HEAD_DIR, Head
 from classifiers.taxonomy import CROSS_SECTOR
 from classifiers.train import cache_file_for
 from classifiers.training_data import LabelledRecord, labelled_records, multilingual_records
@@ -41,6 +42,10 @@ class CachedEncoder:
     @property
     def dim(self) -> int:
         return self.encoder.dim
+
+    @property
+    def precision(self) -> str:
+        return self.encoder.precision
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         return embed_cached(self.encoder, texts, cache_file=self.cache_file, batch_size=batch_size)
@@ -129,15 +134,19 @@ def _subset_table(
 
 
 def evaluate(
-    encoder_path: Path, *, data_dir: Path | None = None, out: Path | None = None
+    encoder_path: Path, *, data_dir: Path | None = None, out: Path | None = None, head_dir: Path = HEAD_DIR
 ) -> tuple[str, dict[str, Any]]:
     """Run every system on the held-out split and the non-English sets; return (markdown, figures)."""
-    encoder = CachedEncoder(Encoder.load(encoder_path), cache_file_for(encoder_path))
-    combined = Classifier.load(mode="model", encoder=encoder)
+    precision = Head.load(head_dir).precision
+    encoder = CachedEncoder(
+        Encoder.load(encoder_path, precision=precision), cache_file_for(encoder_path, precision=precision)
+    )
+    combined = Classifier.load(mode="model", encoder=encoder, head_dir=head_dir)
     rules = Classifier.load(mode="rules", taxonomy=combined.taxonomy)
     sectors = [c for c in combined.taxonomy.codes if c != CROSS_SECTOR]
     held_out = [r for r in labelled_records(data_dir, combined.taxonomy) if r.split == "test"]
-    foreign = multilingual_records(data_dir, combined.taxonomy)
+    # Only the test part: the train and validation parts of the non-English sets are training data.
+    foreign = [r for r in multilingual_records(data_dir, combined.taxonomy) if r.split == "test"]
     records = held_out + foreign
     gold = [set(r.labels) for r in records]
     preds = run_systems(records, combined, rules)
@@ -166,11 +175,14 @@ def evaluate(
     lines = [
         "# Sector classifier evaluation",
         "",
-        f"Written by `tbt-alert evaluate` on {dt.date.today():%Y-%m-%d}; classifier `{combined.version}`.",
+        f"Written by `tbt-alert evaluate` on {dt.date.today():%Y-%m-%d}; classifier `{combined.version}` "
+        f"({combined.head.meta.get('kind', 'logistic') if combined.head else '?'} head over "
+        f"{' + '.join(combined.head.inputs) if combined.head else '?'}, {precision} encoder).",
         "Gold labels: each source's own product class mapped through `classifiers/labelling.yml` "
         "(HS nomenclature lines and ePing rows through the HS/ICS mapping). "
         f"Held-out English test split: {n_en} records ({len(no_hs)} without HS/ICS codes); "
-        f"non-English sets: {len(foreign)} records. `cross_sector` has no gold labels and is not scored.",
+        f"non-English sets (their test part; the train part is training data): {len(foreign)} records. "
+        "`cross_sector` has no gold labels and is not scored.",
         "",
         "## Targets",
         "",

@@ -1,4 +1,10 @@
-"""The trained multi-label head: one logistic regression per sector over the sentence vector.
+"""The trained multi-label head over the sentence vector (and keyword features).
+
+Two kinds: one logistic regression per sector over the vector (``hidden_weights`` is
+None), or a small MLP (one ReLU layer, one sigmoid output per sector). Its inputs are
+the sentence vector, optionally followed by one keyword feature per sector
+(``inputs`` holds ``keywords``; see ``KeywordRules.features``): the multilingual keyword
+lists carry languages the mostly English training text does not.
 
 Saved as two small files in ``classifiers/head/``: ``head.npz`` (weights, biases,
 exemplar vectors in float16) and ``head.json`` (sectors, per-sector thresholds
@@ -20,6 +26,10 @@ from pipeline.errors import ClassifierError
 HEAD_DIR = Path(__file__).with_name("head")
 
 
+def _float32(array: np.ndarray | None) -> np.ndarray | None:
+    return None if array is None else array.astype(np.float32)
+
+
 @dataclass
 class Head:
     sectors: list[str]
@@ -30,6 +40,9 @@ class Head:
     exemplar_sectors: list[str]
     exemplar_texts: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
+    hidden_weights: np.ndarray | None = None  # (n_inputs, hidden): the MLP's layer; None: logistic
+    hidden_biases: np.ndarray | None = None  # (hidden,)
+    inputs: tuple[str, ...] = ("embedding",)  # + "keywords": one keyword feature per sector
 
     @property
     def version(self) -> str:
@@ -37,11 +50,28 @@ class Head:
 
     @property
     def dim(self) -> int:
-        return int(self.weights.shape[1])
+        """The dimension of the sentence vectors the head was trained on."""
+        return int(self.exemplar_vectors.shape[1])
 
-    def scores(self, vectors: np.ndarray) -> np.ndarray:
+    @property
+    def uses_keywords(self) -> bool:
+        return "keywords" in self.inputs
+
+    @property
+    def precision(self) -> str:
+        """The encoder precision (fp32, int8) whose vectors the head was trained on."""
+        return str(self.meta.get("encoder_precision", "fp32"))
+
+    def scores(self, vectors: np.ndarray, keyword_features: np.ndarray | None = None) -> np.ndarray:
         """Probabilities (n, n_sectors) that each sector applies."""
-        logits = vectors @ self.weights.T + self.biases
+        x = vectors.astype(np.float32, copy=False)
+        if self.uses_keywords:
+            if keyword_features is None:
+                raise ClassifierError("this head needs keyword features; pass KeywordRules.features per record.")
+            x = np.hstack([x, keyword_features.astype(np.float32, copy=False)])
+        if self.hidden_weights is not None and self.hidden_biases is not None:
+            x = np.maximum(x @ self.hidden_weights + self.hidden_biases, 0.0)
+        logits = x @ self.weights.T + self.biases
         return 1.0 / (1.0 + np.exp(-np.clip(logits, -40, 40)))
 
     def nearest(self, vector: np.ndarray, sector: str, k: int = 3) -> list[dict[str, Any]]:
@@ -55,14 +85,19 @@ class Head:
 
     def save(self, folder: Path = HEAD_DIR) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(
-            folder / "head.npz",
-            weights=self.weights.astype(np.float32),
-            biases=self.biases.astype(np.float32),
-            exemplar_vectors=self.exemplar_vectors.astype(np.float16),
-        )
+        arrays = {
+            "weights": self.weights.astype(np.float32),
+            "biases": self.biases.astype(np.float32),
+            "exemplar_vectors": self.exemplar_vectors.astype(np.float16),
+        }
+        if self.hidden_weights is not None and self.hidden_biases is not None:
+            # float16 halves the committed file; its ~1e-3 relative rounding is far below the
+            # int8 encoder noise the head is trained on.
+            arrays["hidden_weights"] = self.hidden_weights.astype(np.float16)
+            arrays["hidden_biases"] = self.hidden_biases.astype(np.float32)
+        np.savez_compressed(folder / "head.npz", **arrays)  # type: ignore[arg-type]
         digest = hashlib.sha256((folder / "head.npz").read_bytes()).hexdigest()[:10]
-        meta = dict(self.meta, weights_sha256_10=digest)
+        meta = dict(self.meta, weights_sha256_10=digest, inputs=list(self.inputs))
         document = {
             "meta": meta,
             "sectors": self.sectors,
@@ -93,6 +128,9 @@ class Head:
             exemplar_sectors=[e["sector"] for e in exemplars],
             exemplar_texts=[e["text"] for e in exemplars],
             meta=document["meta"],
+            hidden_weights=_float32(arrays.get("hidden_weights")),
+            hidden_biases=arrays.get("hidden_biases"),
+            inputs=tuple(document["meta"].get("inputs", ["embedding"])),
         )
         if head.weights.shape[0] != len(head.sectors) or len(head.thresholds) != len(head.sectors):
             raise ClassifierError(f"the head in {folder} is inconsistent; run `tbt-alert train` again.")

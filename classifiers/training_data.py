@@ -31,6 +31,9 @@ LABELLING_PATH = Path(__file__).with_name("labelling.yml")
 SPLITS = ("train", "val", "test")
 # Caps keep embedding time on a shared 2-core machine to minutes (see MODEL_CARD.md).
 PER_LABEL_CAP = {"safety_gate": 150, "health_canada": 150}
+# Beyond the cap, more records of the TRAIN split only (up to this many per label set in
+# all): more training data while validation and test stay exactly the sets they were.
+TRAIN_ONLY_CAP = {"safety_gate": 400, "health_canada": 400}
 SAMPLE_SEED = 20260101
 
 
@@ -289,18 +292,29 @@ def taxonomy_anchors(taxonomy: Taxonomy) -> Iterator[LabelledRecord]:
         for language, words in sector.keywords.items():
             for word in words:
                 yield LabelledRecord(
-                    key=f"taxonomy:{sector.code}:{language}:{word}", source="taxonomy", source_kind="taxonomy",
-                    language=language, title=word, labels=(sector.code,), fixed_split="train",
+                    key=f"taxonomy:{sector.code}:{language}:{word}",
+                    source="taxonomy",
+                    source_kind="taxonomy",
+                    language=language,
+                    title=word,
+                    labels=(sector.code,),
+                    fixed_split="train",
                 )
         for language, text in (("en", sector.description_en), ("zh", sector.description_zh)):
             yield LabelledRecord(
-                key=f"taxonomy:{sector.code}:{language}:description", source="taxonomy", source_kind="taxonomy",
-                language=language, title=text, labels=(sector.code,), fixed_split="train",
+                key=f"taxonomy:{sector.code}:{language}:description",
+                source="taxonomy",
+                source_kind="taxonomy",
+                language=language,
+                title=text,
+                labels=(sector.code,),
+                fixed_split="train",
             )
 
 
-def _cap(records: list[LabelledRecord], cap: int, seed: int) -> list[LabelledRecord]:
-    """At most ``cap`` records per label set, sampled reproducibly."""
+def _cap(records: list[LabelledRecord], cap: int, seed: int, train_cap: int = 0) -> list[LabelledRecord]:
+    """At most ``cap`` records per label set, sampled reproducibly, then training-split
+    records of the same sample order up to ``train_cap`` (validation and test unchanged)."""
     by_label: dict[tuple[str, ...], list[LabelledRecord]] = defaultdict(list)
     for rec in records:
         by_label[rec.labels].append(rec)
@@ -310,6 +324,7 @@ def _cap(records: list[LabelledRecord], cap: int, seed: int) -> list[LabelledRec
         group = by_label[labels]
         rng.shuffle(group)
         kept.extend(group[:cap])
+        kept.extend(r for r in group[cap:train_cap] if r.split == "train")
     return kept
 
 
@@ -337,9 +352,17 @@ def labelled_records(data_dir: Path | None = None, taxonomy: Taxonomy | None = N
         ordinary = [r for r in subs if r.labels in heading_labels]
         rng.shuffle(ordinary)
         hs_kept.extend(headings + special + ordinary[:2])
-    sg = _cap(list(safety_gate(data_dir, taxonomy, table["safety_gate"])), PER_LABEL_CAP["safety_gate"], SAMPLE_SEED)
+    sg = _cap(
+        list(safety_gate(data_dir, taxonomy, table["safety_gate"])),
+        PER_LABEL_CAP["safety_gate"],
+        SAMPLE_SEED,
+        TRAIN_ONLY_CAP["safety_gate"],
+    )
     hc = _cap(
-        list(health_canada(data_dir, taxonomy, table["health_canada"])), PER_LABEL_CAP["health_canada"], SAMPLE_SEED
+        list(health_canada(data_dir, taxonomy, table["health_canada"])),
+        PER_LABEL_CAP["health_canada"],
+        SAMPLE_SEED,
+        TRAIN_ONLY_CAP["health_canada"],
     )
     records = (
         hs_kept + sg + hc + list(cpsc(data_dir, taxonomy, table["cpsc_recallsatlas"])) + list(eping(data_dir, taxonomy))
@@ -354,7 +377,12 @@ def labelled_records(data_dir: Path | None = None, taxonomy: Taxonomy | None = N
 
 
 def multilingual_records(data_dir: Path | None = None, taxonomy: Taxonomy | None = None) -> list[LabelledRecord]:
-    """French, German, Spanish and Russian records labelled by their sources' own classes."""
+    """French, German, Spanish and Russian records labelled by their sources' own classes.
+
+    Split like the English records (by a digest of the normalised product name or title,
+    70/15/15): the train part is training data, the validation part joins the threshold
+    calibration, and only the test part is evaluated.
+    """
     data_dir = (data_dir or default_data_dir()) / "multilingual"
     taxonomy = taxonomy or load_taxonomy()
     table = _labelling()
@@ -374,6 +402,7 @@ def multilingual_records(data_dir: Path | None = None, taxonomy: Taxonomy | None
                         title=product,
                         description=" ".join((row.get("reason") or "").split()),
                         labels=_check(labels, taxonomy, str(i)),
+                        group="bvl:" + _norm(product),
                     )
                 )
 
@@ -390,6 +419,7 @@ def multilingual_records(data_dir: Path | None = None, taxonomy: Taxonomy | None
                     title=" ".join(str(alert.get("title") or "").split()),
                     products=str(alert.get("product") or ""),
                     labels=_check(labels, taxonomy, str(alert.get("reference"))),
+                    group="aesan:" + _norm(str(alert.get("title") or "")),
                 )
             )
 
@@ -407,6 +437,7 @@ def multilingual_records(data_dir: Path | None = None, taxonomy: Taxonomy | None
                     language="ru",
                     title=" ".join(str(item.get("project_name") or "").split()),
                     labels=_check(labels, taxonomy, item["id"]),
+                    group="ross:" + _norm(str(item.get("project_name") or "")),
                 )
             )
     for item in ross["sp"]:  # building codes (СП): construction by definition
@@ -418,6 +449,7 @@ def multilingual_records(data_dir: Path | None = None, taxonomy: Taxonomy | None
                 language="ru",
                 title=" ".join(str(item.get("title") or "").split()),
                 labels=("building_materials",),
+                group="ross:" + _norm(str(item.get("title") or "")),
             )
         )
 
@@ -435,6 +467,7 @@ def multilingual_records(data_dir: Path | None = None, taxonomy: Taxonomy | None
                     title=" ".join(str(rec.get("libelle") or rec.get("modeles_ou_references") or "").split()),
                     description=" ".join(str(rec.get("motif_rappel") or "").split()),
                     labels=_check(labels, taxonomy, str(rec.get("numero_fiche"))),
+                    group="rc:" + _norm(str(rec.get("libelle") or rec.get("modeles_ou_references") or "")),
                 )
             )
     for i in (1, 2, 3):

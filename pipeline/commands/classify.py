@@ -104,8 +104,14 @@ def _train(args: argparse.Namespace) -> int:
     from classifiers.train import train
     from pipeline.settings import load_settings
 
-    result = train(ensure_model(load_settings()), data_dir=args.data_dir, out=args.out or HEAD_DIR)
-    print(f"head trained: validation micro-F1 {result.val_micro_f1:.4f}; saved to {args.out or HEAD_DIR}")
+    settings = load_settings()
+    result = train(
+        ensure_model(settings), data_dir=args.data_dir, out=args.out or HEAD_DIR, precision=settings.encoder_precision
+    )
+    print(
+        f"head trained ({result.head.meta.get('kind')}, {settings.encoder_precision} encoder): "
+        f"validation micro-F1 {result.val_micro_f1:.4f}; saved to {args.out or HEAD_DIR}"
+    )
     return 0
 
 
