@@ -270,6 +270,25 @@ def _items_for(
     return sorted(top, key=order)
 
 
+def _most_relevant(items: list[ItemView], cap: int) -> tuple[list[ItemView], int]:
+    """At most ``cap`` items, the most relevant kept in their bulletin order; and how many were left out.
+
+    Relevance is the best score among an item's reasons (a sector tag's score; exact HS,
+    keyword and country matches count as certain), then the nearer comment deadline.
+    """
+    if len(items) <= cap:
+        return items, 0
+
+    def relevance(pair: tuple[int, ItemView]) -> tuple[float, str, int]:
+        index, item = pair
+        scores = [float(r["score"]) if r.get("score") is not None else 1.0 for r in item.reasons] or [0.0]
+        deadline = item.candidate.measure.comment_deadline
+        return (-max(scores), deadline.isoformat() if deadline else "9999", index)
+
+    keep = sorted(sorted(enumerate(items), key=relevance)[:cap], key=lambda pair: pair[0])
+    return [item for _, item in keep], len(items) - cap
+
+
 def compose_bulletins(
     settings: Settings, *, now: dt.datetime | None = None, engine: Engine | None = None
 ) -> ComposeOutcome:
@@ -301,7 +320,8 @@ def compose_bulletins(
                 if (group.subscriber.id, group.period_start, group.period_end) in existing:
                     outcome.already_composed += 1
                     continue
-                items = _items_for(group, pool, changed_at, prior)
+                matched = _items_for(group, pool, changed_at, prior)
+                items, left_out = _most_relevant(matched, settings.bulletin_max_items)
                 shown = {i.candidate.id for i in items}
                 closing = [
                     ItemView(candidate=c, reasons=[], section="closing_soon")
@@ -323,6 +343,7 @@ def compose_bulletins(
                     subscription_summaries=[subscription_summary(s, lang) for s in group.subscriptions],
                     manage_url=manage_url(settings, group.subscriber),
                     unsubscribe_url=unsubscribe_url(settings, group.subscriber),
+                    left_out=left_out,
                 )
                 pending.append((group, view, items + closing))
                 if len(pending) >= BATCH:

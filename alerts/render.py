@@ -36,6 +36,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "by_country": "按国家/地区",
         "by_sector": "按行业",
         "closing_count": "{m} 项评议期将在 14 天内截止",
+        "left_out": "本期另有 {n} 项匹配措施未列出（每封邮件最多列出 {cap} 项，按相关度选取）。"
+        "可在订阅管理中缩小订阅范围。",
         "gist": "要点（依据结构化字段与术语表整理，不是译文）",
         "original_title": "原文标题",
         "english_title": "英文标题",
@@ -85,6 +87,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "by_country": "By country",
         "by_sector": "By sector",
         "closing_count": "{m} comment periods close within 14 days",
+        "left_out": "{n} more matching measures of this period are not listed (at most {cap} per mail, "
+        "the most relevant first). Narrow your subscription to see fewer, closer matches.",
         "gist": "Chinese gist (from structured fields and the glossary, not a translation)",
         "original_title": "Original title",
         "english_title": "English title",
@@ -152,6 +156,7 @@ class BulletinView:
     subscription_summaries: list[str]
     manage_url: str
     unsubscribe_url: str
+    left_out: int = 0  # matching measures not listed because of TBT_BULLETIN_MAX_ITEMS
 
 
 @functools.lru_cache(maxsize=1)
@@ -345,6 +350,9 @@ class Renderer:
             ),
             "contact_email": self.settings.contact_email,
             "today": self.today,
+            "left_out": t["left_out"].format(n=view.left_out, cap=self.settings.bulletin_max_items)
+            if view.left_out
+            else "",
         }
         html = self.env.get_template("bulletin.html.j2").render(
             items=[self._item_context(i, lang, "html") for i in view.items],

@@ -49,6 +49,7 @@ class Settings:
     contact_email: str
     raw_payload_retention_days: int
     crawl_timeout_seconds: int
+    bulletin_max_items: int
     extra: Mapping[str, str] = field(default_factory=dict)
     crawl_replay_dir: Path | None = None
     classifier_mode: str = "model"
@@ -219,6 +220,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     crawl_replay_dir = Path(replay_raw).expanduser().resolve() if replay_raw else None
     if crawl_replay_dir is not None and not crawl_replay_dir.is_dir():
         raise SettingsError(f"TBT_REPLAY_DIR={replay_raw!r} is not a folder; set it to a recorded snapshot folder.")
+    # A mail an exporter can read; the rest is named in the mail, and a backfill cannot
+    # produce bulletins of hundreds of items (memory and mail size grow with them).
+    max_items = _int(env, "TBT_BULLETIN_MAX_ITEMS", 40, minimum=1, maximum=1000)
     rate = _float(env, "TBT_SMTP_RATE", 20.0, minimum=0.1)  # messages/s; relays throttle bursts
     attempts = _int(env, "TBT_SMTP_MAX_ATTEMPTS", 5, minimum=1, maximum=50)
 
@@ -245,6 +249,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         contact_email=contact_email,
         raw_payload_retention_days=retention,
         crawl_timeout_seconds=crawl_timeout,
+        bulletin_max_items=max_items,
         extra={k: v for k, v in env.items() if k.startswith("TBT_")},
         crawl_replay_dir=crawl_replay_dir,
         classifier_mode=classifier_mode,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -12,7 +13,7 @@ from crawlers.countries import is_bri
 from pipeline.settings import Settings
 from schema.ids import measure_id
 from schema.models import Bulletin, BulletinItem, Delivery, Measure, Subscriber
-from tests.alerts.conftest import NOW, SEEN_AT, constructed, real_records, store, subscribe
+from tests.alerts.conftest import NOW, SEEN_AT, constructed, measure_by_key, real_records, store, subscribe
 
 MALAWI = "DMS 2097:2024, Washable distemper – Specification"
 
@@ -152,3 +153,20 @@ def test_closing_soon_reminds_once(db_session: Session, alert_settings: Settings
     assert "评议期将在 14 天内截止" in reminder.html
     assert "剩 7 天" in reminder.html
     assert compose_bulletins(alert_settings, now=later + dt.timedelta(days=1)).bulletins == 0  # once
+
+
+def test_a_long_bulletin_lists_the_most_relevant_and_says_how_many_were_left_out(
+    db_session: Session, make_settings: Any, db_url: str, smtp_sink: Any
+) -> None:
+    capped = make_settings(TBT_DATABASE_URL=db_url, TBT_SMTP_PORT=str(smtp_sink.port), TBT_BULLETIN_MAX_ITEMS="1",
+                           TBT_PORTAL_BASE_URL="https://tbt.example.org")
+    store(db_session, real_records())
+    subscribe(db_session, "wide@example.com", language="en", sectors="toys;sports_leisure;chemicals_plastics")
+    outcome = compose_bulletins(capped, now=NOW)
+    assert outcome.bulletins == 1
+    bulletin = _bulletin(db_session, "wide@example.com")
+    assert len(bulletin.items) == 1
+    # The toy alert's tag (0.95) beats the jump rope's (0.8) and the paint's (0.9 via HS, a different measure).
+    assert measure_by_key(db_session, "SR/04499/25").id == bulletin.items[0].measure_id
+    assert "more matching measures of this period are not listed (at most 1 per mail" in bulletin.text
+    assert "not listed" in bulletin.html
