@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CLI := $(PY) -m pipeline.cli
 PYTEST_ARGS ?=
 
-.PHONY: run test setup system-deps services services-down model lint bench airflow clean help
+.PHONY: run test setup system-deps services services-down model lint bench airflow audit clean help
 
 help:
 	@echo "make run    - set up, start local services, run the pipeline once on recorded data"
@@ -52,6 +52,10 @@ lint: setup
 
 bench: services model
 	$(PY) -m bench.run_all
+
+# Needs the PyPI JSON API or OSV, which this workplace cannot reach (see docs/SECURITY.md).
+audit: setup
+	$(VENV)/bin/pip-audit -r constraints.txt --strict --desc
 
 airflow: services
 	scripts/airflow-local

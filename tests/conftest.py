@@ -141,7 +141,7 @@ def es_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def es(es_url: str):  # type: ignore[no-untyped-def]
+def es(es_url: str):
     from elasticsearch import Elasticsearch
 
     client = Elasticsearch(es_url, request_timeout=30)
@@ -156,7 +156,7 @@ def es(es_url: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def index_prefix(es) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def index_prefix(es) -> Iterator[str]:
     """A prefix unique to this test; every index and alias under it is deleted afterwards."""
     prefix = f"tbt-test-{_RUN_ID}-{next(_counter)}"
     yield prefix
