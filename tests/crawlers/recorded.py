@@ -90,3 +90,27 @@ def only_documented_errors(source: str, body: bytes, url: str) -> ParseResult | 
         return get_parser(source)(body, url, load_source(source))
     except StructureChanged:
         return None
+
+
+def table_rows(rows: list[list[str]]) -> str:
+    """HTML table rows with every cell escaped (for property tests of the HTML-table sources)."""
+    from html import escape
+
+    return "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+
+
+def assert_rows_are_items_or_rejects(source: str, body: bytes, url: str, rows: list[list[str]]) -> None:
+    """Every row with any text becomes an item or a reject; rows without text are spacers."""
+    from crawlers.parsers._fields import clean_text
+
+    result = only_documented_errors(source, body, url)
+    assert result is not None
+    non_empty = [row for row in rows if any(clean_text(c) for c in row)]
+    assert len(result.items) + len(result.rejected) == len(non_empty)
+
+
+def assert_only_documented_errors_on_damage(source: str, url: str, cut: int, junk: bytes) -> None:
+    """A truncated recorded body and arbitrary bytes raise nothing but StructureChanged."""
+    body = cases(source)[0].body()
+    only_documented_errors(source, body[: cut % len(body)], url)
+    only_documented_errors(source, junk, url)

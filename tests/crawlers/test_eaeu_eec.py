@@ -8,11 +8,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawlers.parsers._fields import clean_text
 from crawlers.parsers.eaeu_eec import designation, parse, russian_date
 from crawlers.sources import load_source
 from pipeline.errors import RecordRejected, StructureChanged
-from tests.crawlers.recorded import Case, cases, expected, meta, only_documented_errors
+from tests.crawlers.recorded import (
+    Case,
+    assert_only_documented_errors_on_damage,
+    assert_rows_are_items_or_rejects,
+    cases,
+    expected,
+    meta,
+    table_rows,
+)
 
 SOURCE = "eaeu_eec"
 URL = "https://eec.eaeunion.org/comission/department/deptexreg/tr/TR_general.php"
@@ -107,20 +114,11 @@ _cell = st.text(max_size=20) | st.sampled_from(["ТР ТС 008/2011", "01.07.201
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.lists(_cell, min_size=0, max_size=4), max_size=5))
 def test_arbitrary_rows_are_items_or_rejects(rows: list[list[str]]) -> None:
-    from html import escape
-
-    body = page("<th>Обозначение</th><th>Наименование</th><th>Решение о принятии</th><th>Дата вступления в силу</th>",
-                "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows))
-    result = only_documented_errors(SOURCE, body, URL)
-    assert result is not None
-    # Rows without any text are spacers; every other row is an item or a reject.
-    non_empty = [row for row in rows if any(clean_text(c) for c in row)]
-    assert len(result.items) + len(result.rejected) == len(non_empty)
+    header = "<th>Обозначение</th><th>Наименование</th><th>Решение о принятии</th><th>Дата вступления в силу</th>"
+    assert_rows_are_items_or_rejects(SOURCE, page(header, table_rows(rows)), URL, rows)
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.integers(min_value=0, max_value=10_000), st.binary(max_size=60))
 def test_truncated_or_garbage_bodies(cut: int, junk: bytes) -> None:
-    body = cases(SOURCE)[0].body()
-    only_documented_errors(SOURCE, body[: cut % len(body)], URL)
-    only_documented_errors(SOURCE, junk, URL)
+    assert_only_documented_errors_on_damage(SOURCE, URL, cut, junk)

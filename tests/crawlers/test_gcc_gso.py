@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from html import escape
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawlers.parsers._fields import clean_text
 from crawlers.parsers.gcc_gso import parse
 from crawlers.sources import load_source
 from pipeline.errors import StructureChanged
-from tests.crawlers.recorded import Case, cases, expected, meta, only_documented_errors
+from tests.crawlers.recorded import (
+    Case,
+    assert_only_documented_errors_on_damage,
+    assert_rows_are_items_or_rejects,
+    cases,
+    expected,
+    meta,
+    table_rows,
+)
 
 SOURCE = "gcc_gso"
 URL = "https://www.gso.org.sa/en/standards/technical-regulations/"
@@ -97,16 +103,10 @@ _cell = st.text(max_size=20) | st.sampled_from(["G/TBT/N/ARE/703", "G/TBT/N/BHR/
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.lists(_cell, max_size=4), max_size=5))
 def test_arbitrary_rows_are_items_or_rejects(rows: list[list[str]]) -> None:
-    body = page("".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows))
-    result = only_documented_errors(SOURCE, body, URL)
-    assert result is not None
-    non_empty = [row for row in rows if any(clean_text(c) for c in row)]
-    assert len(result.items) + len(result.rejected) == len(non_empty)
+    assert_rows_are_items_or_rejects(SOURCE, page(table_rows(rows)), URL, rows)
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.integers(min_value=0, max_value=10_000), st.binary(max_size=60))
 def test_truncated_or_garbage_bodies(cut: int, junk: bytes) -> None:
-    body = cases(SOURCE)[0].body()
-    only_documented_errors(SOURCE, body[: cut % len(body)], URL)
-    only_documented_errors(SOURCE, junk, URL)
+    assert_only_documented_errors_on_damage(SOURCE, URL, cut, junk)
