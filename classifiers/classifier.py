@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 from classifiers.head import HEAD_DIR, Head
 from classifiers.keywords import KeywordRules, keyword_rules
@@ -219,6 +220,9 @@ class Classifier:
         hits = [self.keywords.matches(t) if t else {} for t in texts]
         model_scores: np.ndarray | None = None
         vectors: np.ndarray | None = None
+        vector_scores: np.ndarray | None = None
+        lexical_scores: np.ndarray | None = None
+        lexical_features: csr_matrix | None = None
         if self.mode == "model" and records:
             assert self.encoder is not None
             assert self.head is not None
@@ -231,7 +235,11 @@ class Classifier:
                 keyword_features = np.array(
                     [[min(len(h.get(s, ())), 3) / 3 for s in self.head.sectors] for h in hits], dtype=np.float32
                 )
-            model_scores = self.head.scores(vectors, keyword_features)
+            vector_scores = self.head.scores(vectors, keyword_features)
+            if self.head.lexical is not None:
+                lexical_features = self.head.lexical.features(texts)
+                lexical_scores = self.head.lexical.scores(texts, lexical_features)
+            model_scores = self.head.mix(vector_scores, lexical_scores)
             model_scores[[i for i, t in enumerate(texts) if not t]] = 0.0
         results = []
         for i, record in enumerate(records):
@@ -248,10 +256,7 @@ class Classifier:
                             sector,
                             score,
                             "model",
-                            {
-                                "threshold": round(float(self.head.thresholds[j]), 3),
-                                "nearest_examples": self.head.nearest(vectors[i], sector),
-                            },
+                            self._model_evidence(i, j, vectors, vector_scores, lexical_scores, lexical_features),
                         )
             elif texts[i]:
                 for pred in self._keyword_tags(hits[i]):
@@ -262,6 +267,28 @@ class Classifier:
                     tags[CROSS_SECTOR] = cross
             results.append(sorted(tags.values(), key=lambda p: (-p.score, p.sector)))
         return results
+
+    def _model_evidence(
+        self,
+        row: int,
+        column: int,
+        vectors: np.ndarray,
+        vector_scores: np.ndarray | None,
+        lexical_scores: np.ndarray | None,
+        lexical_features: csr_matrix | None,
+    ) -> dict[str, Any]:
+        """Why the model gave a sector: its threshold, both parts' scores, the words and the
+        labelled examples behind it."""
+        assert self.head is not None
+        sector = self.head.sectors[column]
+        evidence: dict[str, Any] = {"threshold": round(float(self.head.thresholds[column]), 3)}
+        if self.head.lexical is not None and lexical_scores is not None and lexical_features is not None:
+            assert vector_scores is not None
+            evidence["vector_score"] = round(float(vector_scores[row, column]), 3)
+            evidence["lexical_score"] = round(float(lexical_scores[row, column]), 3)
+            evidence["terms"] = self.head.lexical.top_terms(lexical_features, row, column)
+        evidence["nearest_examples"] = self.head.nearest(vectors[row], sector)
+        return evidence
 
 
 def classifier_from_settings(settings: Settings, *, mode: str | None = None) -> Classifier:

@@ -6,9 +6,15 @@ the sentence vector, optionally followed by one keyword feature per sector
 (``inputs`` holds ``keywords``; see ``KeywordRules.features``): the multilingual keyword
 lists carry languages the mostly English training text does not.
 
-Saved as two small files in ``classifiers/head/``: ``head.npz`` (weights, biases,
-exemplar vectors in float16) and ``head.json`` (sectors, per-sector thresholds
-calibrated on the validation split, exemplar texts, metrics, version).
+Optionally a lexical part (``classifiers.lexical``: TF-IDF word and character n-grams,
+one logistic regression per sector) is mixed in: the sector probability is
+``(1 - w) * vector part + w * lexical part`` with ``w = meta["lexical_weight"]`` chosen
+on the validation split.
+
+Saved as small files in ``classifiers/head/``: ``head.npz`` (weights, biases, exemplar
+vectors in float16), ``lexical.npz`` when there is a lexical part, and ``head.json``
+(sectors, per-sector thresholds calibrated on the validation split, exemplar texts,
+metrics, version).
 """
 
 from __future__ import annotations
@@ -21,9 +27,11 @@ from typing import Any
 
 import numpy as np
 
+from classifiers.lexical import LexicalModel
 from pipeline.errors import ClassifierError
 
 HEAD_DIR = Path(__file__).with_name("head")
+LEXICAL_FILE = "lexical.npz"
 
 
 def _float32(array: np.ndarray | None) -> np.ndarray | None:
@@ -43,6 +51,7 @@ class Head:
     hidden_weights: np.ndarray | None = None  # (n_inputs, hidden): the MLP's layer; None: logistic
     hidden_biases: np.ndarray | None = None  # (hidden,)
     inputs: tuple[str, ...] = ("embedding",)  # + "keywords": one keyword feature per sector
+    lexical: LexicalModel | None = None  # mixed in with weight meta["lexical_weight"]
 
     @property
     def version(self) -> str:
@@ -62,8 +71,21 @@ class Head:
         """The encoder precision (fp32, int8) whose vectors the head was trained on."""
         return str(self.meta.get("encoder_precision", "fp32"))
 
+    @property
+    def lexical_weight(self) -> float:
+        return float(self.meta.get("lexical_weight", 0.0)) if self.lexical is not None else 0.0
+
+    def mix(self, vector_scores: np.ndarray, lexical_scores: np.ndarray | None) -> np.ndarray:
+        """The head's probability from its two parts (the vector part alone without a lexical one)."""
+        w = self.lexical_weight
+        if lexical_scores is None or w == 0.0:
+            if self.lexical is not None and w > 0.0:
+                raise ClassifierError("this head has a lexical part; pass its scores (LexicalModel.scores).")
+            return vector_scores
+        return (1.0 - w) * vector_scores + w * lexical_scores
+
     def scores(self, vectors: np.ndarray, keyword_features: np.ndarray | None = None) -> np.ndarray:
-        """Probabilities (n, n_sectors) that each sector applies."""
+        """Probabilities (n, n_sectors) of the vector part (sentence vector ⊕ keyword features)."""
         x = vectors.astype(np.float32, copy=False)
         if self.uses_keywords:
             if keyword_features is None:
@@ -96,7 +118,13 @@ class Head:
             arrays["hidden_weights"] = self.hidden_weights.astype(np.float16)
             arrays["hidden_biases"] = self.hidden_biases.astype(np.float32)
         np.savez_compressed(folder / "head.npz", **arrays)  # type: ignore[arg-type]
-        digest = hashlib.sha256((folder / "head.npz").read_bytes()).hexdigest()[:10]
+        digest_of = hashlib.sha256((folder / "head.npz").read_bytes())
+        if self.lexical is not None:
+            self.lexical.save(folder / LEXICAL_FILE)
+            digest_of.update((folder / LEXICAL_FILE).read_bytes())  # a new lexical part is a new version
+        else:
+            (folder / LEXICAL_FILE).unlink(missing_ok=True)
+        digest = digest_of.hexdigest()[:10]
         meta = dict(self.meta, weights_sha256_10=digest, inputs=list(self.inputs))
         document = {
             "meta": meta,
@@ -131,6 +159,7 @@ class Head:
             hidden_weights=_float32(arrays.get("hidden_weights")),
             hidden_biases=arrays.get("hidden_biases"),
             inputs=tuple(document["meta"].get("inputs", ["embedding"])),
+            lexical=LexicalModel.load(folder / LEXICAL_FILE) if (folder / LEXICAL_FILE).exists() else None,
         )
         if head.weights.shape[0] != len(head.sectors) or len(head.thresholds) != len(head.sectors):
             raise ClassifierError(f"the head in {folder} is inconsistent; run `tbt-alert train` again.")

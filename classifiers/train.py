@@ -3,7 +3,9 @@
 The encoder is frozen; only the head is fitted, on CPU, in a few minutes once the
 vectors are cached. Candidate heads (``CANDIDATES``: logistic regressions and small
 MLPs over the sentence vector ⊕ one keyword feature per sector) are compared on the
-validation split; per-sector thresholds are set there to maximise each sector's F1.
+validation split; then a lexical part (TF-IDF n-grams, ``classifiers.lexical``) is
+fitted and its weight in the mixture chosen there too; per-sector thresholds are set
+on validation to maximise each sector's F1.
 Training data: the English records' train split, the taxonomy anchors and the train
 part of the non-English sets; validation: both validation parts. The test splits are
 left for ``tbt-alert evaluate``.
@@ -24,6 +26,7 @@ from classifiers.embedding_cache import DEFAULT_CACHE_DIR, embed_cached
 from classifiers.encoder import Encoder
 from classifiers.head import HEAD_DIR, Head
 from classifiers.keywords import KeywordRules, keyword_rules
+from classifiers.lexical import LexicalModel, fit_lexical
 from classifiers.model_build import read_manifest
 from classifiers.taxonomy import CROSS_SECTOR, load_taxonomy
 from classifiers.training_data import LabelledRecord, labelled_records, multilingual_records
@@ -41,6 +44,8 @@ EXEMPLARS_PER_SECTOR = 8
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.025), 3)
 SEED = 20260101
 INPUTS = ("embedding", "keywords")
+# Weights of the lexical part tried on validation (0, no lexical part, is always tried).
+LEXICAL_WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
 
 @dataclass
@@ -177,6 +182,35 @@ def _exemplars(
     return np.stack(vectors), owners, texts
 
 
+def _mix_lexical(
+    train_texts: list[str],
+    val_texts: list[str],
+    y_tr: np.ndarray,
+    y_va: np.ndarray,
+    vector_probs: np.ndarray,
+    vector_only: tuple[float, np.ndarray],
+) -> tuple[LexicalModel | None, float, float, np.ndarray, list[dict[str, float]]]:
+    """Fit the lexical part and choose its weight in the mixture on validation.
+
+    Weight 0 (no lexical part) stays a candidate, so the mixture is kept only where it
+    helps. The lexical scores are those of the compact (pruned, int8) model that ships.
+    """
+    lexical = fit_lexical(train_texts, y_tr, min_positives=MIN_POSITIVES).compact()
+    lexical_probs = lexical.scores(val_texts)
+    best_f1, best_thresholds = vector_only
+    best_weight = 0.0
+    mixes = [{"lexical_weight": 0.0, "val_micro_f1": round(best_f1, 4)}]
+    for weight in LEXICAL_WEIGHTS:
+        probs = (1.0 - weight) * vector_probs + weight * lexical_probs
+        thresholds = calibrate(probs, y_va)
+        score = micro_f1(probs >= thresholds, y_va)
+        mixes.append({"lexical_weight": weight, "val_micro_f1": round(score, 4)})
+        log.info("lexical weight %.2f: validation micro-F1 %.4f", weight, score)
+        if score > best_f1:
+            best_f1, best_thresholds, best_weight = score, thresholds, weight
+    return (lexical if best_weight else None), best_weight, best_f1, best_thresholds, mixes
+
+
 def train(
     encoder_path: Path, *, data_dir: Path | None = None, out: Path = HEAD_DIR, precision: str = "int8"
 ) -> TrainResult:
@@ -203,9 +237,17 @@ def train(
         log.info("%s %s: validation micro-F1 %.4f", kind, params, score)
         if score > best[0]:
             best = (score, kind, params, fitted, thresholds)
-    val_f1, kind, params, chosen, best_thresholds = best
+    vector_f1, kind, params, chosen, best_thresholds = best
     assert chosen is not None
     assert best_thresholds is not None
+    lexical, lexical_weight, val_f1, best_thresholds, mixes = _mix_lexical(
+        [t for t, m in zip(texts, train_rows, strict=True) if m],
+        [t for t, m in zip(texts, val_rows, strict=True) if m],
+        y_tr,
+        y_va,
+        chosen.scores(x_va),
+        (vector_f1, best_thresholds),
+    )
     ex_vectors, ex_sectors, ex_texts = _exemplars(
         vectors[train_rows], y_tr, [r for r, m in zip(records, train_rows, strict=True) if m], sectors
     )
@@ -222,6 +264,7 @@ def train(
         hidden_weights=chosen.hidden_weights,
         hidden_biases=chosen.hidden_biases,
         inputs=INPUTS,
+        lexical=lexical,
         meta={
             "version": f"{dt.date.today():%Y.%m.%d}",
             "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -235,6 +278,10 @@ def train(
             "train_examples": int(train_rows.sum()),
             "val_examples": int(val_rows.sum()),
             "test_examples": int((split == "test").sum()),
+            "vector_val_micro_f1": round(vector_f1, 4),
+            "lexical_weight": lexical_weight,
+            "lexical_mixes": mixes,
+            "lexical_features": lexical.vocabulary.size if lexical is not None else 0,
             "val_micro_f1": round(val_f1, 4),
             "train_positives": counts,
         },
