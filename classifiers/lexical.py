@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -198,19 +199,30 @@ class LexicalModel:
         return cls(vocabulary, weights, biases)
 
 
-def fit_lexical(texts: list[str], y: np.ndarray, *, c: float = 8.0, min_positives: int = 5) -> LexicalModel:
-    """Vocabulary from ``texts``, then one balanced logistic regression per sector column of ``y``."""
+def fit_per_sector_logistic(
+    x: Any, y: np.ndarray, *, c: float, min_positives: int, max_iter: int = 3000
+) -> tuple[np.ndarray, np.ndarray]:
+    """One balanced logistic regression per sector column of ``y`` over ``x`` (dense or sparse).
+
+    Returns (weights, biases); a sector with fewer than ``min_positives`` examples keeps
+    zero weights and a bias of -20, so it never fires.
+    """
     from sklearn.linear_model import LogisticRegression
 
-    vocabulary = LexicalVocabulary.fit(texts)
-    x = vocabulary.transform(texts)
-    weights = np.zeros((y.shape[1], vocabulary.size), dtype=np.float32)
-    biases = np.full(y.shape[1], -20.0, dtype=np.float32)  # a sector without data never fires
+    weights = np.zeros((y.shape[1], x.shape[1]), dtype=np.float32)
+    biases = np.full(y.shape[1], -20.0, dtype=np.float32)
     for j in range(y.shape[1]):
         if y[:, j].sum() < min_positives:
             continue
-        model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
+        model = LogisticRegression(C=c, class_weight="balanced", max_iter=max_iter)
         model.fit(x, y[:, j])
         weights[j] = model.coef_[0]
         biases[j] = model.intercept_[0]
+    return weights, biases
+
+
+def fit_lexical(texts: list[str], y: np.ndarray, *, c: float = 8.0, min_positives: int = 5) -> LexicalModel:
+    """Vocabulary from ``texts``, then one balanced logistic regression per sector column of ``y``."""
+    vocabulary = LexicalVocabulary.fit(texts)
+    weights, biases = fit_per_sector_logistic(vocabulary.transform(texts), y, c=c, min_positives=min_positives)
     return LexicalModel(vocabulary, weights, biases)

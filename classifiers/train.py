@@ -26,7 +26,7 @@ from classifiers.embedding_cache import DEFAULT_CACHE_DIR, embed_cached
 from classifiers.encoder import Encoder
 from classifiers.head import HEAD_DIR, Head
 from classifiers.keywords import KeywordRules, keyword_rules
-from classifiers.lexical import LexicalModel, fit_lexical
+from classifiers.lexical import LexicalModel, fit_lexical, fit_per_sector_logistic
 from classifiers.model_build import read_manifest
 from classifiers.taxonomy import CROSS_SECTOR, load_taxonomy
 from classifiers.training_data import LabelledRecord, labelled_records, multilingual_records
@@ -94,17 +94,7 @@ class Fitted:
 
 
 def _fit_logistic(x: np.ndarray, y: np.ndarray, c: float) -> Fitted:
-    from sklearn.linear_model import LogisticRegression
-
-    weights = np.zeros((y.shape[1], x.shape[1]), dtype=np.float32)
-    biases = np.full(y.shape[1], -20.0, dtype=np.float32)  # a sector without data never fires
-    for j in range(y.shape[1]):
-        if y[:, j].sum() < MIN_POSITIVES:
-            continue
-        model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
-        model.fit(x, y[:, j])
-        weights[j] = model.coef_[0]
-        biases[j] = model.intercept_[0]
+    weights, biases = fit_per_sector_logistic(x, y, c=c, min_positives=MIN_POSITIVES, max_iter=2000)
     return Fitted(weights, biases)
 
 
