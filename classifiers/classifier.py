@@ -218,46 +218,19 @@ class Classifier:
         assert self.keywords is not None
         # Keyword hits serve three times: head inputs, rules-mode tags, cross_sector.
         hits = [self.keywords.matches(t) if t else {} for t in texts]
-        model_scores: np.ndarray | None = None
-        vectors: np.ndarray | None = None
-        vector_scores: np.ndarray | None = None
-        lexical_scores: np.ndarray | None = None
-        lexical_features: csr_matrix | None = None
-        if self.mode == "model" and records:
-            assert self.encoder is not None
-            assert self.head is not None
-            nonempty = [i for i, t in enumerate(texts) if t]
-            vectors = np.zeros((len(records), self.head.dim), dtype=np.float32)
-            if nonempty:
-                vectors[nonempty] = self.encoder.embed([texts[i] for i in nonempty], batch_size=self.batch_size)
-            keyword_features = None
-            if self.head.uses_keywords:
-                keyword_features = np.array(
-                    [[min(len(h.get(s, ())), 3) / 3 for s in self.head.sectors] for h in hits], dtype=np.float32
-                )
-            vector_scores = self.head.scores(vectors, keyword_features)
-            if self.head.lexical is not None:
-                lexical_features = self.head.lexical.features(texts)
-                lexical_scores = self.head.lexical.scores(texts, lexical_features)
-            model_scores = self.head.mix(vector_scores, lexical_scores)
-            model_scores[[i for i, t in enumerate(texts) if not t]] = 0.0
+        parts = self._model_parts(texts, hits) if self.mode == "model" and records else None
         results = []
         for i, record in enumerate(records):
             tags: dict[str, SectorPrediction] = {}
             for pred in self.hs_predictions(record) + self.ics_predictions(record):
                 tags.setdefault(pred.sector, pred)
             code_sectors = set(tags)
-            if model_scores is not None and vectors is not None:
+            if parts is not None:
                 assert self.head is not None
                 for j, sector in enumerate(self.head.sectors):
-                    score = float(model_scores[i, j])
+                    score = float(parts.mixed[i, j])
                     if score >= float(self.head.thresholds[j]) and sector not in tags:
-                        tags[sector] = SectorPrediction(
-                            sector,
-                            score,
-                            "model",
-                            self._model_evidence(i, j, vectors, vector_scores, lexical_scores, lexical_features),
-                        )
+                        tags[sector] = SectorPrediction(sector, score, "model", self._model_evidence(parts, i, j))
             elif texts[i]:
                 for pred in self._keyword_tags(hits[i]):
                     tags.setdefault(pred.sector, pred)
@@ -268,27 +241,65 @@ class Classifier:
             results.append(sorted(tags.values(), key=lambda p: (-p.score, p.sector)))
         return results
 
-    def _model_evidence(
-        self,
-        row: int,
-        column: int,
-        vectors: np.ndarray,
-        vector_scores: np.ndarray | None,
-        lexical_scores: np.ndarray | None,
-        lexical_features: csr_matrix | None,
-    ) -> dict[str, Any]:
-        """Why the model gave a sector: its threshold, both parts' scores, the words and the
+    def _model_parts(self, texts: list[str], hits: list[dict[str, list[str]]]) -> _ModelParts:
+        """Every part of the head scored on a batch, kept for the tags' evidence."""
+        assert self.encoder is not None
+        assert self.head is not None
+        head = self.head
+        nonempty = [i for i, t in enumerate(texts) if t]
+        vectors = np.zeros((len(texts), head.dim), dtype=np.float32)
+        if nonempty:
+            vectors[nonempty] = self.encoder.embed([texts[i] for i in nonempty], batch_size=self.batch_size)
+        keyword_features = None
+        if head.uses_keywords:
+            keyword_features = np.array(
+                [[min(len(h.get(s, ())), 3) / 3 for s in head.sectors] for h in hits], dtype=np.float32
+            )
+        parts = _ModelParts(vectors=vectors, vector=head.scores(vectors, keyword_features))
+        if head.lexical is not None:
+            parts.lexical_features = head.lexical.features(texts)
+            parts.lexical = head.lexical.scores(texts, parts.lexical_features)
+        if head.neighbours is not None:
+            parts.neighbour_indices, parts.neighbour_sims = head.neighbours.nearest(vectors)
+            parts.neighbour = head.neighbours.votes(parts.neighbour_indices, parts.neighbour_sims)
+        parts.mixed = head.mix(parts.vector, parts.lexical, parts.neighbour)
+        parts.mixed[[i for i, t in enumerate(texts) if not t]] = 0.0
+        return parts
+
+    def _model_evidence(self, parts: _ModelParts, row: int, column: int) -> dict[str, Any]:
+        """Why the model gave a sector: its threshold, each part's score, the words and the
         labelled examples behind it."""
         assert self.head is not None
-        sector = self.head.sectors[column]
-        evidence: dict[str, Any] = {"threshold": round(float(self.head.thresholds[column]), 3)}
-        if self.head.lexical is not None and lexical_scores is not None and lexical_features is not None:
-            assert vector_scores is not None
-            evidence["vector_score"] = round(float(vector_scores[row, column]), 3)
-            evidence["lexical_score"] = round(float(lexical_scores[row, column]), 3)
-            evidence["terms"] = self.head.lexical.top_terms(lexical_features, row, column)
-        evidence["nearest_examples"] = self.head.nearest(vectors[row], sector)
+        head = self.head
+        evidence: dict[str, Any] = {"threshold": round(float(head.thresholds[column]), 3)}
+        if parts.lexical is not None or parts.neighbour is not None:
+            evidence["vector_score"] = round(float(parts.vector[row, column]), 3)
+        if head.lexical is not None and parts.lexical is not None and parts.lexical_features is not None:
+            evidence["lexical_score"] = round(float(parts.lexical[row, column]), 3)
+            evidence["terms"] = head.lexical.top_terms(parts.lexical_features, row, column)
+        examples: list[dict[str, Any]] = []
+        if head.neighbours is not None and parts.neighbour is not None:
+            assert parts.neighbour_indices is not None
+            assert parts.neighbour_sims is not None
+            evidence["neighbour_score"] = round(float(parts.neighbour[row, column]), 3)
+            examples = head.neighbours.examples_for(parts.neighbour_indices[row], parts.neighbour_sims[row], column)
+        # Without a neighbour of that sector, the sector's own exemplars show what it means.
+        evidence["nearest_examples"] = examples or head.nearest(parts.vectors[row], head.sectors[column])
         return evidence
+
+
+@dataclass
+class _ModelParts:
+    """A batch's sentence vectors and the scores of each part of the head."""
+
+    vectors: np.ndarray
+    vector: np.ndarray
+    lexical: np.ndarray | None = None
+    lexical_features: csr_matrix | None = None
+    neighbour: np.ndarray | None = None
+    neighbour_indices: np.ndarray | None = None
+    neighbour_sims: np.ndarray | None = None
+    mixed: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
 
 
 def classifier_from_settings(settings: Settings, *, mode: str | None = None) -> Classifier:

@@ -176,8 +176,7 @@ def evaluate(
         "# Sector classifier evaluation",
         "",
         f"Written by `tbt-alert evaluate` on {dt.date.today():%Y-%m-%d}; classifier `{combined.version}` "
-        f"({combined.head.meta.get('kind', 'logistic') if combined.head else '?'} head over "
-        f"{' + '.join(combined.head.inputs) if combined.head else '?'}, {precision} encoder).",
+        f"({combined.head.describe() if combined.head else '?'}, {precision} encoder).",
         "Gold labels: each source's own product class mapped through `classifiers/labelling.yml` "
         "(HS nomenclature lines and ePing rows through the HS/ICS mapping). "
         f"Held-out English test split: {n_en} records ({len(no_hs)} without HS/ICS codes); "

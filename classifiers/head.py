@@ -6,13 +6,15 @@ the sentence vector, optionally followed by one keyword feature per sector
 (``inputs`` holds ``keywords``; see ``KeywordRules.features``): the multilingual keyword
 lists carry languages the mostly English training text does not.
 
-Optionally a lexical part (``classifiers.lexical``: TF-IDF word and character n-grams,
-one logistic regression per sector) is mixed in: the sector probability is
-``(1 - w) * vector part + w * lexical part`` with ``w = meta["lexical_weight"]`` chosen
-on the validation split.
+Optionally two more parts are mixed in: a lexical part (``classifiers.lexical``: TF-IDF
+word and character n-grams, one logistic regression per sector) and the votes of the
+nearest labelled training records (``classifiers.neighbours``). The sector probability is
+``(1 - wl - wn) * vector part + wl * lexical part + wn * neighbour votes`` with
+``wl = meta["lexical_weight"]`` and ``wn = meta["neighbour_weight"]`` chosen on the
+validation split.
 
 Saved as small files in ``classifiers/head/``: ``head.npz`` (weights, biases, exemplar
-vectors in float16), ``lexical.npz`` when there is a lexical part, and ``head.json``
+vectors in float16), ``lexical.npz`` and ``neighbours.npz`` for those parts, and ``head.json``
 (sectors, per-sector thresholds calibrated on the validation split, exemplar texts,
 metrics, version).
 """
@@ -28,10 +30,12 @@ from typing import Any
 import numpy as np
 
 from classifiers.lexical import LexicalModel
+from classifiers.neighbours import LabelledNeighbours
 from pipeline.errors import ClassifierError
 
 HEAD_DIR = Path(__file__).with_name("head")
 LEXICAL_FILE = "lexical.npz"
+NEIGHBOURS_FILE = "neighbours.npz"
 
 
 def _float32(array: np.ndarray | None) -> np.ndarray | None:
@@ -52,6 +56,7 @@ class Head:
     hidden_biases: np.ndarray | None = None  # (hidden,)
     inputs: tuple[str, ...] = ("embedding",)  # + "keywords": one keyword feature per sector
     lexical: LexicalModel | None = None  # mixed in with weight meta["lexical_weight"]
+    neighbours: LabelledNeighbours | None = None  # mixed in with weight meta["neighbour_weight"]
 
     @property
     def version(self) -> str:
@@ -75,14 +80,41 @@ class Head:
     def lexical_weight(self) -> float:
         return float(self.meta.get("lexical_weight", 0.0)) if self.lexical is not None else 0.0
 
-    def mix(self, vector_scores: np.ndarray, lexical_scores: np.ndarray | None) -> np.ndarray:
-        """The head's probability from its two parts (the vector part alone without a lexical one)."""
-        w = self.lexical_weight
-        if lexical_scores is None or w == 0.0:
-            if self.lexical is not None and w > 0.0:
-                raise ClassifierError("this head has a lexical part; pass its scores (LexicalModel.scores).")
-            return vector_scores
-        return (1.0 - w) * vector_scores + w * lexical_scores
+    @property
+    def neighbour_weight(self) -> float:
+        return float(self.meta.get("neighbour_weight", 0.0)) if self.neighbours is not None else 0.0
+
+    def mix(
+        self,
+        vector_scores: np.ndarray,
+        lexical_scores: np.ndarray | None = None,
+        neighbour_scores: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The head's probability from its parts (the vector part alone when it has no other)."""
+        parts = (
+            (self.lexical_weight, lexical_scores, "lexical part (LexicalModel.scores)"),
+            (self.neighbour_weight, neighbour_scores, "neighbour index (LabelledNeighbours.scores)"),
+        )
+        mixed = (1.0 - sum(weight for weight, _, _ in parts)) * vector_scores
+        for weight, scores, name in parts:
+            if weight == 0.0:
+                continue
+            if scores is None:
+                raise ClassifierError(f"this head has a {name}; pass its scores.")
+            mixed = mixed + weight * scores
+        return mixed
+
+    def describe(self) -> str:
+        """The head's parts and their weights in words, for reports."""
+        vector_part = f"{self.meta.get('kind', 'logistic')} over {' + '.join(self.inputs)}"
+        parts = [(1.0 - self.lexical_weight - self.neighbour_weight, vector_part)]
+        if self.lexical_weight:
+            parts.append((self.lexical_weight, "lexical n-gram part"))
+        if self.neighbours is not None and self.neighbour_weight:
+            parts.append((self.neighbour_weight, f"votes of the {self.neighbours.k} nearest training records"))
+        if len(parts) == 1:
+            return f"{vector_part} head"
+        return "head mixing " + " + ".join(f"{weight:.2g} × {name}" for weight, name in parts)
 
     def scores(self, vectors: np.ndarray, keyword_features: np.ndarray | None = None) -> np.ndarray:
         """Probabilities (n, n_sectors) of the vector part (sentence vector ⊕ keyword features)."""
@@ -119,11 +151,22 @@ class Head:
             arrays["hidden_biases"] = self.hidden_biases.astype(np.float32)
         np.savez_compressed(folder / "head.npz", **arrays)  # type: ignore[arg-type]
         digest_of = hashlib.sha256((folder / "head.npz").read_bytes())
-        if self.lexical is not None:
-            self.lexical.save(folder / LEXICAL_FILE)
-            digest_of.update((folder / LEXICAL_FILE).read_bytes())  # a new lexical part is a new version
-        else:
-            (folder / LEXICAL_FILE).unlink(missing_ok=True)
+        # A new lexical part or neighbour index is a new version too.
+        for part, name in ((self.lexical, LEXICAL_FILE), (self.neighbours, NEIGHBOURS_FILE)):
+            if part is not None:
+                part.save(folder / name)
+                digest_of.update((folder / name).read_bytes())
+            else:
+                (folder / name).unlink(missing_ok=True)
+        # What decides a tag beyond the weights: thresholds and the mixture. A recalibration
+        # alone must re-tag measures too.
+        decision = {
+            "sectors": self.sectors,
+            "thresholds": [round(float(t), 4) for t in self.thresholds],
+            "lexical_weight": self.lexical_weight,
+            "neighbour_weight": self.neighbour_weight,
+        }
+        digest_of.update(json.dumps(decision, sort_keys=True).encode("utf-8"))
         digest = digest_of.hexdigest()[:10]
         meta = dict(self.meta, weights_sha256_10=digest, inputs=list(self.inputs))
         document = {
@@ -160,7 +203,14 @@ class Head:
             hidden_biases=arrays.get("hidden_biases"),
             inputs=tuple(document["meta"].get("inputs", ["embedding"])),
             lexical=LexicalModel.load(folder / LEXICAL_FILE) if (folder / LEXICAL_FILE).exists() else None,
+            neighbours=(
+                LabelledNeighbours.load(folder / NEIGHBOURS_FILE) if (folder / NEIGHBOURS_FILE).exists() else None
+            ),
         )
-        if head.weights.shape[0] != len(head.sectors) or len(head.thresholds) != len(head.sectors):
+        if (
+            head.weights.shape[0] != len(head.sectors)
+            or len(head.thresholds) != len(head.sectors)
+            or (head.neighbours is not None and head.neighbours.labels.shape[1] != len(head.sectors))
+        ):
             raise ClassifierError(f"the head in {folder} is inconsistent; run `tbt-alert train` again.")
         return head

@@ -124,12 +124,13 @@ def _quantise(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.round(weights / scales[:, None]).astype(np.int8), scales
 
 
-def _pack(terms: list[str]) -> np.ndarray:
-    # One newline-separated UTF-8 buffer: terms never hold a newline (split on whitespace).
-    return np.frombuffer("\n".join(terms).encode("utf-8"), dtype=np.uint8)
+def pack_lines(lines: list[str]) -> np.ndarray:
+    """One newline-separated UTF-8 buffer, for ``np.savez`` without pickling; no line may
+    hold a newline (terms and example texts are split on whitespace)."""
+    return np.frombuffer("\n".join(lines).encode("utf-8"), dtype=np.uint8)
 
 
-def _unpack(buffer: np.ndarray) -> list[str]:
+def unpack_lines(buffer: np.ndarray) -> list[str]:
     text = buffer.tobytes().decode("utf-8")
     return text.split("\n") if text else []
 
@@ -177,8 +178,8 @@ class LexicalModel:
         quantised, scales = _quantise(self.weights)
         np.savez_compressed(
             path,
-            words=_pack(self.vocabulary.words),
-            chars=_pack(self.vocabulary.chars),
+            words=pack_lines(self.vocabulary.words),
+            chars=pack_lines(self.vocabulary.chars),
             idf=self.vocabulary.idf.astype(np.float32),
             weights_int8=quantised,
             weight_scales=scales,
@@ -189,7 +190,7 @@ class LexicalModel:
     def load(cls, path: Path) -> LexicalModel:
         try:
             arrays = np.load(path)
-            vocabulary = LexicalVocabulary(_unpack(arrays["words"]), _unpack(arrays["chars"]), arrays["idf"])
+            vocabulary = LexicalVocabulary(unpack_lines(arrays["words"]), unpack_lines(arrays["chars"]), arrays["idf"])
             weights = arrays["weights_int8"].astype(np.float32) * arrays["weight_scales"][:, None]
             biases = arrays["biases"]
         except (OSError, KeyError, ValueError) as exc:

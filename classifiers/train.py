@@ -4,8 +4,9 @@ The encoder is frozen; only the head is fitted, on CPU, in a few minutes once th
 vectors are cached. Candidate heads (``CANDIDATES``: logistic regressions and small
 MLPs over the sentence vector ⊕ one keyword feature per sector) are compared on the
 validation split; then a lexical part (TF-IDF n-grams, ``classifiers.lexical``) is
-fitted and its weight in the mixture chosen there too; per-sector thresholds are set
-on validation to maximise each sector's F1.
+fitted, the training records are indexed for neighbour votes (``classifiers.neighbours``),
+and the weights of the three parts in the mixture are chosen there too; per-sector
+thresholds are set on validation to maximise each sector's F1.
 Training data: the English records' train split, the taxonomy anchors and the train
 part of the non-English sets; validation: both validation parts. The test splits are
 left for ``tbt-alert evaluate``.
@@ -26,8 +27,9 @@ from classifiers.embedding_cache import DEFAULT_CACHE_DIR, embed_cached
 from classifiers.encoder import Encoder
 from classifiers.head import HEAD_DIR, Head
 from classifiers.keywords import KeywordRules, keyword_rules
-from classifiers.lexical import LexicalModel, fit_lexical, fit_per_sector_logistic
+from classifiers.lexical import fit_lexical, fit_per_sector_logistic
 from classifiers.model_build import read_manifest
+from classifiers.neighbours import LabelledNeighbours
 from classifiers.taxonomy import CROSS_SECTOR, load_taxonomy
 from classifiers.training_data import LabelledRecord, labelled_records, multilingual_records
 
@@ -42,10 +44,13 @@ CANDIDATES: tuple[tuple[str, dict[str, float]], ...] = (
 MIN_POSITIVES = 5  # fewer training examples than this: the sector is left to HS/ICS rules
 EXEMPLARS_PER_SECTOR = 8
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.025), 3)
+THRESHOLD_PRIOR = 20.0  # validation positives at which a sector's own threshold weighs half
 SEED = 20260101
 INPUTS = ("embedding", "keywords")
-# Weights of the lexical part tried on validation (0, no lexical part, is always tried).
-LEXICAL_WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+# Weights of the lexical part and of the neighbour votes tried on validation; the vector
+# part gets the rest. 0 leaves the part out.
+LEXICAL_WEIGHTS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+NEIGHBOUR_WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5)
 
 
 @dataclass
@@ -120,23 +125,34 @@ def fit_candidate(kind: str, params: dict[str, float], x: np.ndarray, y: np.ndar
     return fitters[kind]()
 
 
+def _best_threshold(probs: np.ndarray, y: np.ndarray) -> float:
+    """The threshold of ``THRESHOLD_GRID`` with the best (micro-)F1 over the given columns."""
+    best, best_t = -1.0, 0.5
+    for t in THRESHOLD_GRID:
+        pred = probs >= t
+        f1 = _f1(float((pred & (y == 1)).sum()), float((pred & (y == 0)).sum()), float((~pred & (y == 1)).sum()))
+        if f1 > best:
+            best, best_t = f1, float(t)
+    return best_t
+
+
 def calibrate(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per sector, the threshold of ``THRESHOLD_GRID`` with the best F1 on validation."""
-    thresholds = np.full(y.shape[1], 0.5, dtype=np.float32)
+    """Per sector, its best threshold on validation, shrunk toward the one threshold best
+    for all sectors together: weight n / (n + ``THRESHOLD_PRIOR``) for a sector with n
+    validation positives (0: the shared threshold alone).
+
+    Why: a sector with a dozen positives gets a noisy threshold of its own. Calibrating on
+    one half of the validation split and scoring the other (40 random halvings, both
+    ways), shrinking raised micro-F1 by 0.30 points (standard error 0.05) over
+    per-sector thresholds alone.
+    """
+    shared = _best_threshold(probs, y)
+    thresholds = np.full(y.shape[1], shared, dtype=np.float32)
     for j in range(y.shape[1]):
-        if y[:, j].sum() == 0:
-            continue
-        best, best_t = -1.0, 0.5
-        for t in THRESHOLD_GRID:
-            pred = probs[:, j] >= t
-            f1 = _f1(
-                float((pred & (y[:, j] == 1)).sum()),
-                float((pred & (y[:, j] == 0)).sum()),
-                float((~pred & (y[:, j] == 1)).sum()),
-            )
-            if f1 > best:
-                best, best_t = f1, float(t)
-        thresholds[j] = best_t
+        positives = float(y[:, j].sum())
+        if positives:
+            own = positives / (positives + THRESHOLD_PRIOR)
+            thresholds[j] = own * _best_threshold(probs[:, j], y[:, j]) + (1.0 - own) * shared
     return thresholds
 
 
@@ -172,33 +188,42 @@ def _exemplars(
     return np.stack(vectors), owners, texts
 
 
-def _mix_lexical(
-    train_texts: list[str],
-    val_texts: list[str],
-    y_tr: np.ndarray,
-    y_va: np.ndarray,
-    vector_probs: np.ndarray,
-    vector_only: tuple[float, np.ndarray],
-) -> tuple[LexicalModel | None, float, float, np.ndarray, list[dict[str, float]]]:
-    """Fit the lexical part and choose its weight in the mixture on validation.
+def _choose_mixture(
+    y_va: np.ndarray, vector_probs: np.ndarray, lexical_probs: np.ndarray, neighbour_probs: np.ndarray
+) -> tuple[float, float, float, np.ndarray, list[dict[str, float]]]:
+    """The weights of the lexical part and the neighbour votes with the best validation
+    micro-F1 (the vector part gets the rest), with that mixture's thresholds.
 
-    Weight 0 (no lexical part) stays a candidate, so the mixture is kept only where it
-    helps. The lexical scores are those of the compact (pruned, int8) model that ships.
+    Weight 0 (the part left out) is always a candidate and ties keep the simpler mixture,
+    so a part ships only where it helps. The scores are those of the parts as saved
+    (pruned int8 lexical weights, int8 neighbour index).
     """
-    lexical = fit_lexical(train_texts, y_tr, min_positives=MIN_POSITIVES).compact()
-    lexical_probs = lexical.scores(val_texts)
-    best_f1, best_thresholds = vector_only
-    best_weight = 0.0
-    mixes = [{"lexical_weight": 0.0, "val_micro_f1": round(best_f1, 4)}]
-    for weight in LEXICAL_WEIGHTS:
-        probs = (1.0 - weight) * vector_probs + weight * lexical_probs
-        thresholds = calibrate(probs, y_va)
-        score = micro_f1(probs >= thresholds, y_va)
-        mixes.append({"lexical_weight": weight, "val_micro_f1": round(score, 4)})
-        log.info("lexical weight %.2f: validation micro-F1 %.4f", weight, score)
-        if score > best_f1:
-            best_f1, best_thresholds, best_weight = score, thresholds, weight
-    return (lexical if best_weight else None), best_weight, best_f1, best_thresholds, mixes
+    best: tuple[float, float, float, np.ndarray] | None = None
+    mixes = []
+    for lexical_weight in LEXICAL_WEIGHTS:
+        for neighbour_weight in NEIGHBOUR_WEIGHTS:
+            if lexical_weight + neighbour_weight > 1.0 + 1e-9:
+                continue
+            probs = (
+                (1.0 - lexical_weight - neighbour_weight) * vector_probs
+                + lexical_weight * lexical_probs
+                + neighbour_weight * neighbour_probs
+            )
+            thresholds = calibrate(probs, y_va)
+            score = micro_f1(probs >= thresholds, y_va)
+            mixes.append(
+                {
+                    "lexical_weight": lexical_weight,
+                    "neighbour_weight": neighbour_weight,
+                    "val_micro_f1": round(score, 4),
+                }
+            )
+            log.info("lexical %.2f, neighbours %.2f: validation micro-F1 %.4f", lexical_weight, neighbour_weight, score)
+            if best is None or score > best[0]:
+                best = (score, lexical_weight, neighbour_weight, thresholds)
+    assert best is not None
+    score, lexical_weight, neighbour_weight, thresholds = best
+    return lexical_weight, neighbour_weight, score, thresholds, mixes
 
 
 def train(
@@ -227,20 +252,18 @@ def train(
         log.info("%s %s: validation micro-F1 %.4f", kind, params, score)
         if score > best[0]:
             best = (score, kind, params, fitted, thresholds)
-    vector_f1, kind, params, chosen, best_thresholds = best
+    vector_f1, kind, params, chosen, _ = best
     assert chosen is not None
-    assert best_thresholds is not None
-    lexical, lexical_weight, val_f1, best_thresholds, mixes = _mix_lexical(
-        [t for t, m in zip(texts, train_rows, strict=True) if m],
-        [t for t, m in zip(texts, val_rows, strict=True) if m],
-        y_tr,
+    train_records = [r for r, m in zip(records, train_rows, strict=True) if m]
+    lexical = fit_lexical([r.text for r in train_records], y_tr, min_positives=MIN_POSITIVES).compact()
+    neighbours = LabelledNeighbours.fit(vectors[train_rows], y_tr, [f"[{r.source}] {r.text}" for r in train_records])
+    lexical_weight, neighbour_weight, val_f1, best_thresholds, mixes = _choose_mixture(
         y_va,
         chosen.scores(x_va),
-        (vector_f1, best_thresholds),
+        lexical.scores([t for t, m in zip(texts, val_rows, strict=True) if m]),
+        neighbours.scores(vectors[val_rows]),
     )
-    ex_vectors, ex_sectors, ex_texts = _exemplars(
-        vectors[train_rows], y_tr, [r for r, m in zip(records, train_rows, strict=True) if m], sectors
-    )
+    ex_vectors, ex_sectors, ex_texts = _exemplars(vectors[train_rows], y_tr, train_records, sectors)
     counts = {s: int(y_tr[:, j].sum()) for j, s in enumerate(sectors)}
     manifest = read_manifest(encoder_path) or {}
     head = Head(
@@ -254,7 +277,8 @@ def train(
         hidden_weights=chosen.hidden_weights,
         hidden_biases=chosen.hidden_biases,
         inputs=INPUTS,
-        lexical=lexical,
+        lexical=lexical if lexical_weight else None,
+        neighbours=neighbours if neighbour_weight else None,
         meta={
             "version": f"{dt.date.today():%Y.%m.%d}",
             "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -270,8 +294,19 @@ def train(
             "test_examples": int((split == "test").sum()),
             "vector_val_micro_f1": round(vector_f1, 4),
             "lexical_weight": lexical_weight,
-            "lexical_mixes": mixes,
-            "lexical_features": lexical.vocabulary.size if lexical is not None else 0,
+            "lexical_features": lexical.vocabulary.size if lexical_weight else 0,
+            "neighbour_weight": neighbour_weight,
+            "neighbour_index": (
+                {
+                    "records": len(neighbours.vectors),
+                    "dimensions": int(neighbours.axes.shape[1]),
+                    "k": neighbours.k,
+                    "temperature": neighbours.temperature,
+                }
+                if neighbour_weight
+                else None
+            ),
+            "mixes": mixes,
             "val_micro_f1": round(val_f1, 4),
             "train_positives": counts,
         },

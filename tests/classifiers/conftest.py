@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from classifiers.head import Head
+from classifiers.lexical import LexicalModel
+from classifiers.neighbours import LabelledNeighbours
 from classifiers.taxonomy import CROSS_SECTOR, load_taxonomy
 
 TINY_WORDS = [
@@ -114,3 +116,38 @@ def tiny_head_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         meta={"version": "test", "constructed": True},
     ).save(folder)
     return folder
+
+
+def silent_vector_head(
+    folder: Path,
+    *,
+    dim: int = 32,
+    lexical: LexicalModel | None = None,
+    lexical_weight: float = 0.0,
+    neighbours: LabelledNeighbours | None = None,
+    neighbour_weight: float = 0.0,
+) -> Head:
+    """A CONSTRUCTED head whose vector part never fires (bias -20), saved to ``folder``:
+    what fires comes from the lexical part or the neighbour votes mixed in."""
+    sectors = [c for c in load_taxonomy().codes if c != CROSS_SECTOR]
+    exemplars = np.random.default_rng(3).normal(size=(1, dim)).astype(np.float32)
+    exemplars /= np.linalg.norm(exemplars)
+    head = Head(
+        sectors=sectors,
+        weights=np.zeros((len(sectors), dim), dtype=np.float32),
+        biases=np.full(len(sectors), -20.0, dtype=np.float32),
+        thresholds=np.full(len(sectors), 0.3, dtype=np.float32),
+        exemplar_vectors=exemplars,
+        exemplar_sectors=["toys"],
+        exemplar_texts=["constructed example"],
+        lexical=lexical,
+        neighbours=neighbours,
+        meta={
+            "version": "test",
+            "constructed": True,
+            "lexical_weight": lexical_weight,
+            "neighbour_weight": neighbour_weight,
+        },
+    )
+    head.save(folder)
+    return head

