@@ -173,9 +173,11 @@ def environment() -> Environment:
 
 
 # How evidence keys read in a mail; internal keys (thresholds, versions) are not shown.
+# Part scores and rule prefixes say nothing to an exporter; the codes, words and examples do.
 _EVIDENCE_LABELS = {"hs_codes": "HS", "ics_codes": "ICS", "keywords": "≈", "matched": "≈", "text": "≈",
-                    "category": "", "nearest_examples": "≈"}
-_EVIDENCE_HIDDEN = {"threshold", "classifier_version", "model", "version"}
+                    "category": "", "terms": "≈", "nearest_examples": "≈"}
+_EVIDENCE_HIDDEN = {"threshold", "classifier_version", "model", "version",
+                    "vector_score", "lexical_score", "neighbour_score", "rule_prefixes"}
 
 
 def _evidence_value(value: Any) -> str:
