@@ -255,16 +255,20 @@ class Classifier:
             keyword_features = np.array(
                 [[min(len(h.get(s, ())), 3) / 3 for s in head.sectors] for h in hits], dtype=np.float32
             )
-        parts = _ModelParts(vectors=vectors, vector=head.scores(vectors, keyword_features))
+        vector = head.scores(vectors, keyword_features)
+        lexical_features = lexical = None
         if head.lexical is not None:
-            parts.lexical_features = head.lexical.features(texts)
-            parts.lexical = head.lexical.scores(texts, parts.lexical_features)
+            lexical_features = head.lexical.features(texts)
+            lexical = head.lexical.scores(texts, lexical_features)
+        neighbour_indices = neighbour_sims = neighbour = None
         if head.neighbours is not None:
-            parts.neighbour_indices, parts.neighbour_sims = head.neighbours.nearest(vectors)
-            parts.neighbour = head.neighbours.votes(parts.neighbour_indices, parts.neighbour_sims)
-        parts.mixed = head.mix(parts.vector, parts.lexical, parts.neighbour)
-        parts.mixed[[i for i, t in enumerate(texts) if not t]] = 0.0
-        return parts
+            neighbour_indices, neighbour_sims = head.neighbours.nearest(vectors)
+            neighbour = head.neighbours.votes(neighbour_indices, neighbour_sims)
+        mixed = head.mix(vector, lexical, neighbour)
+        mixed[[i for i, t in enumerate(texts) if not t]] = 0.0
+        return _ModelParts(
+            vectors, vector, mixed, lexical, lexical_features, neighbour, neighbour_indices, neighbour_sims
+        )
 
     def _model_evidence(self, parts: _ModelParts, row: int, column: int) -> dict[str, Any]:
         """Why the model gave a sector: its threshold, each part's score, the words and the
@@ -294,12 +298,12 @@ class _ModelParts:
 
     vectors: np.ndarray
     vector: np.ndarray
-    lexical: np.ndarray | None = None
-    lexical_features: csr_matrix | None = None
-    neighbour: np.ndarray | None = None
-    neighbour_indices: np.ndarray | None = None
-    neighbour_sims: np.ndarray | None = None
-    mixed: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    mixed: np.ndarray  # what the thresholds apply to
+    lexical: np.ndarray | None
+    lexical_features: csr_matrix | None
+    neighbour: np.ndarray | None
+    neighbour_indices: np.ndarray | None
+    neighbour_sims: np.ndarray | None
 
 
 def classifier_from_settings(settings: Settings, *, mode: str | None = None) -> Classifier:

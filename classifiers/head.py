@@ -38,6 +38,15 @@ LEXICAL_FILE = "lexical.npz"
 NEIGHBOURS_FILE = "neighbours.npz"
 
 
+def weighted_mix(vector_scores: np.ndarray, parts: list[tuple[float, np.ndarray]]) -> np.ndarray:
+    """``(1 - Σ w) * vector_scores + Σ w * scores`` over the (weight, scores) parts: the one
+    mixing formula, for the head at inference and for choosing its weights in training."""
+    mixed = (1.0 - sum(weight for weight, _ in parts)) * vector_scores
+    for weight, scores in parts:
+        mixed = mixed + weight * scores
+    return mixed
+
+
 def _float32(array: np.ndarray | None) -> np.ndarray | None:
     return None if array is None else array.astype(np.float32)
 
@@ -91,18 +100,17 @@ class Head:
         neighbour_scores: np.ndarray | None = None,
     ) -> np.ndarray:
         """The head's probability from its parts (the vector part alone when it has no other)."""
-        parts = (
+        parts = []
+        for weight, scores, name in (
             (self.lexical_weight, lexical_scores, "lexical part (LexicalModel.scores)"),
             (self.neighbour_weight, neighbour_scores, "neighbour index (LabelledNeighbours.scores)"),
-        )
-        mixed = (1.0 - sum(weight for weight, _, _ in parts)) * vector_scores
-        for weight, scores, name in parts:
+        ):
             if weight == 0.0:
                 continue
             if scores is None:
                 raise ClassifierError(f"this head has a {name}; pass its scores.")
-            mixed = mixed + weight * scores
-        return mixed
+            parts.append((weight, scores))
+        return weighted_mix(vector_scores, parts)
 
     def describe(self) -> str:
         """The head's parts and their weights in words, for reports."""

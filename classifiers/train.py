@@ -25,7 +25,7 @@ import numpy as np
 
 from classifiers.embedding_cache import DEFAULT_CACHE_DIR, embed_cached
 from classifiers.encoder import Encoder
-from classifiers.head import HEAD_DIR, Head
+from classifiers.head import HEAD_DIR, Head, weighted_mix
 from classifiers.keywords import KeywordRules, keyword_rules
 from classifiers.lexical import fit_lexical, fit_per_sector_logistic
 from classifiers.model_build import read_manifest
@@ -204,11 +204,7 @@ def _choose_mixture(
         for neighbour_weight in NEIGHBOUR_WEIGHTS:
             if lexical_weight + neighbour_weight > 1.0 + 1e-9:
                 continue
-            probs = (
-                (1.0 - lexical_weight - neighbour_weight) * vector_probs
-                + lexical_weight * lexical_probs
-                + neighbour_weight * neighbour_probs
-            )
+            probs = weighted_mix(vector_probs, [(lexical_weight, lexical_probs), (neighbour_weight, neighbour_probs)])
             thresholds = calibrate(probs, y_va)
             score = micro_f1(probs >= thresholds, y_va)
             mixes.append(
