@@ -51,6 +51,8 @@ class LabelledRecord:
     labels: tuple[str, ...] = ()
     group: str = ""
     fixed_split: str | None = None  # taxonomy anchors are always training data
+    # The source's own class before any `refine` rule, where sampling goes by it (see _cap).
+    sampled_as: tuple[str, ...] | None = None
 
     @property
     def text(self) -> str:
@@ -175,27 +177,32 @@ def health_canada(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> 
     organizations: dict[str, list[str]] = table["organizations"]
     neutral = set(table["neutral"])
     category_only = set(table["by_category_only"])
+    refine: dict[str, list[list[Any]]] = table.get("refine", {})
     for rec in records:
         org = (rec.get("Organization") or "").strip()
         category = (rec.get("Category") or "").strip()
         parts = [p.strip() for p in category.split(" - ") if p.strip()]
+        title = " ".join(str(rec.get("Title") or "").split())
+        product = " ".join(str(rec.get("Product") or "").split())
         labels: list[str] = []
+        unrefined: list[str] = []
         unknown = False
         for part in parts:
             if part in categories:
-                labels.extend(categories[part])
+                # Title and product name only: the issue text names hazards ("battery overheats")
+                # of products that are not batteries.
+                labels.extend(_refine(refine.get(part, []), f"{title} {product}") or categories[part])
+                unrefined.extend(categories[part])
             elif part not in neutral:
                 unknown = True
         if org == "TC" and "Child Car Seat" not in parts:
-            labels = ["auto_parts"]
+            labels = unrefined = ["auto_parts"]
         elif (not labels or unknown) and org in organizations and org not in category_only:
-            labels = list(organizations[org])
+            labels = unrefined = list(organizations[org])
         elif unknown and org in category_only:
             labels = []
         if not labels:
             continue
-        title = " ".join(str(rec.get("Title") or "").split())
-        product = " ".join(str(rec.get("Product") or "").split())
         yield LabelledRecord(
             key=f"health_canada:{rec.get('NID')}",
             source="health_canada",
@@ -206,6 +213,9 @@ def health_canada(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> 
             description=" ".join(str(rec.get("Issue") or "").split()),
             labels=_check(labels, taxonomy, str(rec.get("NID"))),
             group="hc:" + _norm(product or title),
+            # The refine rules came after this source's sample was fixed: sampling by the
+            # unrefined class keeps the same records in every split and only corrects labels.
+            sampled_as=_check(unrefined, taxonomy, str(rec.get("NID"))),
         )
 
 
@@ -317,7 +327,7 @@ def _cap(records: list[LabelledRecord], cap: int, seed: int, train_cap: int = 0)
     records of the same sample order up to ``train_cap`` (validation and test unchanged)."""
     by_label: dict[tuple[str, ...], list[LabelledRecord]] = defaultdict(list)
     for rec in records:
-        by_label[rec.labels].append(rec)
+        by_label[rec.sampled_as or rec.labels].append(rec)
     rng = random.Random(seed)
     kept: list[LabelledRecord] = []
     for labels in sorted(by_label):

@@ -1,0 +1,72 @@
+"""Health Canada labelling: its broad categories split by product words, sample unchanged.
+
+The records here are constructed (titles modelled on real Health Canada recalls, marked
+`constructed` in their NID); they exercise classifiers/labelling.yml as committed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from classifiers.taxonomy import load_taxonomy
+from classifiers.training_data import _cap, _labelling, health_canada
+
+
+def _labels(tmp_path: Path, rows: list[tuple[str, str]]) -> dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]]:
+    records = [
+        {
+            "NID": f"constructed-{i}",
+            "Organization": "Consumer product safety",
+            "Category": category,
+            "Title": title,
+            "Product": "",
+            "Issue": "The battery can overheat, posing a fire hazard.",
+        }
+        for i, (category, title) in enumerate(rows)
+    ]
+    folder = tmp_path / "health_canada"
+    folder.mkdir()
+    (folder / "HCRSAMOpenData_en_until_2025.json.gz").write_bytes(gzip.compress(json.dumps(records).encode()))
+    found = health_canada(tmp_path, load_taxonomy(), _labelling()["health_canada"])
+    return {r.title: (r.labels, r.sampled_as) for r in found}
+
+
+@pytest.mark.parametrize(
+    ("category", "title", "expected"),
+    [
+        ("Tools and accessories", "Seasonal LED String Lights recalled due to fire hazard", "lighting"),
+        ("Tools and accessories", "Various Uncertified USB Chargers recalled", "electronics_ict"),
+        ("Household items - Tools and accessories", "Space Heater recalled due to fire hazard", "household_appliances"),
+        ("Tools and accessories", "Portable Generator recalled due to fire hazard", "machinery"),
+        ("Tools and accessories", "Lithium-ion Battery Packs recalled", "batteries"),
+        # A battery-powered tool is a tool; the issue text ("the battery can overheat") is not read.
+        ("Tools and accessories", "Battery Powered Hedge Trimmer recalled", "hardware_tools"),
+        ("Tools and accessories", "Cordless Chainsaw recalled due to laceration hazard", "hardware_tools"),
+        ("Clothing and accessories", "Toddler Clog-Style Shoes", "footwear_leather"),
+        ("Clothing and accessories", "Children's Jewellery Set", "daily_commodities"),
+        ("Clothing and accessories", "Crystal Pacifiers", "childcare"),
+        ("Clothing and accessories", "Baby Sleep Bags recalled due to choking hazard", "textiles_apparel"),
+        ("Clothing and accessories", "Girls' Hooded Sweatshirts", "textiles_apparel"),
+    ],
+)
+def test_broad_categories_are_split_by_title_and_product_words(
+    tmp_path: Path, category: str, title: str, expected: str
+) -> None:
+    labels, sampled_as = _labels(tmp_path, [(category, title)])[title]
+    assert labels == (expected,)
+    # Sampling goes by the source's own class, so refinement never changes which records are kept.
+    assert sampled_as == (("hardware_tools",) if "Tools" in category else ("textiles_apparel",))
+
+
+def test_cap_samples_by_the_unrefined_class(tmp_path: Path) -> None:
+    titles = [f"Holiday Light Set model {i}" for i in range(6)] + [f"Chainsaw model {i}" for i in range(6)]
+    labels = _labels(tmp_path, [("Tools and accessories", t) for t in titles])
+    found = list(health_canada(tmp_path, load_taxonomy(), _labelling()["health_canada"]))
+    assert {labels[r.title][0] for r in found} == {("lighting",), ("hardware_tools",)}
+    # One sampled class (hardware_tools before refinement): 5 kept in all. Sampling by the
+    # refined labels would keep 5 of each.
+    assert len(_cap(found, cap=5, seed=1)) == 5
