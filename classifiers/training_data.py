@@ -157,7 +157,15 @@ def safety_gate(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> It
             name = text("name")
             title = product if name.lower() in ("", "unknown", product.lower()) else f"{product} {name}"
             description = text("description")
-            labels = _refine(refine.get(category, []), f"{title} {description}") or categories[category]
+            rules = refine.get(category, [])
+            # The product's name decides; the description names its parts and features ("with
+            # a USB cable", "battery-powered", "packed in a plastic bag"), which made a fan an
+            # ICT product and a jacket a bag. Older alerts have no name: their description
+            # opens with it.
+            labels = _refine(rules, title or description) or categories[category]
+            # This source's sample was drawn with the rules reading name and description;
+            # sampling by those labels keeps the same records in every split.
+            sampled_as = _refine(rules, f"{title} {description}") or categories[category]
             yield LabelledRecord(
                 key=f"safety_gate:{case}",
                 source="eu_safety_gate",
@@ -167,6 +175,7 @@ def safety_gate(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> It
                 description=description,
                 labels=_check(labels, taxonomy, case),
                 group="sg:" + _norm(f"{product} {text('brand')}"),
+                sampled_as=_check(sampled_as, taxonomy, case),
             )
 
 

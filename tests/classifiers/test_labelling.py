@@ -1,7 +1,9 @@
-"""Health Canada labelling: its broad categories split by product words, sample unchanged.
+"""Health Canada and Safety Gate labelling: broad categories split by the product's name,
+samples unchanged.
 
-The records here are constructed (titles modelled on real Health Canada recalls, marked
-`constructed` in their NID); they exercise classifiers/labelling.yml as committed.
+The records here are constructed (titles modelled on real Health Canada recalls and Safety
+Gate alerts, marked `constructed` in their id); they exercise classifiers/labelling.yml as
+committed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from classifiers.taxonomy import load_taxonomy
-from classifiers.training_data import _cap, _labelling, health_canada
+from classifiers.training_data import _cap, _labelling, health_canada, safety_gate
 
 
 def _labels(tmp_path: Path, rows: list[tuple[str, str]]) -> dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]]:
@@ -70,3 +72,74 @@ def test_cap_samples_by_the_unrefined_class(tmp_path: Path) -> None:
     # One sampled class (hardware_tools before refinement): 5 kept in all. Sampling by the
     # refined labels would keep 5 of each.
     assert len(_cap(found, cap=5, seed=1)) == 5
+
+
+def _safety_gate_labels(
+    tmp_path: Path, category: str, product: str, description: str
+) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """One constructed alert in a weekly report of the recorded layout."""
+    alert = (
+        "<notifications><caseNumber>constructed-1</caseNumber>"
+        f"<category><![CDATA[{category}]]></category><product><![CDATA[{product}]]></product>"
+        "<brand><![CDATA[]]></brand><name><![CDATA[]]></name>"
+        f"<description><![CDATA[{description}]]></description></notifications>"
+    )
+    folder = tmp_path / "safety_gate" / "weekly_reports"
+    folder.mkdir(parents=True)
+    report = f'<?xml version="1.0" encoding="UTF-8"?><Safety-Gate>{alert}</Safety-Gate>'
+    (folder / "constructed.xml.gz").write_bytes(gzip.compress(report.encode()))
+    (record,) = safety_gate(tmp_path, load_taxonomy(), _labelling()["safety_gate"])
+    return record.labels, record.sampled_as
+
+
+@pytest.mark.parametrize(
+    ("category", "product", "description", "expected", "sampled_as"),
+    [
+        # A feature in the description ("USB cable", "battery powered", "plastic bag") does not
+        # make the product an ICT product, a battery or a bag.
+        (
+            "Electrical appliances and equipment",
+            "Air humidifier",
+            "Air humidifier with flame effect and a USB cable.",
+            "household_appliances",
+            "electronics_ict",
+        ),
+        (
+            "Electrical appliances and equipment",
+            "Bicycle light",
+            "Plastic battery powered bicycle LED light.",
+            "lighting",
+            "batteries",
+        ),
+        (
+            "Clothing, textiles and fashion items",
+            "Children's jacket",
+            "Hooded jacket; the product comes in a transparent plastic bag.",
+            "textiles_apparel",
+            "daily_commodities",
+        ),
+        # Older alerts have no product name: their description opens with it.
+        (
+            "Electrical appliances and equipment",
+            "",
+            'Universal mains adaptor "FRIWO" (Economi EP2).',
+            "electronics_ict",
+            "electronics_ict",
+        ),
+        (
+            "Electrical appliances and equipment",
+            "Power bank",
+            "Power bank with a USB port.",
+            "batteries",
+            "electronics_ict",
+        ),
+    ],
+)
+def test_safety_gate_categories_are_split_by_the_product_name(
+    tmp_path: Path, category: str, product: str, description: str, expected: str, sampled_as: str
+) -> None:
+    labels, sampled = _safety_gate_labels(tmp_path, category, product, description)
+    assert labels == (expected,)
+    # The sample was drawn with the rules reading name and description: sampling by those
+    # labels keeps every split's records.
+    assert sampled == (sampled_as,)
