@@ -112,7 +112,8 @@ def _fmt(x: float) -> str:
 
 
 def _target_row(name: str, goal: str, value: float, met: bool) -> str:
-    return f"| {name} | {goal} | {_fmt(value)} | {'yes' if met else 'no'} |"
+    # Four decimals: at three, 0.8497 would read "0.850 | no".
+    return f"| {name} | {goal} | {value:.4f} | {'yes' if met else 'no'} |"
 
 
 def _subset_table(
