@@ -112,7 +112,7 @@ def _fmt(x: float) -> str:
 
 
 def _target_row(name: str, goal: str, value: float, met: bool) -> str:
-    # Four decimals: at three, 0.8497 would read "0.850 | no".
+    # Four decimals: at three, 0.8498 reads "0.850 | no".
     return f"| {name} | {goal} | {value:.4f} | {'yes' if met else 'no'} |"
 
 
