@@ -107,7 +107,7 @@ class Classifier:
         taxonomy = taxonomy or load_taxonomy()
         clf = cls(taxonomy=taxonomy, mode=mode, keywords=keyword_rules(taxonomy))
         if mode == "model":
-            from classifiers.encoder import Encoder
+            from classifiers.encoder import INT8_SCHEME, Encoder
 
             if encoder is None:
                 if encoder_path is None:
@@ -124,6 +124,11 @@ class Classifier:
                 raise ClassifierError(
                     f"the head in {head_dir} was trained on {head.precision} encoder vectors, not {wanted}; "
                     f"set TBT_ENCODER_PRECISION={head.precision} or run `tbt-alert train` with {wanted}."
+                )
+            if head.precision == "int8" and head.meta.get("encoder_int8_scheme") != INT8_SCHEME:
+                raise ClassifierError(
+                    f"the head in {head_dir} was trained on vectors of an earlier int8 scheme "
+                    f"(activations scaled per batch), not {INT8_SCHEME}; run `tbt-alert train`."
                 )
             if encoder is None:
                 assert encoder_path is not None

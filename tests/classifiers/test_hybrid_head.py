@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from classifiers.classifier import Classifier
-from classifiers.encoder import Encoder
+from classifiers.encoder import INT8_SCHEME, Encoder
 from classifiers.head import Head
 from classifiers.keywords import KeywordRules, keyword_rules
 from classifiers.taxonomy import CROSS_SECTOR, load_taxonomy
@@ -20,7 +20,9 @@ from pipeline.settings import load_settings
 SECTORS = [c for c in load_taxonomy().codes if c != CROSS_SECTOR]
 
 
-def _mlp_head(folder: Path, *, precision: str = "fp32", dim: int = 32, hidden: int = 8) -> Head:
+def _mlp_head(
+    folder: Path, *, precision: str = "fp32", dim: int = 32, hidden: int = 8, int8_scheme: str = INT8_SCHEME
+) -> Head:
     """A CONSTRUCTED MLP head (random weights); toys fires through its keyword feature."""
     rng = np.random.default_rng(1)
     n = len(SECTORS)
@@ -41,7 +43,12 @@ def _mlp_head(folder: Path, *, precision: str = "fp32", dim: int = 32, hidden: i
         hidden_weights=hidden_weights,
         hidden_biases=np.zeros(hidden, dtype=np.float32),
         inputs=("embedding", "keywords"),
-        meta={"version": "test", "constructed": True, "encoder_precision": precision},
+        meta={
+            "version": "test",
+            "constructed": True,
+            "encoder_precision": precision,
+            "encoder_int8_scheme": int8_scheme if precision == "int8" else None,
+        },
     )
     head.save(folder)
     return head
@@ -81,6 +88,13 @@ def test_head_trained_on_other_precision_is_a_clear_error(tiny_encoder_dir: Path
         Classifier.load(mode="model", encoder_path=tiny_encoder_dir, head_dir=tmp_path, precision="fp32")
     clf = Classifier.load(mode="model", encoder_path=tiny_encoder_dir, head_dir=tmp_path)
     assert clf.encoder.precision == "int8"  # the head's own precision by default
+
+
+def test_head_of_the_earlier_int8_scheme_is_a_clear_error(tiny_encoder_dir: Path, tmp_path: Path) -> None:
+    # Heads trained before per-token scales: their metadata names no scheme.
+    _mlp_head(tmp_path, precision="int8", int8_scheme="")
+    with pytest.raises(ClassifierError, match="earlier int8 scheme.*tbt-alert train"):
+        Classifier.load(mode="model", encoder_path=tiny_encoder_dir, head_dir=tmp_path)
 
 
 def test_int8_encoder_gives_unit_vectors_close_to_fp32(tiny_encoder_dir: Path) -> None:

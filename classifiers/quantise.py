@@ -1,0 +1,87 @@
+"""int8 Linear layers whose activations are scaled per token, so a text's vector does not
+depend on the other texts of its batch.
+
+torch's dynamic quantisation (``quantize_dynamic``) picks ONE activation scale for the whole
+input tensor, i.e. for every token of every text in the batch. A text's vector then depends
+on its batch-mates: on validation, the same head scored micro-F1 0.854-0.861 depending only
+on which texts were embedded together, and a measure could gain or lose a sector in
+``tbt-alert classify`` depending on what else was pending.
+
+Here every token row is divided by its own largest magnitude before the int8 product and
+multiplied back after it. fbgemm's dynamic kernel still picks one range per tensor, so one
+constant row holding +1 and -1 is appended: with every other row inside [-1, 1] the range,
+hence the scale, is the same for every batch. Weights are int8 per output channel (one
+scale per row of W) rather than per tensor. Measured against the fp32 vectors on 640
+validation texts: cosine 0.997 mean (per-tensor int8: 0.980). The cost is two extra passes
+over each layer's input and output, about a fifth of the int8 speed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# torch is imported here: this module is only imported when an int8 encoder is loaded.
+import torch
+
+
+def quantise_linear_layers(model: Any) -> Any:
+    """Replace every ``torch.nn.Linear`` of ``model`` (in place) by a :class:`TokenScaledInt8Linear`."""
+    memo = _SharedInput()
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, torch.nn.Linear):
+                setattr(parent, name, TokenScaledInt8Linear.from_linear(child, memo))
+    return model
+
+
+class _SharedInput:
+    """The last normalised input: query, key and value read the same tensor; normalise it once."""
+
+    source: Any = None
+    rows: Any = None
+    scales: Any = None
+
+
+class TokenScaledInt8Linear(torch.nn.Module):
+    """y = s · (W_q · q(x / s)) + b with s the largest |x| of each token row."""
+
+    def __init__(self, packed: Any, bias: Any, in_features: int, out_features: int, memo: _SharedInput) -> None:
+        super().__init__()
+        self.packed = packed
+        self.bias = bias
+        self.in_features = in_features
+        self.out_features = out_features
+        self._memo = memo
+
+    @classmethod
+    def from_linear(cls, linear: Any, memo: _SharedInput | None = None) -> TokenScaledInt8Linear:
+        weight = linear.weight.detach().float()
+        scales = (weight.abs().amax(dim=1) / 127.0).clamp_min(1e-12).double()
+        zero_points = torch.zeros(weight.shape[0], dtype=torch.long)
+        qweight = torch.quantize_per_channel(weight, scales, zero_points, 0, torch.qint8)
+        bias = linear.bias.detach().float().clone() if linear.bias is not None else None
+        packed = torch.ops.quantized.linear_prepack(qweight, None)
+        return cls(packed, bias, weight.shape[1], weight.shape[0], memo or _SharedInput())
+
+    def _normalised(self, x: Any) -> tuple[Any, Any]:
+        memo = self._memo
+        if memo.source is x:
+            return memo.rows, memo.scales
+        flat = x.reshape(-1, self.in_features)
+        scales = torch.maximum(flat.amax(dim=1, keepdim=True), flat.amin(dim=1, keepdim=True).neg_())
+        scales.clamp_min_(1e-12)
+        rows = torch.empty((flat.shape[0] + 1, self.in_features), dtype=torch.float32)
+        # Division, not a reciprocal product: the largest element must come out exactly ±1,
+        # or the kernel's range (and with it every row's scale) would move with the batch.
+        torch.div(flat, scales, out=rows[:-1])
+        rows[-1].zero_()
+        rows[-1, 0] = 1.0
+        rows[-1, 1] = -1.0
+        memo.source, memo.rows, memo.scales = x, rows, scales
+        return rows, scales
+
+    def forward(self, x: Any) -> Any:
+        rows, scales = self._normalised(x)
+        y = torch.ops.quantized.linear_dynamic(rows, self.packed, True)[:-1]
+        y = torch.addcmul(self.bias, y, scales) if self.bias is not None else y * scales
+        return y.reshape(*x.shape[:-1], self.out_features)
