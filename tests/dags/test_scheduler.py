@@ -52,8 +52,15 @@ def airflow_metadata_url() -> Iterator[str]:
 
 
 def _group_pids(pgid: int) -> set[int]:
-    listing = subprocess.run(["ps", "-e", "-o", "pid=,pgid="], capture_output=True, text=True, check=True).stdout
-    return {int(pid) for pid, group in (line.split() for line in listing.splitlines()) if int(group) == pgid}
+    """Running processes of the group (a zombie has exited; only its reaping is pending)."""
+    listing = subprocess.run(
+        ["ps", "-e", "-o", "pid=,pgid=,stat="], capture_output=True, text=True, check=True
+    ).stdout
+    return {
+        int(pid)
+        for pid, group, stat in (line.split() for line in listing.splitlines())
+        if int(group) == pgid and not stat.startswith("Z")
+    }
 
 
 def _scalar(engine: Any, sql: str) -> Any:
