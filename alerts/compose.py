@@ -28,9 +28,9 @@ from alerts.links import manage_url, unsubscribe_url
 from alerts.matching import Candidate, MeasurePool, Reason, merge_reasons, prepare
 from alerts.outbox import new_message_id
 from alerts.render import CLOSING_SOON_DAYS, BulletinView, ItemView, Renderer, subscription_summary
-from pipeline.settings import Settings
 from schema.engine import make_engine, session_factory
 from schema.models import Bulletin, BulletinItem, Delivery, Measure, SectorTag, Subscriber, Subscription
+from tbt_alert.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -33,10 +33,10 @@ from sqlalchemy.orm import Session
 
 from alerts.links import unsubscribe_url
 from alerts.outbox import build_mime, stamp
-from pipeline.errors import DeliveryError
-from pipeline.settings import Settings
 from schema.engine import make_engine, session_factory
 from schema.models import Bulletin, Delivery, Subscriber
+from tbt_alert.errors import DeliveryError
+from tbt_alert.settings import Settings
 
 log = logging.getLogger(__name__)
 

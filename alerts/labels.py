@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from crawlers.countries import country
+from tbt_alert.countries import country
 
 KIND_LABELS = {
     "tbt_notification": ("TBT通报", "TBT notification"),

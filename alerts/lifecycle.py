@@ -1,7 +1,7 @@
 """A subscriber's life: double opt-in confirmation, confirm, unsubscribe (at once), revoke links.
 
 The portal calls :func:`confirm` and :func:`unsubscribe` with the token from the link; a
-tampered, expired or revoked token raises :class:`pipeline.errors.TokenError` and changes nothing.
+tampered, expired or revoked token raises :class:`tbt_alert.errors.TokenError` and changes nothing.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from alerts.links import confirm_url
 from alerts.outbox import enqueue_mail
 from alerts.render import render_confirmation
 from alerts.tokens import verify_token
-from pipeline.errors import TokenError
-from pipeline.settings import Settings
 from schema.models import Delivery, Subscriber, Subscription, utcnow
+from tbt_alert.errors import TokenError
+from tbt_alert.settings import Settings
 
 
 def request_confirmation(session: Session, settings: Settings, subscriber: Subscriber) -> Delivery:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from alerts.tokens import TokenHolder, make_token
-from pipeline.settings import Settings
+from tbt_alert.settings import Settings
 
 CONFIRM_PATH = "/subscriptions/confirm"
 MANAGE_PATH = "/subscriptions/manage"

@@ -20,9 +20,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawlers.countries import applicable_countries
-from crawlers.countries import country as country_row
 from schema.models import Measure, Subscription
+from tbt_alert.countries import applicable_countries
+from tbt_alert.countries import country as country_row
 
 Reason = dict[str, Any]
 KEYWORD_FIELDS = ("title", "title_en", "products", "description", "product_type", "hazard", "category")

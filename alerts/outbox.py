@@ -18,8 +18,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from pipeline.settings import Settings
 from schema.models import Delivery
+from tbt_alert.settings import Settings
 
 PURPOSES = ("bulletin", "confirm", "report", "operator")
 DEFAULT_DOMAIN = "tbt-alert.localhost"

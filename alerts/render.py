@@ -21,7 +21,7 @@ from markupsafe import Markup
 from alerts.gist import days_left, gist_zh
 from alerts.labels import country_label, kind_label, relation_label, sector_label
 from alerts.matching import Candidate, Reason, TagView
-from pipeline.settings import Settings
+from tbt_alert.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CLOSING_SOON_DAYS = 14

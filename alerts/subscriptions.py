@@ -18,19 +18,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from crawlers.countries import to_alpha3
-from pipeline.errors import TbtError
 from schema.models import FREQUENCIES, MEASURE_KINDS, Subscriber, Subscription
+from tbt_alert.countries import to_alpha3
+from tbt_alert.errors import InvalidSubscription
 
 COUNTRY_GROUPS = ("bri", "eu")
 LANGUAGES = ("zh", "en")
 LIST_FIELDS = ("sectors", "hs_prefixes", "countries", "keywords", "kinds")
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _KIND_ALIASES = {"tbt": "tbt_notification", "sps": "sps_notification"}
-
-
-class InvalidSubscription(TbtError, ValueError):
-    """A subscriber or subscription value is not acceptable; the message says which and what to use."""
 
 
 @dataclass(frozen=True)

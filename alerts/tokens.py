@@ -14,9 +14,9 @@ from typing import Protocol
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
-from pipeline.errors import TokenError
-from pipeline.settings import Settings
 from schema.models import Subscriber
+from tbt_alert.errors import TokenError
+from tbt_alert.settings import Settings
 
 # How long a link stays valid. The unsubscribe link sits in every mail a subscriber keeps, so it
 # lives longest (RFC 8058 asks for one-click unsubscription to keep working); a confirmation link

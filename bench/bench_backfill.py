@@ -153,11 +153,11 @@ def synthesise(settings: Any, copies: int) -> int:
 def run_scale(n: int, args: argparse.Namespace) -> dict[str, Any]:
     from crawlers.run import crawl, replay_folder
     from crawlers.sources import load_sources
+    from devtools.smtp_sink import SmtpSink
     from pipeline import stages
-    from pipeline.settings import load_settings
-    from pipeline.smtp_sink import SmtpSink
     from schema.migrate import upgrade
     from search.lifecycle import index_counts
+    from tbt_alert.settings import load_settings
 
     work = Path(tempfile.mkdtemp(prefix=f"tbt-backfill-{n}x-"))
     timings: dict[str, float] = {}
@@ -232,7 +232,7 @@ def _database(kind: str, work: Path) -> tuple[str, Callable[[], None]]:
         return f"sqlite:///{work / 'data' / 'tbt-alert.sqlite'}", lambda: None
     from sqlalchemy import text
 
-    from pipeline.services import postgres_url
+    from devtools.services import postgres_url
     from schema.engine import make_engine
 
     admin = os.environ.get("TBT_BENCH_POSTGRES_URL", postgres_url())

@@ -23,14 +23,14 @@ from typing import Any
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from crawlers.countries import to_alpha3
-from pipeline.settings import load_settings
-from pipeline.smtp_sink import SmtpSink
+from devtools.smtp_sink import SmtpSink
 from schema.engine import make_engine, session_factory
 from schema.ids import measure_id
 from schema.migrate import upgrade
 from schema.models import Measure, SectorTag, Source, Subscriber, Subscription
 from schema.upsert import store_measures
+from tbt_alert.countries import to_alpha3
+from tbt_alert.settings import load_settings
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "alerts" / "measures.json"
 SEEN_AT = dt.datetime(2026, 7, 19, 8, 0, tzinfo=dt.UTC)
@@ -137,7 +137,7 @@ def _naive_matching(url: str, sample: int) -> tuple[float, int]:
     """One query per subscriber: measures of the day joined to tags, filtered in SQL."""
     engine = make_engine(url)
     start, end = NOW.replace(hour=0, minute=0) - dt.timedelta(days=1), NOW.replace(hour=0, minute=0)
-    from crawlers.countries import countries
+    from tbt_alert.countries import countries
 
     bri = [c.alpha3 for c in countries() if c.bri]
     began = time.perf_counter()

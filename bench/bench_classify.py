@@ -44,8 +44,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from classifiers.classifier import Classifier
-    from classifiers.encoder import Encoder, available_cpus, ensure_model
-    from pipeline.settings import load_settings
+    from classifiers.encoder import Encoder, available_cpus
+    from classifiers.model_build import ensure_model
+    from tbt_alert.settings import load_settings
 
     pool = [r for r in labelled_records() if r.source in ("eu_safety_gate", "wto_eping")]
     # The first pass over a process's life pays one-off costs for each new batch shape (about

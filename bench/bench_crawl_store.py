@@ -10,7 +10,7 @@ Baselines side by side: parse only (the cost of storing is the difference), a se
 store of the same records (all unchanged: the re-crawl case), and row-by-row ORM
 inserts (``session.add`` + commit per record, on the first 2,000 records) against our
 batch upsert. Usage: ``python bench/bench_crawl_store.py [--quick]``; PostgreSQL from
-TBT_BENCH_POSTGRES_URL, else the local test server (pipeline.services.postgres_url).
+TBT_BENCH_POSTGRES_URL, else the local test server (devtools.services.postgres_url).
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def _postgres_database() -> tuple[str, str]:
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
-    from pipeline.services import postgres_url
+    from devtools.services import postgres_url
     from schema.engine import make_engine
 
     admin = os.environ.get("TBT_BENCH_POSTGRES_URL") or postgres_url()

@@ -206,11 +206,11 @@ def main() -> int:
 
     from elasticsearch import Elasticsearch
 
-    from pipeline.settings import load_settings
     from portal.users import create_user, issue_api_key
     from schema.engine import make_engine, session_scope
     from schema.migrate import upgrade
     from search.lifecycle import rebuild_index
+    from tbt_alert.settings import load_settings
 
     prefix = f"tbt-bench-portal-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="tbt-bench-portal-") as tmp:

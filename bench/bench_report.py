@@ -170,10 +170,10 @@ def main() -> int:
 
     from sqlalchemy import func, select
 
-    from pipeline.settings import load_settings
     from reports.recall_risk import build_report
     from schema.engine import make_engine
     from schema.models import Measure
+    from tbt_alert.settings import load_settings
 
     engine = make_engine(db_url)
     with engine.connect() as conn:

@@ -288,14 +288,14 @@ def main() -> int:
     from sqlalchemy import text
 
     from bench.bench_crawl_store import _drop_postgres, _postgres_database
-    from crawlers.countries import countries
-    from pipeline.settings import load_settings
     from schema.engine import make_engine
     from schema.migrate import upgrade
     from search.client import cluster_info, make_client
     from search.lifecycle import rebuild_index
     from search.names import alias
     from search.query import search_measures
+    from tbt_alert.countries import countries
+    from tbt_alert.settings import load_settings
 
     admin, url = _postgres_database()
     prefix = f"tbt-bench-{uuid.uuid4().hex[:6]}"

@@ -25,10 +25,10 @@ from scipy.sparse import csr_matrix
 from classifiers.head import HEAD_DIR, Head
 from classifiers.keywords import KeywordRules, keyword_rules
 from classifiers.taxonomy import CROSS_SECTOR, Taxonomy, load_taxonomy, normalise_hs, normalise_ics
-from pipeline.errors import ClassifierError
+from tbt_alert.errors import ClassifierError
 
 if TYPE_CHECKING:
-    from pipeline.settings import Settings
+    from tbt_alert.settings import Settings
 
 log = logging.getLogger(__name__)
 

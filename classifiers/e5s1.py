@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.errors import ClassifierError
+from tbt_alert.errors import ClassifierError
 
 MAGIC = b"E5S1"
 QK = 32  # weights per Q4_0 block

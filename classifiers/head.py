@@ -31,7 +31,7 @@ import numpy as np
 
 from classifiers.lexical import LexicalModel
 from classifiers.neighbours import LabelledNeighbours
-from pipeline.errors import ClassifierError
+from tbt_alert.errors import ClassifierError
 
 HEAD_DIR = Path(__file__).with_name("head")
 LEXICAL_FILE = "lexical.npz"

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from pipeline.errors import ClassifierError
+from tbt_alert.errors import ClassifierError
 
 MAX_CHARS = 1000  # the encoder reads ~128 tokens; beyond this the text adds noise and time
 WORD_MIN_DF = 2

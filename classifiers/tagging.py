@@ -23,7 +23,7 @@ from schema.models import Measure, SectorTag
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from pipeline.settings import Settings
+    from tbt_alert.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pipeline.errors import ClassifierError
+from tbt_alert.errors import ClassifierError
 
 TAXONOMY_PATH = Path(__file__).with_name("sectors.yml")
 KEYWORD_LANGUAGES = ("en", "zh", "fr", "de", "es", "ru")

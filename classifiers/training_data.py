@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from classifiers.taxonomy import CROSS_SECTOR, Taxonomy, load_taxonomy
-from pipeline.errors import ClassifierError
+from tbt_alert.errors import ClassifierError
 
 LABELLING_PATH = Path(__file__).with_name("labelling.yml")
 SPLITS = ("train", "val", "test")

@@ -270,8 +270,8 @@ class StorePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        from pipeline.settings import load_settings
         from schema.engine import make_engine
+        from tbt_alert.settings import load_settings
 
         spider = _spider(self.crawler)
         settings = load_settings()

@@ -24,7 +24,7 @@ from crawlers.sources import SourceConfig, load_source, load_sources
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from pipeline.settings import Settings
+    from tbt_alert.settings import Settings
 
 log = logging.getLogger(__name__)
 

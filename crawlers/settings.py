@@ -3,8 +3,8 @@
 Scrapy reads this module when a crawl process starts (``scrapy crawl`` or
 ``tbt-alert crawl``, which runs ``scrapy crawl`` as a child process). The only
 environment value read here is the contact address for the User-Agent, with the
-same default as :mod:`pipeline.settings`; the database URL and the rest are read
-by the item pipelines through :func:`pipeline.settings.load_settings`.
+same default as :mod:`tbt_alert.settings`; the database URL and the rest are read
+by the item pipelines through :func:`tbt_alert.settings.load_settings`.
 """
 
 import os

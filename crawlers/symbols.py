@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from crawlers.countries import EU_CODE, to_alpha3
+from tbt_alert.countries import EU_CODE, to_alpha3
+from tbt_alert.errors import InvalidSymbol
 
 Domain = Literal["TBT", "SPS"]
 Relation = Literal["addendum", "corrigendum", "revision", "supplement"]
@@ -30,10 +31,6 @@ _SYMBOL = re.compile(
 _FOLLOWUP = re.compile(r"(Add|Corr|Rev|Suppl)\s*\.?\s*(\d{1,3})", re.IGNORECASE)
 # Symbols in one field are separated by commas, semicolons, line breaks or plain spaces.
 _SEPARATOR = re.compile(r"[,;\n\r]+|\s+(?=G\s*/)", re.IGNORECASE)
-
-
-class InvalidSymbol(ValueError):
-    """The text is not a WTO TBT/SPS notification symbol."""
 
 
 @dataclass(frozen=True)

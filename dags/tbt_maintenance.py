@@ -33,7 +33,7 @@ def tbt_maintenance() -> None:
     @task(execution_timeout=dt.timedelta(hours=1))
     def backup_database(**context: Any) -> str:
         from pipeline.maintenance import backup_database as backup
-        from pipeline.settings import load_settings
+        from tbt_alert.settings import load_settings
 
         # Named by the night in Zhejiang, where the schedule is set.
         night = context["data_interval_end"].astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d")
@@ -43,14 +43,14 @@ def tbt_maintenance() -> None:
     @task(execution_timeout=dt.timedelta(minutes=30))
     def prune_raw_payloads(**context: Any) -> dict[str, Any]:
         from pipeline.maintenance import prune_raw_payloads as prune
-        from pipeline.settings import load_settings
+        from tbt_alert.settings import load_settings
 
         return prune(load_settings(), now=context["data_interval_end"])
 
     @task(execution_timeout=dt.timedelta(hours=1))
     def check_index() -> dict[str, Any]:
         from pipeline.maintenance import check_index as check
-        from pipeline.settings import load_settings
+        from tbt_alert.settings import load_settings
 
         return check(load_settings())
 

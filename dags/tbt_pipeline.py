@@ -40,7 +40,7 @@ def tbt_pipeline() -> None:
     @task
     def due_sources(**context: Any) -> list[str]:
         from pipeline import stages
-        from pipeline.settings import load_settings
+        from tbt_alert.settings import load_settings
 
         settings = load_settings()
         stages.sync_sources(settings)
@@ -53,7 +53,7 @@ def tbt_pipeline() -> None:
     @task(execution_timeout=dt.timedelta(hours=2), map_index_template="{{ source_id }}", max_active_tis_per_dag=2)
     def crawl(source_id: str, **context: Any) -> dict[str, Any]:
         from pipeline import stages
-        from pipeline.settings import load_settings
+        from tbt_alert.settings import load_settings
 
         get_current_context()["source_id"] = source_id  # type: ignore[typeddict-unknown-key]
         settings = load_settings()
@@ -65,7 +65,7 @@ def tbt_pipeline() -> None:
     @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=dt.timedelta(hours=1))
     def classify() -> dict[str, Any]:
         from pipeline import stages
-        from pipeline.settings import load_settings
+        from tbt_alert.settings import load_settings
 
         return stages.classify(load_settings())
 
@@ -76,7 +76,7 @@ def tbt_pipeline() -> None:
     @task(execution_timeout=dt.timedelta(minutes=30))
     def compose() -> dict[str, Any]:
         from pipeline import stages
-        from pipeline.settings import load_settings
+        from tbt_alert.settings import load_settings
 
         return stages.compose(load_settings())
 
@@ -85,7 +85,7 @@ def tbt_pipeline() -> None:
     @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=dt.timedelta(minutes=30))
     def update_index() -> dict[str, Any]:
         from pipeline import stages
-        from pipeline.settings import load_settings
+        from tbt_alert.settings import load_settings
 
         return stages.update_index(load_settings())
 
@@ -93,7 +93,7 @@ def tbt_pipeline() -> None:
     @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=dt.timedelta(minutes=30))
     def deliver() -> dict[str, Any]:
         from pipeline import stages
-        from pipeline.settings import load_settings
+        from tbt_alert.settings import load_settings
 
         return stages.deliver(load_settings())
 

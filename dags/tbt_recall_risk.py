@@ -32,7 +32,7 @@ def tbt_recall_risk() -> None:
     @task(execution_timeout=dt.timedelta(hours=1))
     def build_report(**context: Any) -> dict[str, Any]:
         from pipeline import stages
-        from pipeline.settings import load_settings
+        from tbt_alert.settings import load_settings
 
         period = stages.report_period(context["data_interval_start"])
         return stages.build_recall_risk_report(load_settings(), period=period)
@@ -40,7 +40,7 @@ def tbt_recall_risk() -> None:
     @task(execution_timeout=dt.timedelta(minutes=30))
     def mail_analysts(report: dict[str, Any]) -> dict[str, Any]:
         from pipeline import stages
-        from pipeline.settings import load_settings
+        from tbt_alert.settings import load_settings
 
         return stages.mail_report(load_settings(), report)
 

@@ -1,1 +1,1 @@
-"""Pipeline glue: settings, errors, the stage functions shared by DAGs and CLI, local services."""
+"""The top layer: the stage functions that DAGs and the CLI share, the CLI itself, operations."""

@@ -21,20 +21,16 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.errors import TbtError
+from tbt_alert.errors import BackupError
 
 if TYPE_CHECKING:
-    from pipeline.settings import Settings
+    from tbt_alert.settings import Settings
 
 log = logging.getLogger(__name__)
 
 # Nightly backups kept; older ones are deleted after a successful new one.
 KEEP_BACKUPS = 7
 _BACKUP_PREFIX = "tbt-alert-"
-
-
-class BackupError(TbtError):
-    """A backup or restore could not be made."""
 
 
 # ------------------------------------------------------------------------- index

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pipeline.settings import Settings
+    from tbt_alert.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def task_failed(context: Mapping[str, Any]) -> None:
     task's own failure in the log, so it is logged instead.
     """
     try:
-        from pipeline.settings import load_settings
+        from tbt_alert.settings import load_settings
 
         ti = context["ti"]
         map_index = getattr(ti, "map_index", -1)

@@ -18,11 +18,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.errors import TbtError
+from tbt_alert.errors import CrawlFailed, TbtError
 
 if TYPE_CHECKING:
     from crawlers.sources import SourceConfig
-    from pipeline.settings import Settings
+    from tbt_alert.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +30,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # Crawl statuses after which a source counts as crawled for its schedule slot. A partial
 # crawl stored what it could; crawling it again every hour would only hammer the site.
 _DONE_STATUSES = ("success", "partial")
-
-
-class CrawlFailed(TbtError):
-    """A crawl ended as failed; raised so the orchestrator retries it."""
 
 
 def summary(outcome: Any) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipeline.settings import Settings
 from portal.access import Forbidden, NotAuthenticated
 from portal.context import STATIC_DIR, Portal, make_templates
 from portal.i18n import LANG_COOKIE, pick_language, translator
@@ -27,6 +26,7 @@ from portal.security import (
 )
 from portal.web import CsrfFailed
 from schema.engine import make_engine
+from tbt_alert.settings import Settings
 
 
 def create_app(settings: Settings) -> FastAPI:

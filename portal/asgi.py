@@ -9,8 +9,8 @@ from typing import Any
 def __getattr__(name: str) -> Any:
     # Built on first access, not at import time of the package: `import portal` stays cheap.
     if name == "app":
-        from pipeline.settings import load_settings
         from portal.app import create_app
+        from tbt_alert.settings import load_settings
 
         return create_app(load_settings())
     raise AttributeError(name)

@@ -17,9 +17,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from pipeline.settings import Settings
 from portal.security import LoginRateLimiter, SessionSigner
 from schema.engine import session_factory
+from tbt_alert.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"

@@ -10,7 +10,7 @@ from typing import Any
 def country_name(alpha3: str | None, lang: str) -> str:
     if not alpha3:
         return ""
-    from crawlers.countries import country
+    from tbt_alert.countries import country
 
     try:
         found = country(alpha3)

@@ -7,20 +7,16 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline.errors import TbtError
-from pipeline.settings import Settings
 from portal.access import ROLE_RANK
 from portal.security import api_key_hash, hash_password, new_api_key
 from schema.engine import make_engine, session_scope
 from schema.models import ApiKey, PipelineState, User
+from tbt_alert.errors import UserError
+from tbt_alert.settings import Settings
 
 DEMO_USERNAME = "demo"
 _DEMO_STATE_KEY = "portal.demo_user"
 MIN_PASSWORD_LENGTH = 12
-
-
-class UserError(TbtError):
-    """A user cannot be created or found; the message says what to change."""
 
 
 def create_user(session: Session, username: str, role: str, password: str, *, email: str | None = None) -> User:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.errors import TbtError
+from tbt_alert.errors import TbtError
 
 VOCABULARY_FILE = Path(__file__).resolve().parent / "data" / "hazards.yml"
 OTHER = "other"

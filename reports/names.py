@@ -37,7 +37,7 @@ def sector_en(code: str) -> str:
 
 
 def market_zh(code: str) -> str:
-    from crawlers.countries import country
+    from tbt_alert.countries import country
 
     try:
         return country(code).name_zh
@@ -46,7 +46,7 @@ def market_zh(code: str) -> str:
 
 
 def market_en(code: str) -> str:
-    from crawlers.countries import country
+    from tbt_alert.countries import country
 
     try:
         return country(code).name_en

@@ -11,17 +11,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from pipeline.errors import TbtError
+from tbt_alert.errors import PeriodError
 
 _YEAR = re.compile(r"^(\d{4})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$", re.IGNORECASE)
 _YEARS = re.compile(r"^(\d{4})\.\.(\d{4})$")
-
-
-class PeriodError(TbtError):
-    """A report period string cannot be read."""
 
 
 @dataclass(frozen=True)

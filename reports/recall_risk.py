@@ -18,8 +18,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select
 
-from pipeline.errors import TbtError
-from pipeline.settings import Settings
 from reports import charts, names
 from reports.analysis import RecallAnalysis, analyse
 from reports.hazards import load_vocabulary
@@ -29,6 +27,8 @@ from reports.score import FORMULA, RiskScore, load_exposure, score_pairs
 from reports.selection import EU, RecallRow, load_recalls
 from schema.engine import make_engine, session_scope
 from schema.models import Report
+from tbt_alert.errors import TbtError
+from tbt_alert.settings import Settings
 
 KIND = "recall_risk"
 CLUSTERS_LINKED = 12
@@ -59,7 +59,7 @@ def normalise_market(market: str | None) -> str | None:
     """EU, EUR, a member state's name or code -> the market code the report groups by."""
     if market is None or not market.strip():
         return None
-    from crawlers.countries import is_eu, to_alpha3
+    from tbt_alert.countries import is_eu, to_alpha3
 
     code = to_alpha3(market)
     if code is None:

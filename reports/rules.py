@@ -50,7 +50,7 @@ class Cluster:
 def link_rules(engine: Engine, clusters: Sequence[tuple[str, str]], rows: Iterable[RecallRow],
                vocabulary: HazardVocabulary) -> list[Cluster]:
     """For each (market, sector), the best-matching rules of that market in the database."""
-    from crawlers.countries import countries
+    from tbt_alert.countries import countries
 
     rows = list(rows)
     if not clusters:

@@ -30,9 +30,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.errors import TbtError
 from reports.periods import Period, months_back
 from reports.selection import SEVERITY_WEIGHTS, UNTAGGED, RecallRow
+from tbt_alert.errors import TbtError
 
 EXPOSURE_FILE = Path(__file__).resolve().parent / "data" / "zhejiang_export_shares.csv"
 WEIGHTS = {"f": 0.40, "t": 0.20, "s": 0.25, "e": 0.15}

@@ -130,7 +130,7 @@ def _recall_filter(start: dt.date, end: dt.date) -> Any:
 
 def load_recalls(engine: Engine, start: dt.date, end: dt.date, vocabulary: HazardVocabulary) -> list[RecallRow]:
     """Every recall published in [start, end), with market, origin, sectors and hazards resolved."""
-    from crawlers.countries import is_eu, to_alpha3
+    from tbt_alert.countries import is_eu, to_alpha3
 
     where = _recall_filter(start, end)
     sectors: dict[str, set[str]] = defaultdict(set)

@@ -53,7 +53,7 @@ def free_port() -> int:
 
 
 def admin_url() -> str:
-    from pipeline.services import postgres_url
+    from devtools.services import postgres_url
 
     return os.environ.get("TBT_TEST_POSTGRES_URL", postgres_url())
 
@@ -180,7 +180,7 @@ def run_once(executor: str, args: argparse.Namespace, work: Path) -> dict[str, A
     """One deployment, one run of tbt_pipeline; the task instances and tbt-alert's results."""
     from sqlalchemy import text
 
-    from pipeline.smtp_sink import SmtpSink
+    from devtools.smtp_sink import SmtpSink
     from schema.engine import make_engine
     from schema.migrate import upgrade
 

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pipeline.settings import Settings
 from search.client import guarded
+from tbt_alert.settings import Settings
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch

@@ -13,15 +13,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pipeline.errors import SearchError, ServiceUnavailable
-from pipeline.settings import Settings
+from tbt_alert.errors import SearchError, SearchUnavailable
+from tbt_alert.settings import Settings
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
-
-
-class SearchUnavailable(ServiceUnavailable, SearchError):
-    """Elasticsearch cannot be reached; both ServiceUnavailable and SearchError catch it."""
 
 
 def make_client(settings: Settings, *, request_timeout: float = 30.0) -> Elasticsearch:

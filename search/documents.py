@@ -12,8 +12,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from crawlers.countries import applicable_countries
-from crawlers.countries import country as country_row
+from tbt_alert.countries import applicable_countries
+from tbt_alert.countries import country as country_row
 
 # Measure columns a document needs (raw_payload and revisions stay in the database).
 MEASURE_COLUMNS = (

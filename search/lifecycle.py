@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
-from pipeline.errors import SearchError
-from pipeline.settings import Settings
 from schema.engine import make_engine, session_scope
 from schema.models import Bulletin, PipelineState, utcnow
 from search import reader
@@ -31,6 +29,8 @@ from search.documents import bulletin_document, measure_document
 from search.lock import index_lock
 from search.mappings import bulletin_mappings, dynamic_settings, index_settings, measure_mappings
 from search.names import KINDS, alias, is_versioned_index, new_index
+from tbt_alert.errors import SearchError
+from tbt_alert.settings import Settings
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from pipeline.errors import SearchError
-from pipeline.settings import Settings
 from search.client import guarded
 from search.mappings import lock_mappings
 from search.names import locks_index
+from tbt_alert.errors import IndexBusy, SearchError
+from tbt_alert.settings import Settings
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -30,10 +30,6 @@ log = logging.getLogger(__name__)
 LOCK_ID = "index-writer"
 # Longer than a full rebuild of a few hundred thousand measures; a dead holder blocks no longer.
 DEFAULT_TTL = dt.timedelta(hours=2)
-
-
-class IndexBusy(SearchError):
-    """Another process holds the index lock."""
 
 
 def _ensure_locks_index(client: Elasticsearch, settings: Settings) -> None:

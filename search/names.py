@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from pipeline.settings import Settings
+from tbt_alert.settings import Settings
 
 # Bump when a mapping changes incompatibly: the next rebuild then makes a fresh index.
 MAPPING_VERSION = 2

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pipeline.errors import SearchError
-from pipeline.settings import Settings
 from search.client import guarded
 from search.mappings import CHINESE_FIELDS, HIGHLIGHT_FIELDS
 from search.names import alias
+from tbt_alert.errors import SearchError
+from tbt_alert.settings import Settings
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -79,7 +79,7 @@ class SearchRequest(BaseModel):
     @field_validator("countries")
     @classmethod
     def _countries(cls, values: list[str]) -> list[str]:
-        from crawlers.countries import to_alpha3
+        from tbt_alert.countries import to_alpha3
 
         codes = []
         for value in values:

@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from pipeline.settings import Settings, load_settings
-from pipeline.smtp_sink import SmtpSink
+from devtools.smtp_sink import SmtpSink
 from schema.engine import make_engine, session_factory
 from schema.migrate import upgrade
+from tbt_alert.settings import Settings, load_settings
 
 log = logging.getLogger("tests")
 
@@ -48,7 +48,7 @@ def shared_data() -> Path:
 
 
 def _postgres_admin_url() -> str:
-    from pipeline.services import postgres_url
+    from devtools.services import postgres_url
 
     return os.environ.get("TBT_TEST_POSTGRES_URL", postgres_url())
 

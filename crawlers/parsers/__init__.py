@@ -6,7 +6,7 @@ URLs to fetch, and touches neither the network nor the database, so fixture test
 and ``tbt-alert parse`` call it directly.
 
 The documented errors: a page whose structure changed raises
-:class:`pipeline.errors.StructureChanged` (the crawl of that source fails, naming
+:class:`tbt_alert.errors.StructureChanged` (the crawl of that source fails, naming
 the field); a single bad record becomes a :class:`crawlers.items.Rejected` in the
 result (it is quarantined and the crawl goes on). Nothing else may escape.
 """
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Protocol
+
+from tbt_alert.errors import UnknownSource
 
 if TYPE_CHECKING:
     from crawlers.items import ParseResult
@@ -31,7 +33,7 @@ def get_parser(source_id: str) -> Parser:
         module = importlib.import_module(f"crawlers.parsers.{source_id}")
     except ModuleNotFoundError as exc:
         if exc.name == f"crawlers.parsers.{source_id}":
-            raise LookupError(f"no parser for source {source_id!r}; add crawlers/parsers/{source_id}.py") from None
+            raise UnknownSource(f"no parser for source {source_id!r}; add crawlers/parsers/{source_id}.py") from None
         raise
     parse: Parser = module.parse
     return parse

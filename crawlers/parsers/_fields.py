@@ -18,8 +18,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from crawlers.items import MeasureItem, Rejected
-from crawlers.sources import SourceConfig, UnknownLookupValue
-from pipeline.errors import RecordRejected, StructureChanged
+from crawlers.sources import SourceConfig
+from tbt_alert.errors import RecordRejected, StructureChanged, UnknownLookupValue
 
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
@@ -85,7 +85,7 @@ def country_code(config: SourceConfig, value: str | None, *, record: str | None,
 
 def _registry_alpha3(name: str) -> str | None:
     try:
-        from crawlers.countries import to_alpha3
+        from tbt_alert.countries import to_alpha3
     except ImportError:  # the registry module is optional for this helper
         import pycountry
 

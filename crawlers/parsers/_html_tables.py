@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 
 from crawlers.parsers._fields import clean_text
 from crawlers.sources import SourceConfig
-from pipeline.errors import StructureChanged
+from tbt_alert.errors import StructureChanged
 
 _BLOCK_BREAK = frozenset({"br", "p", "div", "li"})
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_-]+)""", re.IGNORECASE)

@@ -15,7 +15,7 @@ from typing import Any
 from crawlers.items import ParseResult, Rejected
 from crawlers.parsers._fields import Fields, build, clean_text, require_keys
 from crawlers.sources import SourceConfig
-from pipeline.errors import RecordRejected, StructureChanged
+from tbt_alert.errors import RecordRejected, StructureChanged
 
 _SITE = "https://www.productsafety.gov.au"
 

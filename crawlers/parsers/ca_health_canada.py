@@ -14,7 +14,7 @@ from typing import Any
 from crawlers.items import MeasureItem, ParseResult, Rejected
 from crawlers.parsers._fields import Fields, build, clean_text, json_array_records, parse_date
 from crawlers.sources import SourceConfig
-from pipeline.errors import StructureChanged
+from tbt_alert.errors import StructureChanged
 
 _DATE_FORMATS = ("%Y-%m-%d",)
 _EN_FIELDS = ("NID", "Title", "URL", "Organization", "Product", "Issue", "What you should do", "Category",
@@ -48,7 +48,7 @@ def parse(body: bytes, url: str, config: SourceConfig) -> ParseResult:
 
 
 def _fields(record: Any, key: str | None, config: SourceConfig) -> dict[str, Any]:
-    from pipeline.errors import RecordRejected
+    from tbt_alert.errors import RecordRejected
 
     if not isinstance(record, dict):
         raise RecordRejected(config.id, f"a record is a JSON {type(record).__name__}, expected an object", field="")

@@ -21,7 +21,7 @@ from crawlers.items import MeasureItem, ParseResult
 from crawlers.parsers._fields import build
 from crawlers.parsers._html_tables import Cell, TableRow, decode_page, mapped_rows
 from crawlers.sources import SourceConfig
-from pipeline.errors import RecordRejected
+from tbt_alert.errors import RecordRejected
 
 # Designations are typed with Latin look-alikes often enough (TP TC) to accept them.
 _DESIGNATION = re.compile(

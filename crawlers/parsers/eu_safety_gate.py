@@ -17,7 +17,7 @@ from typing import Any
 from crawlers.items import MeasureItem, ParseResult, Rejected
 from crawlers.parsers._fields import Fields, build, clean_text, country_code, strip_prefixes
 from crawlers.sources import SourceConfig
-from pipeline.errors import StructureChanged
+from tbt_alert.errors import StructureChanged
 
 _PRODUCT_TYPE_MAX = 300  # Measure.product_type is a short label column
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
@@ -171,7 +171,7 @@ def _alert(alert: ET.Element, raw: str, config: SourceConfig, context: dict[str,
 
 
 def raise_missing(field: str) -> None:
-    from pipeline.errors import RecordRejected
+    from tbt_alert.errors import RecordRejected
 
     raise RecordRejected("eu_safety_gate", "the alert names no product, name or category", field=field)
 

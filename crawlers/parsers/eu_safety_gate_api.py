@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 from crawlers.items import MeasureItem, ParseResult
 from crawlers.parsers._fields import build, clean_text, country_code, parse_date, require_keys
 from crawlers.sources import SourceConfig
-from pipeline.errors import RecordRejected, StructureChanged
+from tbt_alert.errors import RecordRejected, StructureChanged
 
 ALERT_PAGE = "https://ec.europa.eu/safety-gate-alerts/screen/webReport/alertDetail/{id}?lang={lang}"
 

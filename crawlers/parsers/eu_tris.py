@@ -26,7 +26,7 @@ from typing import Any
 from crawlers.items import MeasureItem, ParseResult, Rejected
 from crawlers.parsers._fields import build, clean_text, country_code, parse_date
 from crawlers.sources import SourceConfig
-from pipeline.errors import RecordRejected, StructureChanged
+from tbt_alert.errors import RecordRejected, StructureChanged
 
 NULL = "\\N"  # the research dataset's missing value
 _RESEARCH_ID = re.compile(r"^TRIS:(\d{4}):(\d{4}):([A-Z]{2}):N$")

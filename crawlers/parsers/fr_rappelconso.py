@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from crawlers.items import MeasureItem, ParseResult, Rejected
 from crawlers.parsers._fields import Fields, build, clean_text, json_array_records, parse_date
 from crawlers.sources import SourceConfig
-from pipeline.errors import RecordRejected, StructureChanged
+from tbt_alert.errors import RecordRejected, StructureChanged
 
 # Explore API v2.1 refuses offset + limit above 10,000; older records come from /exports/json.
 API_WINDOW = 10_000

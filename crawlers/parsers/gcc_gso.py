@@ -23,8 +23,8 @@ from crawlers.items import MeasureItem, ParseResult
 from crawlers.parsers._fields import build, parse_date
 from crawlers.parsers._html_tables import TableRow, decode_page, mapped_rows
 from crawlers.sources import SourceConfig
-from crawlers.symbols import InvalidSymbol, parse_symbols
-from pipeline.errors import RecordRejected
+from crawlers.symbols import parse_symbols
+from tbt_alert.errors import InvalidSymbol, RecordRejected
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d %B %Y", "%d %b %Y")
 _ICS_IN_TEXT = re.compile(r"\(\s*ICS(?:\s+code\(s\))?\s*:\s*([^)]*)\)", re.IGNORECASE)

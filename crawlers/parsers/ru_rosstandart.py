@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from crawlers.items import MeasureItem, ParseResult, Rejected
 from crawlers.parsers._fields import Fields, build, clean_text, parse_date
 from crawlers.sources import SourceConfig
-from pipeline.errors import RecordRejected, StructureChanged
+from tbt_alert.errors import RecordRejected, StructureChanged
 
 DETAIL_URL = "https://fgis.gost.ru/share/page/rsprs/nds-details?uuid={uuid}"
 _UUID = re.compile(r"uuid=([0-9a-f-]{36})", re.IGNORECASE)

@@ -14,7 +14,7 @@ from typing import Any
 from crawlers.items import ParseResult, Rejected
 from crawlers.parsers._fields import Fields, build, clean_text, country_code, json_array_records, parse_date
 from crawlers.sources import SourceConfig
-from pipeline.errors import RecordRejected
+from tbt_alert.errors import RecordRejected
 
 _DATE_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
 # Nested lists kept as they are in extra.

@@ -19,7 +19,7 @@ from crawlers.items import MeasureItem, ParseResult
 from crawlers.parsers._fields import build
 from crawlers.parsers._html_tables import TableRow, decode_page, mapped_rows
 from crawlers.sources import SourceConfig
-from pipeline.errors import RecordRejected
+from tbt_alert.errors import RecordRejected
 
 _QCVN = re.compile(r"QCVN\s*(?P<number>\d{1,3}(?:-\d{1,3})?)\s*:\s*(?P<year>\d{4})\s*/\s*(?P<body>[A-ZĐ]{2,10})",
                    re.IGNORECASE)

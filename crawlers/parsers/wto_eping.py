@@ -18,8 +18,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from crawlers.items import MeasureItem, ParseResult, Rejected
 from crawlers.parsers._fields import Fields, build, clean_text, country_code, parse_date, require_keys
 from crawlers.sources import SourceConfig
-from crawlers.symbols import DocumentSymbol, InvalidSymbol, parse_symbols
-from pipeline.errors import RecordRejected, StructureChanged
+from crawlers.symbols import DocumentSymbol, parse_symbols
+from tbt_alert.errors import InvalidSymbol, RecordRejected, StructureChanged
 
 _DOMAIN_IDS = {"1": "TBT", "2": "SPS"}  # ePing's domainIds query values
 _KINDS = {"TBT": "tbt_notification", "SPS": "sps_notification"}

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tbt_alert.errors import SourceConfigError, UnknownLookupValue
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
@@ -25,19 +27,6 @@ if TYPE_CHECKING:
 SOURCES_DIR = Path(__file__).resolve().parent
 
 SourceKind = Literal["notification", "regulation", "standard", "recall"]
-
-
-class UnknownLookupValue(KeyError):
-    """A value the source's YAML lookup table does not list (add it to the YAML)."""
-
-    def __init__(self, source: str, table: str, value: str):
-        self.source, self.table, self.value = source, table, value
-        super().__init__(
-            f"source {source}: {value!r} is not in lookup table {table!r}; add it to crawlers/sources/{source}.yml"
-        )
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 class SourceConfig(BaseModel):
@@ -122,10 +111,6 @@ class SourceConfig(BaseModel):
             "expected_min": self.expected_min,
             "expected_max": self.expected_max,
         }
-
-
-class SourceConfigError(ValueError):
-    """A source YAML is missing or invalid; the message names the file and the field."""
 
 
 def load_source_file(path: Path) -> SourceConfig:

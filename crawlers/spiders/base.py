@@ -24,7 +24,7 @@ from twisted.python.failure import Failure
 from crawlers.items import MeasureItem, ParseResult, Rejected
 from crawlers.parsers import Parser, get_parser
 from crawlers.sources import SourceConfig, load_source
-from pipeline.errors import StructureChanged
+from tbt_alert.errors import StructureChanged
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from scrapy.http import Response
 
 from crawlers.parsers.ca_health_canada import french_titles, with_french
 from crawlers.spiders.base import SourceSpider
-from pipeline.errors import StructureChanged
+from tbt_alert.errors import StructureChanged
 
 
 class CaHealthCanadaSpider(SourceSpider):

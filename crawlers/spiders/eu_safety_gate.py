@@ -9,7 +9,7 @@ from scrapy.http import Response
 
 from crawlers.parsers.eu_safety_gate import parse_report, weekly_reports
 from crawlers.spiders.base import SourceSpider
-from pipeline.errors import StructureChanged
+from tbt_alert.errors import StructureChanged
 
 
 class EuSafetyGateSpider(SourceSpider):

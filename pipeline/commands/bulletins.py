@@ -34,7 +34,7 @@ def register(sub: Any) -> None:
 
 def _compose(args: argparse.Namespace) -> int:
     from alerts.compose import compose_bulletins
-    from pipeline.settings import load_settings
+    from tbt_alert.settings import load_settings
 
     outcome = compose_bulletins(load_settings(), now=args.now)
     print(
@@ -46,7 +46,7 @@ def _compose(args: argparse.Namespace) -> int:
 
 def _send(args: argparse.Namespace) -> int:
     from alerts.delivery import send_pending
-    from pipeline.settings import load_settings
+    from tbt_alert.settings import load_settings
 
     outcome = send_pending(load_settings(), now=args.now, limit=args.limit)
     print(
@@ -64,9 +64,9 @@ def _send(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
-    from pipeline.settings import load_settings
     from schema.engine import make_engine, session_scope
     from schema.models import Delivery
+    from tbt_alert.settings import load_settings
 
     settings = load_settings()
     with session_scope(make_engine(settings.database_url)) as session:
@@ -82,9 +82,9 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _requeue(args: argparse.Namespace) -> int:
-    from pipeline.settings import load_settings
     from schema.engine import make_engine, session_scope
     from schema.models import Delivery
+    from tbt_alert.settings import load_settings
 
     settings = load_settings()
     with session_scope(make_engine(settings.database_url)) as session:

@@ -44,7 +44,7 @@ def _mode(args: argparse.Namespace) -> str | None:
 
 
 def _classify(args: argparse.Namespace) -> int:
-    from pipeline.settings import load_settings
+    from tbt_alert.settings import load_settings
 
     settings = load_settings()
     if args.jsonl:
@@ -99,10 +99,10 @@ def _classify_jsonl(classifier: Any, source: Path, target: Path, batch_size: int
 
 
 def _train(args: argparse.Namespace) -> int:
-    from classifiers.encoder import ensure_model
     from classifiers.head import HEAD_DIR
+    from classifiers.model_build import ensure_model
     from classifiers.train import train
-    from pipeline.settings import load_settings
+    from tbt_alert.settings import load_settings
 
     settings = load_settings()
     result = train(
@@ -116,9 +116,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from classifiers.encoder import ensure_model
     from classifiers.evaluate import evaluate
-    from pipeline.settings import load_settings
+    from classifiers.model_build import ensure_model
+    from tbt_alert.settings import load_settings
 
     markdown, _ = evaluate(ensure_model(load_settings()), data_dir=args.data_dir, out=args.out)
     print(markdown)

@@ -33,8 +33,8 @@ def register(sub: Any) -> None:
 
 def _crawl(args: argparse.Namespace) -> int:
     from crawlers.run import crawl, crawl_all, exit_code
-    from pipeline.settings import load_settings
     from schema.migrate import upgrade
+    from tbt_alert.settings import load_settings
 
     settings = load_settings()
     upgrade(settings.database_url)  # a fresh data dir works without a separate `db upgrade`
@@ -57,7 +57,7 @@ def _parse(args: argparse.Namespace) -> int:
     from crawlers.items import Rejected
     from crawlers.saved import dumps, item_json, parse_saved, rejected_json
     from crawlers.sources import load_source
-    from pipeline.errors import StructureChanged
+    from tbt_alert.errors import StructureChanged
 
     config = load_source(args.source)
     failed = False

@@ -24,8 +24,8 @@ def register(sub: Any) -> None:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
-    from pipeline.settings import load_settings
     from schema.migrate import current_revision, upgrade
+    from tbt_alert.settings import load_settings
 
     settings = load_settings()
     upgrade(settings.database_url, args.revision)
@@ -34,8 +34,8 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 def _current(args: argparse.Namespace) -> int:
-    from pipeline.settings import load_settings
     from schema.migrate import current_revision, head_revision
+    from tbt_alert.settings import load_settings
 
     settings = load_settings()
     print(f"current {current_revision(settings.database_url)}, newest {head_revision()}")
@@ -44,7 +44,7 @@ def _current(args: argparse.Namespace) -> int:
 
 def _backup(args: argparse.Namespace) -> int:
     from pipeline.maintenance import backup_database
-    from pipeline.settings import load_settings
+    from tbt_alert.settings import load_settings
 
     path = backup_database(load_settings(), destination=args.to)
     print(f"backup written to {path}")
@@ -53,7 +53,7 @@ def _backup(args: argparse.Namespace) -> int:
 
 def _restore(args: argparse.Namespace) -> int:
     from pipeline.maintenance import restore_database
-    from pipeline.settings import load_settings
+    from tbt_alert.settings import load_settings
 
     settings = load_settings()
     restore_database(settings, args.file)

@@ -112,7 +112,7 @@ CHECKS: dict[str, Check] = {
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipeline.settings import load_settings
+    from tbt_alert.settings import load_settings
 
     settings = load_settings()
     if settings.secret_key_is_ephemeral:

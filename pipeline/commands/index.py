@@ -34,7 +34,7 @@ def register(sub: Any) -> None:
 
 
 def _rebuild(args: argparse.Namespace) -> int:
-    from pipeline.settings import load_settings
+    from tbt_alert.settings import load_settings
 
     quiet_transport(args)
     from schema.migrate import upgrade
@@ -56,7 +56,7 @@ def _rebuild(args: argparse.Namespace) -> int:
 
 
 def _update(args: argparse.Namespace) -> int:
-    from pipeline.settings import load_settings
+    from tbt_alert.settings import load_settings
 
     quiet_transport(args)
     from schema.migrate import upgrade
@@ -82,7 +82,7 @@ def _update(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from pipeline.settings import load_settings
+    from tbt_alert.settings import load_settings
 
     quiet_transport(args)
     from search.lifecycle import index_counts

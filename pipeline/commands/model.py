@@ -18,7 +18,7 @@ def register(subparsers: Any) -> None:
 
 def _build(args: argparse.Namespace) -> int:
     from classifiers.model_build import build_model, read_manifest
-    from pipeline.settings import load_settings
+    from tbt_alert.settings import load_settings
 
     out = args.out or load_settings().encoder_path
     path = build_model(out, force=args.force)

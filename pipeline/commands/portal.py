@@ -7,7 +7,7 @@ import getpass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pipeline.settings import Settings
+    from tbt_alert.settings import Settings
 
 
 def ensure_demo_user(settings: Settings) -> tuple[str, str]:
@@ -44,8 +44,8 @@ def register(sub: Any) -> None:
 def _portal(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from pipeline.settings import load_settings
     from schema.migrate import upgrade
+    from tbt_alert.settings import load_settings
 
     settings = load_settings()
     upgrade(settings.database_url)
@@ -62,9 +62,9 @@ def _portal(args: argparse.Namespace) -> int:
 
 
 def _users_add(args: argparse.Namespace) -> int:
-    from pipeline.settings import load_settings
     from portal.users import create_user
     from schema.engine import make_engine, session_scope
+    from tbt_alert.settings import load_settings
 
     password = args.password or getpass.getpass(f"password for {args.username}: ")
     settings = load_settings()
@@ -79,9 +79,9 @@ def _users_add(args: argparse.Namespace) -> int:
 
 
 def _users_apikey(args: argparse.Namespace) -> int:
-    from pipeline.settings import load_settings
     from portal.users import issue_api_key
     from schema.engine import make_engine, session_scope
+    from tbt_alert.settings import load_settings
 
     settings = load_settings()
     engine = make_engine(settings.database_url)

@@ -24,8 +24,8 @@ def register(sub: Any) -> None:
 
 
 def _recall_risk(args: argparse.Namespace) -> int:
-    from pipeline.settings import load_settings
     from reports.recall_risk import build_report
+    from tbt_alert.settings import load_settings
 
     settings = load_settings()
     outcome = build_report(settings, args.period, market=args.market, sector=args.sector)

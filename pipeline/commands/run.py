@@ -17,10 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.errors import TbtError
+from tbt_alert.errors import TbtError
 
 if TYPE_CHECKING:
-    from pipeline.settings import Settings
+    from tbt_alert.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +75,8 @@ def _brief(result: Any) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     from pipeline import stages
-    from pipeline.settings import load_settings
     from schema.migrate import upgrade
+    from tbt_alert.settings import load_settings
 
     settings = load_settings()
     upgrade(settings.database_url)  # a fresh data dir works without a separate `db upgrade`

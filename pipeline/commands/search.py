@@ -41,10 +41,10 @@ def register(sub: Any) -> None:
 def _search(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from pipeline.errors import SearchError
-    from pipeline.settings import load_settings
     from search.client import make_client
     from search.query import SearchRequest, search_measures
+    from tbt_alert.errors import SearchError
+    from tbt_alert.settings import load_settings
 
     try:
         request = SearchRequest(

@@ -18,8 +18,19 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipeline import services
-    from pipeline.settings import load_settings
+    from tbt_alert.errors import TbtError
+    from tbt_alert.settings import load_settings
+
+    try:
+        # Development tools stay out of the wheel: a deployment runs its own services.
+        from devtools import services
+    except ModuleNotFoundError as exc:
+        if exc.name != "devtools":
+            raise
+        raise TbtError(
+            "the local services come with a source checkout (devtools/); run this from the repository, "
+            "or point TBT_DATABASE_URL, TBT_ELASTICSEARCH_URL and TBT_SMTP_HOST at your own services."
+        ) from None
 
     names = args.names or list(_ALL)
     unknown = set(names) - set(_ALL)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from pipeline.settings import Settings
+    from tbt_alert.settings import Settings
 
 
 def _criteria_args(parser: argparse.ArgumentParser, *, change: bool = False) -> None:
@@ -65,8 +65,8 @@ def register(sub: Any) -> None:
 
 
 def _session() -> tuple[Settings, AbstractContextManager[Session]]:
-    from pipeline.settings import load_settings
     from schema.engine import make_engine, session_scope
+    from tbt_alert.settings import load_settings
 
     settings = load_settings()
     return settings, session_scope(make_engine(settings.database_url))
@@ -104,7 +104,8 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _subscribe(args: argparse.Namespace) -> int:
-    from alerts.subscriptions import InvalidSubscription, add_subscription, criteria, find_subscriber
+    from alerts.subscriptions import add_subscription, criteria, find_subscriber
+    from tbt_alert.errors import InvalidSubscription
 
     _, scope = _session()
     with scope as session:

@@ -9,7 +9,6 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from pipeline.errors import SearchError, ServiceUnavailable
 from portal.access import ADMIN, ROLE_RANK
 from portal.context import db_session, portal_of
 from portal.i18n import translator
@@ -17,6 +16,7 @@ from portal.render import language_of, page
 from portal.security import hash_password
 from portal.web import verify_csrf
 from schema.models import CrawlRun, Measure, QuarantinedRecord, Source, Subscriber, User
+from tbt_alert.errors import SearchError, ServiceUnavailable
 
 router = APIRouter(include_in_schema=False)
 MIN_PASSWORD_LENGTH = 12

@@ -16,12 +16,12 @@ from fastapi.security import APIKeyHeader
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from pipeline.errors import SearchError, ServiceUnavailable
 from portal.access import API_KEY_HEADER, API_PUBLIC, API_STAFF
 from portal.context import db_session, portal_of
 from portal.render import page
 from portal.routes.measures import FIELDS, bulletins_of, load_measure, timeline
 from portal.searching import MAX_RESULT_WINDOW, as_dict, build_request
+from tbt_alert.errors import SearchError, ServiceUnavailable
 
 # Declared so the OpenAPI document shows the scheme; AccessRule does the checking.
 api_key_scheme = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="Your API key")

@@ -10,7 +10,6 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline.errors import TbtError
 from portal.access import ANALYST
 from portal.context import db_session, portal_of
 from portal.i18n import translator
@@ -18,6 +17,7 @@ from portal.names import sector_choices
 from portal.render import language_of, page
 from portal.web import verify_csrf
 from schema.models import Report
+from tbt_alert.errors import TbtError
 
 router = APIRouter(include_in_schema=False)
 MEDIA_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}

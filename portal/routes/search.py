@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 
-from pipeline.errors import SearchError, ServiceUnavailable
 from portal.access import STAFF
 from portal.context import portal_of
 from portal.i18n import translator
@@ -27,6 +26,7 @@ from portal.searching import (
     request_values,
     toggle_url,
 )
+from tbt_alert.errors import SearchError, ServiceUnavailable
 
 router = APIRouter(include_in_schema=False)
 

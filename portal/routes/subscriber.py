@@ -10,7 +10,6 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from alerts.links import CONFIRM_PATH, MANAGE_PATH, UNSUBSCRIBE_PATH
-from pipeline.errors import TokenError
 from portal.access import SUBSCRIBER_LINK
 from portal.context import db_session, portal_of
 from portal.i18n import translator
@@ -18,6 +17,7 @@ from portal.names import sector_choices
 from portal.render import language_of, page
 from portal.web import split_list, verify_csrf, verify_csrf_unless_one_click
 from schema.models import FREQUENCIES, MEASURE_KINDS, Subscriber, Subscription, utcnow
+from tbt_alert.errors import TokenError
 
 router = APIRouter(include_in_schema=False)
 _MAX_TOKEN = 2000
@@ -104,12 +104,12 @@ async def manage(request: Request, session: Annotated[Session, Depends(db_sessio
         return bad_link(request)
     assert isinstance(token, str)
     from alerts.subscriptions import (
-        InvalidSubscription,
         add_subscription,
         change_subscription,
         check_language,
         criteria,
     )
+    from tbt_alert.errors import InvalidSubscription
 
     values: dict[str, Any] = {
         "sectors": [str(v) for v in form.getlist("sectors")],

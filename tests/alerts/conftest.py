@@ -14,12 +14,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from alerts.subscriptions import add_subscriber, add_subscription, criteria
-from crawlers.countries import to_alpha3
-from pipeline.settings import Settings
 from schema.engine import session_factory
 from schema.ids import measure_id
 from schema.models import Measure, SectorTag, Source, Subscriber
 from schema.upsert import store_measures
+from tbt_alert.countries import to_alpha3
+from tbt_alert.settings import Settings
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "alerts" / "measures.json"
 SEEN_AT = dt.datetime(2026, 7, 19, 8, 0, tzinfo=dt.UTC)  # the crawl of the day

@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerts.compose import compose_bulletins, period_for
-from crawlers.countries import is_bri
-from pipeline.settings import Settings
 from schema.ids import measure_id
 from schema.models import Bulletin, BulletinItem, Delivery, Measure, Subscriber
+from tbt_alert.countries import is_bri
+from tbt_alert.settings import Settings
 from tests.alerts.conftest import NOW, SEEN_AT, constructed, measure_by_key, real_records, store, subscribe
 
 MALAWI = "DMS 2097:2024, Washable distemper – Specification"

@@ -20,8 +20,8 @@ from alerts.compose import compose_bulletins
 from alerts.delivery import send_pending
 from alerts.lifecycle import unsubscribe
 from alerts.tokens import verify_token
-from pipeline.settings import Settings
 from schema.models import Delivery
+from tbt_alert.settings import Settings
 from tests.alerts.conftest import NOW, constructed, real_records, store, subscribe
 from tests.alerts.faulty_smtp import FaultySmtp, closed_port
 
@@ -217,7 +217,7 @@ def test_permanent_rejection_is_not_retried(db_session: Session, settings_for: C
 CRASH_AFTER_ACCEPT = """
 import datetime as dt, os, smtplib, sys
 from alerts.delivery import send_pending
-from pipeline.settings import load_settings
+from tbt_alert.settings import load_settings
 
 original = smtplib.SMTP.data
 def data_then_die(self, msg):

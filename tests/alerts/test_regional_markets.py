@@ -1,8 +1,8 @@
 """A regional body's measure (EAEU, GCC) reaches subscribers of each member country."""
 
 from alerts.matching import MeasurePool, prepare
-from crawlers.countries import applicable_countries
 from schema.models import Measure, Subscription
+from tbt_alert.countries import applicable_countries
 
 
 def _regional(extra: dict[str, object]) -> Measure:

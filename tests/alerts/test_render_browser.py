@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from alerts.compose import compose_bulletins
 from alerts.render import render_confirmation
-from pipeline.settings import Settings
 from schema.models import Bulletin
+from tbt_alert.settings import Settings
 from tests.alerts.conftest import NOW, constructed, real_records, store, subscribe
 
 CHROMIUM = "/usr/bin/chromium"

@@ -14,13 +14,13 @@ from sqlalchemy import select
 from alerts.gist import gist_zh
 from alerts.glossary import load_glossary
 from alerts.lifecycle import confirm, revoke_links
-from alerts.subscriptions import InvalidSubscription, criteria, import_csv
+from alerts.subscriptions import criteria, import_csv
 from alerts.tokens import make_token, verify_token
 from pipeline.cli import main
-from pipeline.errors import TokenError
-from pipeline.settings import Settings
 from schema.engine import make_engine, session_factory
 from schema.models import Delivery, Subscriber
+from tbt_alert.errors import InvalidSubscription, TokenError
+from tbt_alert.settings import Settings
 from tests.alerts.conftest import real_records
 
 

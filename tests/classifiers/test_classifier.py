@@ -9,7 +9,7 @@ import pytest
 
 from classifiers.classifier import Classifier
 from classifiers.encoder import Encoder
-from pipeline.errors import ClassifierError
+from tbt_alert.errors import ClassifierError
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from classifiers.e5s1 import E5Header, dequantize_q4_0, hf_name_and_shape, read_directory
-from pipeline.errors import ClassifierError
+from tbt_alert.errors import ClassifierError
 
 
 def test_q4_0_block_is_expanded_like_e5c() -> None:

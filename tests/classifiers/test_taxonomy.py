@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from classifiers.taxonomy import CROSS_SECTOR, load_taxonomy, normalise_hs, normalise_ics
-from pipeline.errors import ClassifierError
+from tbt_alert.errors import ClassifierError
 
 SECTORS = {
     "textiles_apparel",

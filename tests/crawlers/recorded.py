@@ -84,7 +84,7 @@ if __name__ == "__main__":
 
 def only_documented_errors(source: str, body: bytes, url: str) -> ParseResult | None:
     """Run the parser; a StructureChanged is the one documented error and gives None."""
-    from pipeline.errors import StructureChanged
+    from tbt_alert.errors import StructureChanged
 
     try:
         return get_parser(source)(body, url, load_source(source))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawlers.countries import countries, country, eping_id, is_bri, is_eu, to_alpha3
+from tbt_alert.countries import countries, country, eping_id, is_bri, is_eu, to_alpha3
 
 
 @pytest.mark.parametrize(

@@ -18,10 +18,11 @@ from crawlers.items import MeasureItem, Rejected
 from crawlers.middlewares import ReplayRewriteMiddleware
 from crawlers.pipelines import MeasureStore, RunCounts, check_item, open_crawl_run, run_status
 from crawlers.replay import REPLAY_DIR, ReplayServer, load_exchanges
-from crawlers.sources import SourceConfigError, UnknownLookupValue, load_source, load_source_file, load_sources
+from crawlers.sources import load_source, load_source_file, load_sources
 from pipeline.cli import main
 from schema.ids import measure_id
 from schema.models import Measure, QuarantinedRecord, Source
+from tbt_alert.errors import SourceConfigError, UnknownLookupValue
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -179,3 +180,20 @@ def test_values_longer_than_their_column_are_rejected_before_the_database_sees_t
     assert isinstance(result, Rejected)
     assert result.field == "brand"
     assert "301 characters" in result.reason
+
+
+def test_parse_of_an_unknown_source_says_so_without_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    from pipeline.cli import main
+
+    assert main(["parse", "no_such_source", "f.json"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tbt-alert: unknown source 'no_such_source'; known sources: ")
+    assert "Traceback" not in err
+
+
+def test_a_source_without_a_parser_is_a_user_error() -> None:
+    from crawlers.parsers import get_parser
+    from tbt_alert.errors import TbtError
+
+    with pytest.raises(TbtError, match="no parser for source 'no_such_source'"):
+        get_parser("no_such_source")

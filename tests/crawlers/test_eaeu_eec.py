@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from crawlers.parsers.eaeu_eec import designation, parse, russian_date
 from crawlers.sources import load_source
-from pipeline.errors import RecordRejected, StructureChanged
+from tbt_alert.errors import RecordRejected, StructureChanged
 from tests.crawlers.recorded import (
     Case,
     assert_only_documented_errors_on_damage,

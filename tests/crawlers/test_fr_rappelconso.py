@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from crawlers.parsers.fr_rappelconso import parse
 from crawlers.sources import load_source
-from pipeline.errors import StructureChanged
+from tbt_alert.errors import StructureChanged
 from tests.crawlers.recorded import Case, cases, expected, meta, only_documented_errors
 
 SOURCE = "fr_rappelconso"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from crawlers.parsers.gcc_gso import parse
 from crawlers.sources import load_source
-from pipeline.errors import StructureChanged
+from tbt_alert.errors import StructureChanged
 from tests.crawlers.recorded import (
     Case,
     assert_only_documented_errors_on_damage,

@@ -6,7 +6,7 @@ import pytest
 
 from crawlers.parsers._html_tables import decode_page, mapped_rows, read_tables
 from crawlers.sources import load_source
-from pipeline.errors import StructureChanged
+from tbt_alert.errors import StructureChanged
 
 URL = "https://example.org/list/"
 

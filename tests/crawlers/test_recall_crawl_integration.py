@@ -18,10 +18,10 @@ from crawlers.replay import REPLAY_DIR
 from crawlers.run import CrawlOutcome, crawl, crawl_all, exit_code
 from crawlers.saved import read_saved
 from crawlers.sources import load_source
-from pipeline.settings import Settings
 from schema.engine import make_engine
 from schema.ids import measure_id
 from schema.models import CrawlRun, Measure, MeasureRevision, QuarantinedRecord
+from tbt_alert.settings import Settings
 
 REPORT_FILES = ("report_10000282.xml.gz", "report_10000283.xml.gz")
 RECALL_SOURCES = ("eu_safety_gate", "us_cpsc", "ca_health_canada", "au_accc")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from crawlers.parsers import get_parser
 from crawlers.sources import load_source
-from pipeline.errors import StructureChanged
+from tbt_alert.errors import StructureChanged
 from tests.crawlers.recorded import Case, cases, expected, meta, only_documented_errors
 
 SOURCES = ("eu_safety_gate", "us_cpsc", "ca_health_canada", "au_accc")

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawlers.symbols import InvalidSymbol, parse_symbol, parse_symbols
+from crawlers.symbols import parse_symbol, parse_symbols
+from tbt_alert.errors import InvalidSymbol
 
 
 @pytest.mark.parametrize(

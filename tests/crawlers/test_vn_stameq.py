@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from crawlers.parsers.vn_stameq import parse, qcvn_number, vietnamese_date
 from crawlers.sources import load_source
-from pipeline.errors import RecordRejected, StructureChanged
+from tbt_alert.errors import RecordRejected, StructureChanged
 from tests.crawlers.recorded import (
     Case,
     assert_only_documented_errors_on_damage,

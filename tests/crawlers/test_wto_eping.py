@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from crawlers.parsers.wto_eping import parse
 from crawlers.sources import SourceConfig, load_source
-from pipeline.errors import StructureChanged
+from tbt_alert.errors import StructureChanged
 from tests.crawlers.recorded import Case, cases, expected, meta
 
 URL = "https://epingalert.org/api/v1/azureSearch/getAll?language=1&domainIds=1&sortBy=distributionDate&page=1&pageSize=10"

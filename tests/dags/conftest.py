@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.settings import Settings
+from tbt_alert.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).parent / "airflow")

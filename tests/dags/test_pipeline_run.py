@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import func, select
 
 from crawlers.sources import load_sources
+from devtools.smtp_sink import SmtpSink
 from pipeline import stages
-from pipeline.settings import Settings
-from pipeline.smtp_sink import SmtpSink
 from schema.engine import make_engine, session_scope
 from schema.models import Bulletin, CrawlRun, Delivery, Measure, MeasureRevision, SectorTag, Subscriber
+from tbt_alert.settings import Settings
 from tests.dags.conftest import REPO_ROOT
 
 REPLAY = REPO_ROOT / "crawlers" / "replay"

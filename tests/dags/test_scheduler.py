@@ -21,10 +21,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from pipeline.settings import Settings
-from pipeline.smtp_sink import SmtpSink
+from devtools.smtp_sink import SmtpSink
 from schema.engine import make_engine, session_scope
 from schema.models import CrawlRun, Measure
+from tbt_alert.settings import Settings
 from tests.conftest import _admin_exec, _postgres_admin_url, _with_database
 from tests.dags.conftest import REPO_ROOT, airflow_env
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.settings import Settings
-from pipeline.smtp_sink import SmtpSink
+from devtools.smtp_sink import SmtpSink
+from tbt_alert.settings import Settings
 
 pytestmark = pytest.mark.slow
 

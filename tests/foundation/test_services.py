@@ -3,8 +3,8 @@
 import smtplib
 from email.message import EmailMessage
 
-from pipeline.settings import Settings
-from pipeline.smtp_sink import SmtpSink
+from devtools.smtp_sink import SmtpSink
+from tbt_alert.settings import Settings
 
 
 def test_elasticsearch_creates_and_deletes_an_index_under_the_run_prefix(es, index_prefix: str) -> None:  # type: ignore[no-untyped-def]

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import SettingsError
-from pipeline.settings import load_settings
+from tbt_alert.errors import SettingsError
+from tbt_alert.settings import load_settings
 
 BASE = {"TBT_DATA_DIR": "/tmp/tbt-settings-test", "TBT_SECRET_KEY": "x" * 40}
 

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from pipeline import maintenance, stages
-from pipeline.settings import Settings
 from schema.engine import make_engine, session_scope
 from schema.models import Measure, MeasureRevision, QuarantinedRecord, Source
 from schema.upsert import store_measures
+from tbt_alert.settings import Settings
 
 UTC = dt.UTC
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from pipeline.settings import Settings
-from pipeline.smtp_sink import SmtpSink
+from devtools.smtp_sink import SmtpSink
 from schema.engine import make_engine, session_scope
 from schema.models import Delivery, Measure
+from tbt_alert.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REPLAY = REPO_ROOT / "crawlers" / "replay"

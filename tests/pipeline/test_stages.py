@@ -14,13 +14,13 @@ from sqlalchemy import select
 
 from crawlers.run import CrawlOutcome
 from crawlers.sources import load_sources
+from devtools.smtp_sink import SmtpSink
 from pipeline import stages
 from pipeline.bookkeeping import claim, recall
 from pipeline.operator_alerts import suspicious_crawl
-from pipeline.settings import Settings
-from pipeline.smtp_sink import SmtpSink
 from schema.engine import make_engine, session_scope
 from schema.models import CrawlRun, Subscriber
+from tbt_alert.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REPLAY = REPO_ROOT / "crawlers" / "replay"

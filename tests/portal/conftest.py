@@ -13,11 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from pipeline.settings import Settings, load_settings
 from portal.app import create_app
 from schema.engine import make_engine, session_scope
 from schema.migrate import upgrade
 from schema.models import Measure, Subscriber, User
+from tbt_alert.settings import Settings, load_settings
 from tests.conftest import TEST_SECRET
 from tests.portal.data import load_real_data
 

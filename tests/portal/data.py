@@ -19,9 +19,9 @@ from sqlalchemy import select
 from crawlers.parsers import get_parser
 from crawlers.pipelines import MeasureStore, finish_crawl_run, open_crawl_run
 from crawlers.sources import load_source
-from pipeline.settings import Settings
 from schema.engine import make_engine, session_scope
 from schema.models import Measure, SectorTag
+from tbt_alert.settings import Settings
 from tests.crawlers.recorded import cases
 
 SAFETY_GATE_REPORT = "safety_gate/weekly_reports/report_10000285.xml.gz"

@@ -12,9 +12,9 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from pipeline.settings import load_settings
 from portal.access import Access, AccessRule, role_allows
 from portal.app import create_app
+from tbt_alert.settings import load_settings
 from tests.conftest import TEST_SECRET
 from tests.portal.conftest import PortalEnv, csrf_of
 

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from pipeline.settings import Settings
 from schema.engine import make_engine, session_scope
 from schema.models import (
     Bulletin,
@@ -22,6 +21,7 @@ from schema.models import (
     QuarantinedRecord,
     SectorTag,
 )
+from tbt_alert.settings import Settings
 from tests.reliability.services import ThrowawayElasticsearch, ThrowawayPostgres, service_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

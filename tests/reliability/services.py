@@ -2,7 +2,7 @@
 PostgreSQL cluster, on their own loopback ports and data folders, which a test may kill,
 restart or starve of disk without touching the shared services on 9200 and 5433.
 
-They come from the same installations ``pipeline.services`` uses (Elastic's test
+They come from the same installations ``devtools.services`` uses (Elastic's test
 distribution in the cache, Debian's PostgreSQL binaries). Both refuse to run as root, so
 as root they run as the same system users the shared services use (``tbt-es``,
 ``postgres``); their folders live under /tmp with modes those users can traverse.

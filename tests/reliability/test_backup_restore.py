@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from pipeline import maintenance, stages
-from pipeline.settings import Settings
 from search.lifecycle import index_counts, rebuild_index
+from tbt_alert.settings import Settings
 from tests.conftest import _admin_exec, _postgres_admin_url, _with_database
 from tests.reliability.conftest import REPLAY, measure_ids, table_counts
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.settings import Settings
-from pipeline.smtp_sink import SmtpSink
+from devtools.smtp_sink import SmtpSink
+from tbt_alert.settings import Settings
 from tests.reliability.conftest import REPLAY, REPO_ROOT, crawl_runs, table_counts
 
 FAULTY = REPO_ROOT / "tests" / "fixtures" / "reliability" / "faulty_replay"

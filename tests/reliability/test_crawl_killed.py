@@ -16,7 +16,7 @@ import pytest
 
 from crawlers.pipelines import BATCH_SIZE
 from crawlers.run import CrawlOutcome, crawl
-from pipeline.settings import Settings
+from tbt_alert.settings import Settings
 from tests.reliability.conftest import crawl_runs, measure_ids, table_counts
 from tests.reliability.snapshots import manifest, safety_gate_snapshot
 

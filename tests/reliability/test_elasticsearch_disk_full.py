@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from pipeline import stages
-from pipeline.errors import SearchError
-from pipeline.settings import Settings
 from search.lifecycle import index_counts
+from tbt_alert.errors import SearchError
+from tbt_alert.settings import Settings
 from tests.reliability.conftest import REPLAY, table_counts
 from tests.reliability.services import ThrowawayElasticsearch
 

@@ -15,11 +15,11 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
+from devtools.smtp_sink import SmtpSink
 from pipeline import stages
-from pipeline.errors import SearchError
-from pipeline.settings import Settings
-from pipeline.smtp_sink import SmtpSink
 from search.lifecycle import index_counts, rebuild_index
+from tbt_alert.errors import SearchError
+from tbt_alert.settings import Settings
 from tests.reliability.conftest import REPLAY, table_counts
 from tests.reliability.services import ThrowawayElasticsearch
 

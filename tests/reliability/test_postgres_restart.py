@@ -18,11 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from pipeline import stages
-from pipeline.errors import TbtError
-from pipeline.settings import Settings
 from schema.engine import make_engine, session_scope
 from schema.migrate import upgrade
 from schema.models import SectorTag
+from tbt_alert.errors import TbtError
+from tbt_alert.settings import Settings
 from tests.reliability.conftest import crawl_runs, measure_ids, table_counts
 from tests.reliability.services import ThrowawayPostgres
 from tests.reliability.snapshots import manifest, safety_gate_snapshot

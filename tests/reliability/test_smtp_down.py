@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from devtools.smtp_sink import SmtpSink, read_maildir
 from pipeline import stages
 from pipeline.operator_alerts import alert_operator
-from pipeline.settings import Settings
-from pipeline.smtp_sink import SmtpSink, read_maildir
 from schema.engine import make_engine, session_scope
 from schema.models import Delivery
+from tbt_alert.settings import Settings
 from tests.reliability.conftest import REPLAY
 from tests.reliability.services import free_port
 

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from crawlers.countries import to_alpha3
-from pipeline.settings import Settings
 from schema.engine import make_engine, session_scope
 from schema.ids import content_hash, measure_id
 from schema.models import Measure, SectorTag, Source
+from tbt_alert.countries import to_alpha3
+from tbt_alert.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SOURCES = [

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from crawlers.countries import to_alpha3
 from reports.analysis import analyse
 from reports.hazards import load_vocabulary
-from reports.periods import PeriodError, parse_period
+from reports.periods import parse_period
 from reports.recall_risk import normalise_market
 from reports.score import Exposure, ExposureTable, load_exposure, score_pairs
 from reports.selection import RecallRow, market_of, origin_of, severity_of
+from tbt_alert.countries import to_alpha3
+from tbt_alert.errors import PeriodError
 
 
 def test_periods_and_their_comparisons() -> None:
@@ -68,7 +69,7 @@ def test_unknown_origin_is_never_china() -> None:
 
 
 def test_markets_group_eu_member_states() -> None:
-    from crawlers.countries import is_eu
+    from tbt_alert.countries import is_eu
 
     assert market_of("EUR", "DEU", is_eu) == "EUR"
     assert market_of("FRA", "FRA", is_eu) == "EUR"

@@ -11,10 +11,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
-from pipeline.settings import Settings
 from reports.recall_risk import build_report
 from schema.engine import make_engine, session_scope
 from schema.models import Report
+from tbt_alert.settings import Settings
 
 Q4 = {"start": "2025-10-01", "end": "2026-01-01"}
 Q3 = {"start": "2025-07-01", "end": "2025-10-01"}

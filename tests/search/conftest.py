@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from pipeline.settings import Settings, load_settings
 from schema.engine import make_engine, session_scope
 from schema.migrate import upgrade
 from schema.models import SectorTag, Source
 from schema.upsert import store_measures, upsert
+from tbt_alert.settings import Settings, load_settings
 
 DATA = Path(__file__).resolve().parent / "data" / "measures.json"
 SOURCES = {

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from pipeline.errors import SearchError, ServiceUnavailable
 from schema.engine import session_scope
 from schema.models import Bulletin, BulletinItem, Measure, PipelineState, SectorTag, Subscriber
 from schema.upsert import store_measures
 from search.lifecycle import OVERLAP, checkpoint_key, index_counts, rebuild_index, update_index
-from search.lock import IndexBusy, index_lock
+from search.lock import index_lock
 from search.names import alias
 from search.query import SearchRequest, search_bulletins, search_measures
+from tbt_alert.errors import IndexBusy, SearchError, ServiceUnavailable
 from tests.search.conftest import SearchEnv, records
 
 N_MEASURES = len(records())

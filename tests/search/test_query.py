@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from crawlers.countries import country
-from pipeline.errors import SearchError
 from schema.ids import measure_id
 from search.query import SearchRequest, search_measures
+from tbt_alert.countries import country
+from tbt_alert.errors import SearchError
 from tests.search.conftest import TAGS, SearchEnv, records
 
 AS_OF = dt.date(2025, 7, 1)

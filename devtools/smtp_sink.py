@@ -1,6 +1,6 @@
 """A real SMTP server on loopback that stores every message it receives in a maildir.
 
-Used by `make run` (as a daemon: ``python -m pipeline.smtp_sink``) and by tests (in
+Used by `make run` (as a daemon: ``python -m devtools.smtp_sink``) and by tests (in
 process, through :class:`SmtpSink`). It speaks real SMTP through aiosmtpd, so what it
 receives is exactly what a relay would.
 """

@@ -1,5 +1,5 @@
 """The country registry: ISO 3166 countries with Chinese and English names, WTO and EU membership,
-ePing member ids and the Belt-and-Road flag, read from ``crawlers/data/countries.csv``.
+ePing member ids and the Belt-and-Road flag, read from ``tbt_alert/data/countries.csv``.
 
 Sources name countries in many ways ("Bahrain, Kingdom of", "Chinese Taipei", "C156", "中国",
 "EEC"); :func:`to_alpha3` turns all of them into the one code the database stores. The EU is a WTO

@@ -23,7 +23,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.errors import ServiceUnavailable
+from tbt_alert.errors import ServiceUnavailable
 
 # The newest Elasticsearch whose official test distribution is on Maven Central and
 # runs on the default Java 17 here (9.x is not published as integ-test-zip).
@@ -303,7 +303,7 @@ def start_smtp(maildir: Path, port: int = SMTP_PORT, timeout: float = 20.0) -> S
     logfile = run_dir() / "smtp.log"
     with open(logfile, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.smtp_sink", "--port", str(port), "--maildir", str(maildir)],
+            [sys.executable, "-m", "devtools.smtp_sink", "--port", str(port), "--maildir", str(maildir)],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
             cwd=Path(__file__).resolve().parent.parent,
         )
