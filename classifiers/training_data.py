@@ -103,6 +103,39 @@ def default_data_dir() -> Path:
     return Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 
+def _clean(value: object) -> str:
+    """The value as text with whitespace runs collapsed to one space; None becomes ""."""
+    return " ".join(str(value or "").split())
+
+
+def _record(
+    source: str,
+    kind: str,
+    language: str,
+    key: str,
+    title: str,
+    labels: tuple[str, ...],
+    *,
+    description: str = "",
+    products: str = "",
+    group: str = "",
+    fixed_split: str | None = None,
+) -> LabelledRecord:
+    """One labelled record; keyword-only fields keep the readers' calls self-describing."""
+    return LabelledRecord(
+        key=key,
+        source=source,
+        source_kind=kind,
+        language=language,
+        title=title,
+        description=description,
+        products=products,
+        labels=labels,
+        group=group,
+        fixed_split=fixed_split,
+    )
+
+
 # --- sources -------------------------------------------------------------------------
 
 
@@ -308,25 +341,16 @@ def taxonomy_anchors(taxonomy: Taxonomy) -> Iterator[LabelledRecord]:
     for sector in taxonomy.sectors:
         if sector.code == CROSS_SECTOR:
             continue
-        for language, words in sector.keywords.items():
-            for word in words:
-                yield LabelledRecord(
-                    key=f"taxonomy:{sector.code}:{language}:{word}",
-                    source="taxonomy",
-                    source_kind="taxonomy",
-                    language=language,
-                    title=word,
-                    labels=(sector.code,),
-                    fixed_split="train",
-                )
-        for language, text in (("en", sector.description_en), ("zh", sector.description_zh)):
-            yield LabelledRecord(
-                key=f"taxonomy:{sector.code}:{language}:description",
-                source="taxonomy",
-                source_kind="taxonomy",
-                language=language,
-                title=text,
-                labels=(sector.code,),
+        texts = [(language, word, word) for language, words in sector.keywords.items() for word in words]
+        texts += [("en", "description", sector.description_en), ("zh", "description", sector.description_zh)]
+        for language, name, text in texts:
+            yield _record(
+                "taxonomy",
+                "taxonomy",
+                language,
+                f"taxonomy:{sector.code}:{language}:{name}",
+                text,
+                (sector.code,),
                 fixed_split="train",
             )
 
@@ -395,6 +419,120 @@ def labelled_records(data_dir: Path | None = None, taxonomy: Taxonomy | None = N
 # --- non-English evaluation sets ----------------------------------------------------------
 
 
+def bvl_warnings(data_dir: Path, taxonomy: Taxonomy, warning_types: dict[str, list[str]]) -> Iterator[LabelledRecord]:
+    """German food warnings of the BVL (lebensmittelwarnung.de), labelled by warning type."""
+    with (data_dir / "multilingual" / "de" / "bvl_lebensmittelwarnungen.csv").open(encoding="utf-8") as fh:
+        for i, row in enumerate(csv.DictReader(fh)):
+            labels = warning_types.get((row.get("warningtype") or "").strip())
+            product = _clean(row.get("product"))
+            if labels and product:
+                yield _record(
+                    "de_bvl",
+                    "recall",
+                    "de",
+                    f"bvl:{i}",
+                    product,
+                    _check(labels, taxonomy, str(i)),
+                    description=_clean(row.get("reason")),
+                    group="bvl:" + _norm(product),
+                )
+
+
+def aesan_alerts(data_dir: Path, taxonomy: Taxonomy, alert_types: dict[str, list[str]]) -> Iterator[LabelledRecord]:
+    """Spanish food alerts of AESAN, labelled by alert type."""
+    feed = json.loads((data_dir / "multilingual" / "es" / "aesan_alerts_feed.json").read_text(encoding="utf-8"))
+    for alert in feed["alerts"]:
+        labels = alert_types.get(alert.get("type"))
+        if labels:
+            yield _record(
+                "es_aesan",
+                "recall",
+                "es",
+                f"aesan:{alert.get('reference')}",
+                _clean(alert.get("title")),
+                _check(labels, taxonomy, str(alert.get("reference"))),
+                # The product field as published, not whitespace-collapsed: the trained head saw it so.
+                products=str(alert.get("product") or ""),
+                group="aesan:" + _norm(str(alert.get("title") or "")),
+            )
+
+
+def rosstandart_drafts(
+    data_dir: Path, taxonomy: Taxonomy, committees: dict[str, list[str]]
+) -> Iterator[LabelledRecord]:
+    """Russian draft standards: GOST labelled by technical committee, then all building codes (СП)."""
+    path = data_dir / "multilingual" / "ru" / "rosstandart_draft_standards.json"
+    drafts = json.loads(path.read_text(encoding="utf-8"))
+    for item in drafts["gost"]:
+        match = re.match(r"\s*П?ТК\s+(\d+)", item.get("technical_committee") or "")
+        labels = committees.get(match.group(1)) if match else None
+        if labels:
+            yield _record(
+                "ru_rosstandart",
+                "standard",
+                "ru",
+                f"rosstandart:{item['id']}",
+                _clean(item.get("project_name")),
+                _check(labels, taxonomy, item["id"]),
+                group="ross:" + _norm(str(item.get("project_name") or "")),
+            )
+    for item in drafts["sp"]:  # building codes (СП): construction by definition
+        yield _record(
+            "ru_rosstandart",
+            "standard",
+            "ru",
+            f"rosstandart_sp:{item['id']}",
+            _clean(item.get("title")),
+            ("building_materials",),
+            group="ross:" + _norm(str(item.get("title") or "")),
+        )
+
+
+def rappelconso(data_dir: Path, taxonomy: Taxonomy, categories: dict[str, list[str]]) -> Iterator[LabelledRecord]:
+    """French recalls of RappelConso (one results page and one single record), labelled by product category."""
+    folder = data_dir / "multilingual" / "fr"
+    recalls = json.loads((folder / "rappelconso_page_20.json").read_text(encoding="utf-8"))["results"]
+    recalls.append(json.loads((folder / "rappelconso_record.json").read_text(encoding="utf-8")))
+    for rec in recalls:
+        labels = categories.get(rec.get("categorie_produit"))
+        if labels:
+            # Without a product label (libelle) the model references are the only name there is.
+            name = rec.get("libelle") or rec.get("modeles_ou_references")
+            yield _record(
+                "fr_rappelconso",
+                "recall",
+                "fr",
+                f"rappelconso:{rec.get('numero_fiche')}",
+                _clean(name),
+                _check(labels, taxonomy, str(rec.get("numero_fiche"))),
+                description=_clean(rec.get("motif_rappel")),
+                group="rc:" + _norm(str(name or "")),
+            )
+
+
+def safety_gate_fr(data_dir: Path, taxonomy: Taxonomy, categories: dict[str, list[str]]) -> Iterator[LabelledRecord]:
+    """Three Safety Gate alerts from the public API in French, labelled by product category.
+
+    No group: each split is then decided by the record key, as three alerts need no grouping.
+    """
+    for i in (1, 2, 3):
+        path = data_dir / "multilingual" / "fr" / f"safety_gate_api_alert_fr_{i}.json"
+        alert = json.loads(path.read_text(encoding="utf-8"))
+        product = alert["product"]
+        labels = categories.get(product["productCategory"]["key"])
+        versions = product.get("versions") or [{}]
+        if labels:
+            yield _record(
+                "eu_safety_gate",
+                "recall",
+                "fr",
+                f"safety_gate_fr:{alert['reference']}",
+                _clean(product.get("nameSpecific") or versions[0].get("name")),
+                _check(labels, taxonomy, alert["reference"]),
+                description=_clean(versions[0].get("description")),
+            )
+
+
 def multilingual_records(data_dir: Path | None = None, taxonomy: Taxonomy | None = None) -> list[LabelledRecord]:
     """French, German, Spanish and Russian records labelled by their sources' own classes.
 
@@ -402,108 +540,14 @@ def multilingual_records(data_dir: Path | None = None, taxonomy: Taxonomy | None
     70/15/15): the train part is training data, the validation part joins the threshold
     calibration, and only the test part is evaluated.
     """
-    data_dir = (data_dir or default_data_dir()) / "multilingual"
+    data_dir = data_dir or default_data_dir()
     taxonomy = taxonomy or load_taxonomy()
     table = _labelling()
-    out: list[LabelledRecord] = []
-
-    with (data_dir / "de" / "bvl_lebensmittelwarnungen.csv").open(encoding="utf-8") as fh:
-        for i, row in enumerate(csv.DictReader(fh)):
-            labels = table["bvl_warning_types"].get((row.get("warningtype") or "").strip())
-            product = " ".join((row.get("product") or "").split())
-            if labels and product:
-                out.append(
-                    LabelledRecord(
-                        key=f"bvl:{i}",
-                        source="de_bvl",
-                        source_kind="recall",
-                        language="de",
-                        title=product,
-                        description=" ".join((row.get("reason") or "").split()),
-                        labels=_check(labels, taxonomy, str(i)),
-                        group="bvl:" + _norm(product),
-                    )
-                )
-
-    aesan = json.loads((data_dir / "es" / "aesan_alerts_feed.json").read_text(encoding="utf-8"))
-    for alert in aesan["alerts"]:
-        labels = table["aesan_types"].get(alert.get("type"))
-        if labels:
-            out.append(
-                LabelledRecord(
-                    key=f"aesan:{alert.get('reference')}",
-                    source="es_aesan",
-                    source_kind="recall",
-                    language="es",
-                    title=" ".join(str(alert.get("title") or "").split()),
-                    products=str(alert.get("product") or ""),
-                    labels=_check(labels, taxonomy, str(alert.get("reference"))),
-                    group="aesan:" + _norm(str(alert.get("title") or "")),
-                )
-            )
-
-    ross = json.loads((data_dir / "ru" / "rosstandart_draft_standards.json").read_text(encoding="utf-8"))
-    committees: dict[str, list[str]] = table["rosstandart_technical_committees"]
-    for item in ross["gost"]:
-        match = re.match(r"\s*П?ТК\s+(\d+)", item.get("technical_committee") or "")
-        labels = committees.get(match.group(1)) if match else None
-        if labels:
-            out.append(
-                LabelledRecord(
-                    key=f"rosstandart:{item['id']}",
-                    source="ru_rosstandart",
-                    source_kind="standard",
-                    language="ru",
-                    title=" ".join(str(item.get("project_name") or "").split()),
-                    labels=_check(labels, taxonomy, item["id"]),
-                    group="ross:" + _norm(str(item.get("project_name") or "")),
-                )
-            )
-    for item in ross["sp"]:  # building codes (СП): construction by definition
-        out.append(
-            LabelledRecord(
-                key=f"rosstandart_sp:{item['id']}",
-                source="ru_rosstandart",
-                source_kind="standard",
-                language="ru",
-                title=" ".join(str(item.get("title") or "").split()),
-                labels=("building_materials",),
-                group="ross:" + _norm(str(item.get("title") or "")),
-            )
-        )
-
-    rappel = json.loads((data_dir / "fr" / "rappelconso_page_20.json").read_text(encoding="utf-8"))["results"]
-    rappel.append(json.loads((data_dir / "fr" / "rappelconso_record.json").read_text(encoding="utf-8")))
-    for rec in rappel:
-        labels = table["rappelconso_categories"].get(rec.get("categorie_produit"))
-        if labels:
-            out.append(
-                LabelledRecord(
-                    key=f"rappelconso:{rec.get('numero_fiche')}",
-                    source="fr_rappelconso",
-                    source_kind="recall",
-                    language="fr",
-                    title=" ".join(str(rec.get("libelle") or rec.get("modeles_ou_references") or "").split()),
-                    description=" ".join(str(rec.get("motif_rappel") or "").split()),
-                    labels=_check(labels, taxonomy, str(rec.get("numero_fiche"))),
-                    group="rc:" + _norm(str(rec.get("libelle") or rec.get("modeles_ou_references") or "")),
-                )
-            )
-    for i in (1, 2, 3):
-        alert = json.loads((data_dir / "fr" / f"safety_gate_api_alert_fr_{i}.json").read_text(encoding="utf-8"))
-        product = alert["product"]
-        labels = table["safety_gate_api_categories"].get(product["productCategory"]["key"])
-        versions = product.get("versions") or [{}]
-        if labels:
-            out.append(
-                LabelledRecord(
-                    key=f"safety_gate_fr:{alert['reference']}",
-                    source="eu_safety_gate",
-                    source_kind="recall",
-                    language="fr",
-                    title=" ".join(str(product.get("nameSpecific") or versions[0].get("name") or "").split()),
-                    description=" ".join(str(versions[0].get("description") or "").split()),
-                    labels=_check(labels, taxonomy, alert["reference"]),
-                )
-            )
-    return [r for r in out if r.text.strip()]
+    records = [
+        *bvl_warnings(data_dir, taxonomy, table["bvl_warning_types"]),
+        *aesan_alerts(data_dir, taxonomy, table["aesan_types"]),
+        *rosstandart_drafts(data_dir, taxonomy, table["rosstandart_technical_committees"]),
+        *rappelconso(data_dir, taxonomy, table["rappelconso_categories"]),
+        *safety_gate_fr(data_dir, taxonomy, table["safety_gate_api_categories"]),
+    ]
+    return [r for r in records if r.text.strip()]
