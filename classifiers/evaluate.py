@@ -14,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from classifiers.classifier import Classifier, SectorPrediction
 from classifiers.embedding_cache import embed_cached
@@ -29,6 +30,7 @@ from classifiers.train import cache_file_for
 from classifiers.training_data import LabelledRecord, labelled_records, multilingual_records
 
 SYSTEMS = ("combined", "hs_only", "keywords", "model_only")
+TEMPLATE_DIR = Path(__file__).with_name("templates")
 TARGETS = {"micro_f1": 0.85, "no_hs_recall": 0.80, "no_hs_precision": 0.80, "language_gap": 0.05}
 
 
@@ -74,18 +76,19 @@ def score(
     gold: list[set[str]], pred: list[set[str]], sectors: Iterable[str]
 ) -> tuple[Scores, dict[str, Scores], float]:
     """Micro scores, per-sector scores and macro-F1 (over sectors with gold examples)."""
-    per: dict[str, Scores] = {s: Scores() for s in sectors}
-    for g, p in zip(gold, pred, strict=True):
-        for s in per:
-            if s in g and s in p:
-                per[s].tp += 1
-            elif s in p:
-                per[s].fp += 1
-            elif s in g:
-                per[s].fn += 1
-    micro = Scores(sum(x.tp for x in per.values()), sum(x.fp for x in per.values()), sum(x.fn for x in per.values()))
-    present = [x.f1 for x in per.values() if x.tp + x.fn]
-    return micro, per, float(np.mean(present)) if present else 0.0
+    per_sector: dict[str, Scores] = {sector: Scores() for sector in sectors}
+    for gold_set, pred_set in zip(gold, pred, strict=True):
+        for sector, scores in per_sector.items():
+            if sector in gold_set and sector in pred_set:
+                scores.tp += 1
+            elif sector in pred_set:
+                scores.fp += 1
+            elif sector in gold_set:
+                scores.fn += 1
+    every = per_sector.values()
+    micro = Scores(sum(s.tp for s in every), sum(s.fp for s in every), sum(s.fn for s in every))
+    present = [s.f1 for s in every if s.tp + s.fn]
+    return micro, per_sector, float(np.mean(present)) if present else 0.0
 
 
 def _predict_sets(preds: list[list[SectorPrediction]], keep: Callable[[SectorPrediction], bool]) -> list[set[str]]:
@@ -107,120 +110,147 @@ def run_systems(records: list[LabelledRecord], combined: Classifier, rules: Clas
     }
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.3f}"
+@dataclass(frozen=True)
+class SystemFigures:
+    """One system's headline scores; ``as_dict`` of these is the figures ``evaluate`` returns."""
+
+    micro_precision: float
+    micro_recall: float
+    micro_f1: float
+    macro_f1: float
+    no_hs_precision: float
+    no_hs_recall: float
+    no_hs_f1: float
+    non_english_micro_f1: float
 
 
-def _target_row(name: str, goal: str, value: float, met: bool) -> str:
-    # Four decimals: at three, 0.8498 reads "0.850 | no".
-    return f"| {name} | {goal} | {value:.4f} | {'yes' if met else 'no'} |"
+@dataclass(frozen=True)
+class Target:
+    name: str
+    goal: str  # as printed, e.g. "≥ 0.85"
+    value: float
+    met: bool
+
+
+@dataclass(frozen=True)
+class SubsetRow:
+    name: str
+    size: int
+    micro: dict[str, Scores]  # by system
+
+
+@dataclass(frozen=True)
+class SubsetTable:
+    title: str
+    rows: list[SubsetRow]
+
+
+@dataclass(frozen=True)
+class SectorRow:
+    sector: str
+    combined: Scores
+    baseline_f1: dict[str, float]  # by system other than combined
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Everything the evaluation report shows; computed once, rendered by the template."""
+
+    written: dt.date
+    classifier_version: str
+    head_description: str
+    precision: str
+    held_out_size: int
+    no_hs_size: int
+    foreign_size: int
+    systems: dict[str, SystemFigures]
+    targets: list[Target]
+    subsets: list[SubsetTable]
+    sectors: list[SectorRow]  # held-out English split
+    foreign_sectors: list[tuple[str, Scores]]  # non-English sets, combined; sectors never gold nor predicted left out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "classifier_version": self.classifier_version,
+            "systems": {name: asdict(figures) for name, figures in self.systems.items()},
+        }
+
+
+def _targets(combined: SystemFigures) -> list[Target]:
+    gap = combined.micro_f1 - combined.non_english_micro_f1
+    return [
+        Target(
+            "held-out micro-F1",
+            f"≥ {TARGETS['micro_f1']}",
+            combined.micro_f1,
+            combined.micro_f1 >= TARGETS["micro_f1"],
+        ),
+        Target(
+            "no-HS recall",
+            f"≥ {TARGETS['no_hs_recall']}",
+            combined.no_hs_recall,
+            combined.no_hs_recall >= TARGETS["no_hs_recall"],
+        ),
+        Target(
+            "no-HS precision",
+            f"≥ {TARGETS['no_hs_precision']}",
+            combined.no_hs_precision,
+            combined.no_hs_precision >= TARGETS["no_hs_precision"],
+        ),
+        Target("English − non-English micro-F1", f"≤ {TARGETS['language_gap']}", gap, gap <= TARGETS["language_gap"]),
+    ]
 
 
 def _subset_table(
     title: str, groups: dict[str, list[int]], gold: list[set[str]], preds: dict[str, list[set[str]]], sectors: list[str]
-) -> list[str]:
-    lines = [
-        f"### {title}",
-        "",
-        "| subset | n | " + " | ".join(f"{s} P / R / F1" for s in SYSTEMS) + " |",
-        "|---|---:|" + "---|" * len(SYSTEMS),
+) -> SubsetTable:
+    rows = [
+        SubsetRow(
+            name,
+            len(idx),
+            {s: score([gold[i] for i in idx], [preds[s][i] for i in idx], sectors)[0] for s in SYSTEMS},
+        )
+        for name, idx in sorted(groups.items())
     ]
-    for name, idx in sorted(groups.items()):
-        cells = []
-        for system in SYSTEMS:
-            micro, _, _ = score([gold[i] for i in idx], [preds[system][i] for i in idx], sectors)
-            cells.append(f"{_fmt(micro.precision)} / {_fmt(micro.recall)} / **{_fmt(micro.f1)}**")
-        lines.append(f"| {name} | {len(idx)} | " + " | ".join(cells) + " |")
-    return lines + [""]
+    return SubsetTable(title, rows)
 
 
-def evaluate(
-    encoder_path: Path, *, data_dir: Path | None = None, out: Path | None = None, head_dir: Path = HEAD_DIR
-) -> tuple[str, dict[str, Any]]:
-    """Run every system on the held-out split and the non-English sets; return (markdown, figures)."""
-    precision = Head.load(head_dir).precision
-    encoder = CachedEncoder(
-        Encoder.load(encoder_path, precision=precision), cache_file_for(encoder_path, precision=precision)
-    )
-    combined = Classifier.load(mode="model", encoder=encoder, head_dir=head_dir)
-    rules = Classifier.load(mode="rules", taxonomy=combined.taxonomy)
-    sectors = [c for c in combined.taxonomy.codes if c != CROSS_SECTOR]
-    held_out = [r for r in labelled_records(data_dir, combined.taxonomy) if r.split == "test"]
-    # Only the test part: the train and validation parts of the non-English sets are training data.
-    foreign = [r for r in multilingual_records(data_dir, combined.taxonomy) if r.split == "test"]
+def compute_figures(
+    held_out: list[LabelledRecord],
+    foreign: list[LabelledRecord],
+    preds: dict[str, list[set[str]]],
+    sectors: list[str],
+    *,
+    classifier_version: str,
+    head_description: str,
+    precision: str,
+    written: dt.date,
+) -> Figures:
+    """Scores of every system on ``held_out + foreign``, whose predictions ``preds`` holds in that order."""
     records = held_out + foreign
     gold = [set(r.labels) for r in records]
-    preds = run_systems(records, combined, rules)
+    english = list(range(len(held_out)))
+    non_english = list(range(len(held_out), len(records)))
+    no_hs = [i for i in english if not records[i].hs_codes and not records[i].ics_codes]
 
-    n_en = len(held_out)
-    en_idx, all_foreign = list(range(n_en)), list(range(n_en, len(records)))
-    no_hs = [i for i in en_idx if not records[i].hs_codes and not records[i].ics_codes]
-    figures: dict[str, Any] = {"classifier_version": combined.version, "systems": {}}
-    for system in SYSTEMS:
-        micro, _per, macro = score([gold[i] for i in en_idx], [preds[system][i] for i in en_idx], sectors)
-        nh, _, _ = score([gold[i] for i in no_hs], [preds[system][i] for i in no_hs], sectors)
-        fo, _, _ = score([gold[i] for i in all_foreign], [preds[system][i] for i in all_foreign], sectors)
-        figures["systems"][system] = {
-            "micro_precision": micro.precision,
-            "micro_recall": micro.recall,
-            "micro_f1": micro.f1,
-            "macro_f1": macro,
-            "no_hs_precision": nh.precision,
-            "no_hs_recall": nh.recall,
-            "no_hs_f1": nh.f1,
-            "non_english_micro_f1": fo.f1,
-        }
-    c = figures["systems"]["combined"]
-    gap = c["micro_f1"] - c["non_english_micro_f1"]
+    def scores_of(system: str, idx: list[int]) -> tuple[Scores, dict[str, Scores], float]:
+        return score([gold[i] for i in idx], [preds[system][i] for i in idx], sectors)
 
-    lines = [
-        "# Sector classifier evaluation",
-        "",
-        f"Written by `tbt-alert evaluate` on {dt.date.today():%Y-%m-%d}; classifier `{combined.version}` "
-        f"({combined.head.describe() if combined.head else '?'}, {precision} encoder).",
-        "Gold labels: each source's own product class mapped through `classifiers/labelling.yml` "
-        "(HS nomenclature lines and ePing rows through the HS/ICS mapping). "
-        f"Held-out English test split: {n_en} records ({len(no_hs)} without HS/ICS codes); "
-        f"non-English sets (their test part; the train part is training data): {len(foreign)} records. "
-        "`cross_sector` has no gold labels and is not scored.",
-        "",
-        "## Targets",
-        "",
-        "| target | goal | reached (combined) | met |",
-        "|---|---:|---:|:---:|",
-        _target_row(
-            "held-out micro-F1", f"≥ {TARGETS['micro_f1']}", c["micro_f1"], c["micro_f1"] >= TARGETS["micro_f1"]
-        ),
-        _target_row(
-            "no-HS recall",
-            f"≥ {TARGETS['no_hs_recall']}",
-            c["no_hs_recall"],
-            c["no_hs_recall"] >= TARGETS["no_hs_recall"],
-        ),
-        _target_row(
-            "no-HS precision",
-            f"≥ {TARGETS['no_hs_precision']}",
-            c["no_hs_precision"],
-            c["no_hs_precision"] >= TARGETS["no_hs_precision"],
-        ),
-        _target_row(
-            "English − non-English micro-F1", f"≤ {TARGETS['language_gap']}", gap, gap <= TARGETS["language_gap"]
-        ),
-        "",
-        "## Overall (held-out English split)",
-        "",
-        "| system | micro P | micro R | micro F1 | macro F1 | no-HS P | no-HS R | no-HS F1 | non-English micro F1 |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+    systems: dict[str, SystemFigures] = {}
+    per_sector: dict[str, dict[str, Scores]] = {}
     for system in SYSTEMS:
-        s = figures["systems"][system]
-        lines.append(
-            f"| {system} | {_fmt(s['micro_precision'])} | {_fmt(s['micro_recall'])} | **{_fmt(s['micro_f1'])}** | "
-            f"{_fmt(s['macro_f1'])} | {_fmt(s['no_hs_precision'])} | {_fmt(s['no_hs_recall'])} | "
-            f"{_fmt(s['no_hs_f1'])} | "
-            f"{_fmt(s['non_english_micro_f1'])} |"
+        english_micro, per_sector[system], english_macro_f1 = scores_of(system, english)
+        no_hs_micro = scores_of(system, no_hs)[0]
+        systems[system] = SystemFigures(
+            micro_precision=english_micro.precision,
+            micro_recall=english_micro.recall,
+            micro_f1=english_micro.f1,
+            macro_f1=english_macro_f1,
+            no_hs_precision=no_hs_micro.precision,
+            no_hs_recall=no_hs_micro.recall,
+            no_hs_f1=no_hs_micro.f1,
+            non_english_micro_f1=scores_of(system, non_english)[0].f1,
         )
-    lines.append("")
 
     by_language: dict[str, list[int]] = defaultdict(list)
     by_source: dict[str, list[int]] = defaultdict(list)
@@ -229,40 +259,83 @@ def evaluate(
         by_language[rec.language].append(i)
         by_source[rec.source].append(i)
         by_kind[rec.source_kind].append(i)
-    lines += _subset_table("Per language", by_language, gold, preds, sectors)
-    lines += _subset_table("Per source kind", by_kind, gold, preds, sectors)
-    lines += _subset_table("Per source", by_source, gold, preds, sectors)
-    lines += _subset_table("Without HS/ICS codes (English held-out)", {"no HS/ICS codes": no_hs}, gold, preds, sectors)
+    subsets = [
+        _subset_table("Per language", by_language, gold, preds, sectors),
+        _subset_table("Per source kind", by_kind, gold, preds, sectors),
+        _subset_table("Per source", by_source, gold, preds, sectors),
+        _subset_table("Without HS/ICS codes (English held-out)", {"no HS/ICS codes": no_hs}, gold, preds, sectors),
+    ]
+    baselines = [s for s in SYSTEMS if s != "combined"]
+    sector_rows = [
+        SectorRow(sector, per_sector["combined"][sector], {s: per_sector[s][sector].f1 for s in baselines})
+        for sector in sectors
+    ]
+    foreign_per_sector = scores_of("combined", non_english)[1]
+    return Figures(
+        written=written,
+        classifier_version=classifier_version,
+        head_description=head_description,
+        precision=precision,
+        held_out_size=len(held_out),
+        no_hs_size=len(no_hs),
+        foreign_size=len(foreign),
+        systems=systems,
+        targets=_targets(systems["combined"]),
+        subsets=subsets,
+        sectors=sector_rows,
+        foreign_sectors=[
+            (sector, scores) for sector, scores in foreign_per_sector.items() if scores.tp + scores.fn + scores.fp
+        ],
+    )
 
-    lines += [
-        "## Per sector (held-out English split; combined vs baselines)",
-        "",
-        "| sector | support | combined P | combined R | combined F1 | hs_only F1 | keywords F1 | model_only F1 |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    per_system = {s: score([gold[i] for i in en_idx], [preds[s][i] for i in en_idx], sectors)[1] for s in SYSTEMS}
-    for sector in sectors:
-        cb = per_system["combined"][sector]
-        lines.append(
-            f"| {sector} | {cb.tp + cb.fn} | {_fmt(cb.precision)} | {_fmt(cb.recall)} | {_fmt(cb.f1)} | "
-            f"{_fmt(per_system['hs_only'][sector].f1)} | {_fmt(per_system['keywords'][sector].f1)} | "
-            f"{_fmt(per_system['model_only'][sector].f1)} |"
-        )
-    lines += [
-        "",
-        "## Per sector (non-English sets, combined)",
-        "",
-        "| sector | support | P | R | F1 |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    _, per_foreign, _ = score([gold[i] for i in all_foreign], [preds["combined"][i] for i in all_foreign], sectors)
-    for sector in sectors:
-        x = per_foreign[sector]
-        if x.tp + x.fn + x.fp:
-            lines.append(f"| {sector} | {x.tp + x.fn} | {_fmt(x.precision)} | {_fmt(x.recall)} | {_fmt(x.f1)} |")
-    lines.append("")
-    markdown = "\n".join(lines)
+
+def render_markdown(figures: Figures) -> str:
+    """The evaluation report (docs/EVALUATION.md) for ``figures``."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        undefined=StrictUndefined,
+        autoescape=False,  # Markdown, not HTML
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["fmt"] = lambda value: f"{value:.3f}"
+    # Targets at four decimals: at three, 0.8498 reads "0.850 | no".
+    env.filters["fmt4"] = lambda value: f"{value:.4f}"
+    return env.get_template("evaluation.md.j2").render(figures=figures, systems=SYSTEMS)
+
+
+def _load_classifiers(encoder_path: Path, head_dir: Path) -> tuple[Classifier, Classifier, str]:
+    """The production classifier (model mode, vectors cached on disk), the rules alone, and the encoder precision."""
+    precision = Head.load(head_dir).precision
+    encoder = CachedEncoder(
+        Encoder.load(encoder_path, precision=precision), cache_file_for(encoder_path, precision=precision)
+    )
+    combined = Classifier.load(mode="model", encoder=encoder, head_dir=head_dir)
+    rules = Classifier.load(mode="rules", taxonomy=combined.taxonomy)
+    return combined, rules, precision
+
+
+def evaluate(
+    encoder_path: Path, *, data_dir: Path | None = None, out: Path | None = None, head_dir: Path = HEAD_DIR
+) -> tuple[str, dict[str, Any]]:
+    """Run every system on the held-out split and the non-English sets; return (markdown, figures)."""
+    combined, rules, precision = _load_classifiers(encoder_path, head_dir)
+    held_out = [r for r in labelled_records(data_dir, combined.taxonomy) if r.split == "test"]
+    # Only the test part: the train and validation parts of the non-English sets are training data.
+    foreign = [r for r in multilingual_records(data_dir, combined.taxonomy) if r.split == "test"]
+    figures = compute_figures(
+        held_out,
+        foreign,
+        run_systems(held_out + foreign, combined, rules),
+        [code for code in combined.taxonomy.codes if code != CROSS_SECTOR],
+        classifier_version=combined.version,
+        head_description=combined.head.describe() if combined.head else "?",
+        precision=precision,
+        written=dt.date.today(),
+    )
+    markdown = render_markdown(figures)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(markdown, encoding="utf-8")
-    return markdown, figures
+    return markdown, figures.as_dict()
