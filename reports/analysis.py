@@ -120,27 +120,50 @@ def in_sector(row: RecallRow, sector: str | None) -> bool:
     return sector is None or sector in row.sectors
 
 
-def analyse(rows: Iterable[RecallRow], period: Period, *, market: str | None = None,
-            sector: str | None = None) -> RecallAnalysis:
+# Rows by comparison window: "current" (the period), "previous" and "year_ago".
+Windowed = dict[str, list[RecallRow]]
+
+
+def analyse(
+    rows: Iterable[RecallRow], period: Period, *, market: str | None = None, sector: str | None = None
+) -> RecallAnalysis:
     """All tables of the report from the recalls of the window (period, previous, a year ago, 12 months)."""
     previous, year_ago = period.previous(), period.year_ago()
     rows = [r for r in rows if market is None or r.market == market]
     windows = {"current": period, "previous": previous, "year_ago": year_ago}
-    by_window: dict[str, list[RecallRow]] = {k: [r for r in rows if p.contains(r.day)] for k, p in windows.items()}
+    by_window: Windowed = {name: [r for r in rows if p.contains(r.day)] for name, p in windows.items()}
     current = by_window["current"]
-    result = RecallAnalysis(period, previous, year_ago, market, sector)
-    result.total = len(current)
-    result.origins = dict(Counter(r.origin for r in current if in_sector(r, sector)))
-
+    # China-made recalls in the selected sector: what every table but the market totals counts.
+    china: Windowed = {
+        name: [r for r in window_rows if r.is_china and in_sector(r, sector)] for name, window_rows in by_window.items()
+    }
     market_totals = Counter(r.market for r in current)
-    china = {k: [r for r in v if r.is_china and in_sector(r, sector)] for k, v in by_window.items()}
+    return RecallAnalysis(
+        period,
+        previous,
+        year_ago,
+        market,
+        sector,
+        total=len(current),
+        origins=dict(Counter(r.origin for r in current if in_sector(r, sector))),
+        markets=_market_lines(current, china, sector),
+        sectors=_sector_lines(china, market_totals, sector),
+        hazards=_hazard_lines(china, market_totals, sector),
+        top_hazards=_top(Counter(h for r in china["current"] for h in r.hazards), 12),
+        top_products=_top(Counter(r.product_type for r in china["current"] if r.product_type), 10),
+        notable=_notable(china["current"]),
+        monthly=_monthly(rows, period, sector),
+    )
 
-    # Markets: every market with a recall in the period, or China-made recalls before it.
-    market_counts = {k: Counter(r.market for r in v) for k, v in china.items()}
+
+def _market_lines(current: list[RecallRow], china: Windowed, sector: str | None) -> list[MarketLine]:
+    """Every market with a recall in the period, or China-made recalls before it; most China-made first."""
+    market_totals = Counter(r.market for r in current)
+    market_counts = {name: Counter(r.market for r in window_rows) for name, window_rows in china.items()}
     origin_counts = Counter((r.market, r.origin) for r in current if in_sector(r, sector))
     serious_by_market = Counter(r.market for r in china["current"] if r.serious)
     seen_markets = set(market_totals) | set(market_counts["previous"]) | set(market_counts["year_ago"])
-    result.markets = sorted(
+    return sorted(
         (
             MarketLine(
                 market=m,
@@ -155,63 +178,89 @@ def analyse(rows: Iterable[RecallRow], period: Period, *, market: str | None = N
         key=lambda line: (-line.china.current, -line.total, line.market),
     )
 
-    # Market x sector.
-    def sector_keys(r: RecallRow) -> list[tuple[str, str]]:
-        return [(r.market, s) for s in r.sectors if sector is None or s == sector]
 
-    sector_counts = {k: Counter(key for r in v for key in sector_keys(r)) for k, v in china.items()}
+def _sector_keys(row: RecallRow, sector: str | None) -> list[tuple[str, str]]:
+    """The (market, sector) cells a recall counts in: each of its sectors, or only the selected one."""
+    return [(row.market, s) for s in row.sectors if sector is None or s == sector]
+
+
+def _cube_keys(row: RecallRow, sector: str | None) -> list[tuple[str, str, str]]:
+    """The (market, sector, hazard) cells a recall counts in: each of its hazards in each of its sector cells."""
+    return [(m, s, h) for m, s in _sector_keys(row, sector) for h in row.hazards]
+
+
+def _sector_lines(china: Windowed, market_totals: Counter[str], sector: str | None) -> list[SectorLine]:
+    """Market x sector: China-made recalls per cell, their change, and the cell's top hazards and products."""
+    sector_counts = {
+        name: Counter(key for r in window_rows for key in _sector_keys(r, sector))
+        for name, window_rows in china.items()
+    }
     serious_sector: Counter[tuple[str, str]] = Counter()
     hazards_sector: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     products_sector: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for r in china["current"]:
-        for key in sector_keys(r):
+        for key in _sector_keys(r, sector):
             serious_sector[key] += r.serious
             hazards_sector[key].update(r.hazards)
             if r.product_type:
                 products_sector[key][r.product_type] += 1
-    sector_keys_seen = set(sector_counts["current"]) | set(sector_counts["previous"]) | set(sector_counts["year_ago"])
-    result.sectors = sorted(
+    seen = set(sector_counts["current"]) | set(sector_counts["previous"]) | set(sector_counts["year_ago"])
+    return sorted(
         (
             SectorLine(
-                market=m, sector=s, change=_change(sector_counts, (m, s)), market_total=market_totals.get(m, 0),
-                serious=serious_sector.get((m, s), 0), top_hazards=_top(hazards_sector.get((m, s))),
+                market=m,
+                sector=s,
+                change=_change(sector_counts, (m, s)),
+                market_total=market_totals.get(m, 0),
+                serious=serious_sector.get((m, s), 0),
+                top_hazards=_top(hazards_sector.get((m, s))),
                 top_products=_top(products_sector.get((m, s))),
             )
-            for m, s in sector_keys_seen
+            for m, s in seen
         ),
         key=lambda line: (-line.change.current, -line.change.previous, line.market, line.sector),
     )
 
-    # Market x sector x hazard.
-    def cube_keys(r: RecallRow) -> list[tuple[str, str, str]]:
-        return [(m, s, h) for m, s in sector_keys(r) for h in r.hazards]
 
-    cube = {k: Counter(key for r in v for key in cube_keys(r)) for k, v in china.items()}
-    serious_cube = Counter(key for r in china["current"] if r.serious for key in cube_keys(r))
-    cube_seen = set(cube["current"]) | set(cube["previous"]) | set(cube["year_ago"])
-    result.hazards = sorted(
+def _hazard_lines(china: Windowed, market_totals: Counter[str], sector: str | None) -> list[HazardLine]:
+    """Market x sector x hazard: China-made recalls per cell and their change."""
+    cube = {
+        name: Counter(key for r in window_rows for key in _cube_keys(r, sector)) for name, window_rows in china.items()
+    }
+    serious_cube = Counter(key for r in china["current"] if r.serious for key in _cube_keys(r, sector))
+    seen = set(cube["current"]) | set(cube["previous"]) | set(cube["year_ago"])
+    return sorted(
         (
-            HazardLine(market=m, sector=s, hazard=h, change=_change(cube, (m, s, h)),
-                       market_total=market_totals.get(m, 0), serious=serious_cube.get((m, s, h), 0))
-            for m, s, h in cube_seen
+            HazardLine(
+                market=m,
+                sector=s,
+                hazard=h,
+                change=_change(cube, (m, s, h)),
+                market_total=market_totals.get(m, 0),
+                serious=serious_cube.get((m, s, h), 0),
+            )
+            for m, s, h in seen
         ),
         key=lambda line: (-line.change.current, -line.change.previous, line.market, line.sector, line.hazard),
     )
 
-    result.top_hazards = _top(Counter(h for r in china["current"] for h in r.hazards), 12)
-    result.top_products = _top(Counter(r.product_type for r in china["current"] if r.product_type), 10)
-    result.notable = sorted(
-        china["current"],
+
+def _notable(china_current: list[RecallRow]) -> list[RecallRow]:
+    """Serious first, then those with more named hazards, then the newest; the id breaks ties."""
+    return sorted(
+        china_current,
         key=lambda r: (not r.serious, -len([h for h in r.hazards if h != "other"]), -r.day.toordinal(), r.id),
     )[:NOTABLE_CASES]
 
+
+def _monthly(rows: list[RecallRow], period: Period, sector: str | None) -> dict[str, list[tuple[str, int]]]:
+    """China-made recalls per market in each of the 12 months up to the period's end (zeros included)."""
     months = months_back(period.end, 12)
     monthly: dict[str, Counter[str]] = defaultdict(Counter)
     for r in rows:
         if r.is_china and in_sector(r, sector) and months[0].start <= r.day < months[-1].end:
             monthly[r.market][f"{r.day.year}-{r.day.month:02d}"] += 1
-    result.monthly = {m: [(p.label, monthly[m].get(p.label, 0)) for p in months] for m in sorted(monthly)}
-    return result
+    return {m: [(p.label, monthly[m].get(p.label, 0)) for p in months] for m in sorted(monthly)}
 
 
 def _change(counts: dict[str, Counter[Any]], key: object) -> Change:
