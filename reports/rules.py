@@ -47,24 +47,78 @@ class Cluster:
     links: tuple[RuleLink, ...]
 
 
-def link_rules(engine: Engine, clusters: Sequence[tuple[str, str]], rows: Iterable[RecallRow],
-               vocabulary: HazardVocabulary) -> list[Cluster]:
-    """For each (market, sector), the best-matching rules of that market in the database."""
-    from tbt_alert.countries import countries
+@dataclass(frozen=True)
+class RuleCandidate:
+    """A rule of one of the clusters' markets, with what the ranking compares."""
 
+    measure_id: str
+    kind: str
+    symbol: str | None
+    country: str | None
+    title: str  # the English title where there is one
+    date: dt.date | None  # distributed on, else published on
+    url: str | None
+    markets: frozenset[str]  # its country, and EU for the EU and its member states
+    sectors: frozenset[str]  # its sector tags
+    hs_headings: frozenset[str]  # 4-digit HS headings
+    hazards: frozenset[str]  # named in title, description or keywords; "other" left out
+
+
+@dataclass(frozen=True)
+class ClusterProfile:
+    """What the recalls of one (market, sector) cluster share, as the ranking compares it."""
+
+    market: str
+    sector: str
+    hazards: tuple[str, ...]  # sorted; "other" left out
+    hs_headings: frozenset[str]
+
+
+def link_rules(
+    engine: Engine, clusters: Sequence[tuple[str, str]], rows: Iterable[RecallRow], vocabulary: HazardVocabulary
+) -> list[Cluster]:
+    """For each (market, sector), the best-matching rules of that market in the database."""
     rows = list(rows)
     if not clusters:
         return []
-    markets = {m for m, _ in clusters}
+    candidates = _load_rule_candidates(engine, {m for m, _ in clusters}, vocabulary)
+    result: list[Cluster] = []
+    for market, sector in clusters:
+        members = [r for r in rows if r.market == market and sector in r.sectors]
+        profile = _profile(market, sector, members)
+        links = [link for candidate in candidates if (link := _rank(candidate, profile)) is not None]
+        links.sort(key=lambda link: (-link.rank, -(link.date or dt.date.min).toordinal(), link.measure_id))
+        result.append(Cluster(market, sector, len(members), profile.hazards, tuple(links[:LINKS_PER_CLUSTER])))
+    return result
+
+
+def _load_rule_candidates(engine: Engine, markets: set[str], vocabulary: HazardVocabulary) -> list[RuleCandidate]:
+    """The top-level rules (no amendments) of the markets, EU member states included for EU, with
+    their sector tags; the vocabulary reads their hazards once here, not once per cluster."""
+    from tbt_alert.countries import countries
+
     eu_members = {c.alpha3 for c in countries() if c.eu} | {EU}
     wanted_countries = set(markets) | (eu_members if EU in markets else set())
     with engine.connect() as conn:
         measures = conn.execute(
-            select(Measure.id, Measure.kind, Measure.document_symbol, Measure.country, Measure.title,
-                   Measure.title_en, Measure.description, Measure.keywords, Measure.hs_codes,
-                   Measure.distributed_on, Measure.published_on, Measure.url)
-            .where(Measure.kind.in_(RULE_KINDS), Measure.country.in_(sorted(wanted_countries)),
-                   Measure.parent_id.is_(None))
+            select(
+                Measure.id,
+                Measure.kind,
+                Measure.document_symbol,
+                Measure.country,
+                Measure.title,
+                Measure.title_en,
+                Measure.description,
+                Measure.keywords,
+                Measure.hs_codes,
+                Measure.distributed_on,
+                Measure.published_on,
+                Measure.url,
+            ).where(
+                Measure.kind.in_(RULE_KINDS),
+                Measure.country.in_(sorted(wanted_countries)),
+                Measure.parent_id.is_(None),
+            )
         ).all()
         tags: dict[str, set[str]] = defaultdict(set)
         if measures:
@@ -75,37 +129,70 @@ def link_rules(engine: Engine, clusters: Sequence[tuple[str, str]], rows: Iterab
             )
             for measure_id, sector in tag_rows:
                 tags[measure_id].add(sector)
-    measure_hazards = {
-        m.id: set(vocabulary.classify(m.title, m.title_en, m.description, " ".join(map(str, m.keywords or []))))
-        - {OTHER}
+    return [
+        RuleCandidate(
+            measure_id=m.id,
+            kind=m.kind,
+            symbol=m.document_symbol,
+            country=m.country,
+            title=m.title_en or m.title,
+            date=m.distributed_on or m.published_on,
+            url=m.url,
+            markets=_markets_of(m.country, eu_members),
+            sectors=frozenset(tags.get(m.id, ())),
+            hs_headings=frozenset(str(c)[:4] for c in (m.hs_codes or []) if len(str(c)) >= 4),
+            hazards=frozenset(
+                vocabulary.classify(m.title, m.title_en, m.description, " ".join(map(str, m.keywords or [])))
+            )
+            - {OTHER},
+        )
         for m in measures
-    }
-    result: list[Cluster] = []
-    for market, sector in clusters:
-        members = [r for r in rows if r.market == market and sector in r.sectors]
-        hazards = tuple(sorted({h for r in members for h in r.hazards} - {OTHER}))
-        headings = {c[:4] for r in members for c in r.hs_codes if len(c) >= 4}
-        links: list[RuleLink] = []
-        for m in measures:
-            in_market = m.country == market or (market == EU and m.country in eu_members)
-            if not in_market:
-                continue
-            reasons: list[str] = []
-            rank = 0
-            if sector != UNTAGGED and sector in tags.get(m.id, ()):
-                reasons.append(f"sector {sector}")
-                rank += 2
-            common_hs = sorted(headings & {str(c)[:4] for c in (m.hs_codes or []) if len(str(c)) >= 4})
-            if common_hs:
-                reasons.append("HS " + ", ".join(common_hs))
-                rank += 2
-            if rank == 0:
-                continue  # same market only is not enough to call it the rule behind the recall
-            common_hazards = sorted(set(hazards) & measure_hazards[m.id])
-            reasons.extend(f"hazard {h}" for h in common_hazards)
-            rank += len(common_hazards)
-            links.append(RuleLink(m.id, m.kind, m.document_symbol, m.country, m.title_en or m.title,
-                                  m.distributed_on or m.published_on, m.url, tuple(reasons), rank))
-        links.sort(key=lambda link: (-link.rank, -(link.date or dt.date.min).toordinal(), link.measure_id))
-        result.append(Cluster(market, sector, len(members), hazards, tuple(links[:LINKS_PER_CLUSTER])))
-    return result
+    ]
+
+
+def _markets_of(country: str | None, eu_members: set[str]) -> frozenset[str]:
+    """The markets whose clusters a rule of this country concerns: its own, and EU for a member state."""
+    if country is None:
+        return frozenset()
+    return frozenset({country, EU} if country in eu_members else {country})
+
+
+def _profile(market: str, sector: str, members: list[RecallRow]) -> ClusterProfile:
+    return ClusterProfile(
+        market=market,
+        sector=sector,
+        hazards=tuple(sorted({h for r in members for h in r.hazards} - {OTHER})),
+        hs_headings=frozenset(c[:4] for r in members for c in r.hs_codes if len(c) >= 4),
+    )
+
+
+def _rank(measure: RuleCandidate, cluster: ClusterProfile) -> RuleLink | None:
+    """The measure as a link of the cluster, ranked sector 2, HS heading 2, each common hazard 1;
+    None if it is of another market or shares neither sector nor HS heading with the cluster."""
+    if cluster.market not in measure.markets:
+        return None
+    reasons: list[str] = []
+    rank = 0
+    if cluster.sector != UNTAGGED and cluster.sector in measure.sectors:
+        reasons.append(f"sector {cluster.sector}")
+        rank += 2
+    common_hs = sorted(cluster.hs_headings & measure.hs_headings)
+    if common_hs:
+        reasons.append("HS " + ", ".join(common_hs))
+        rank += 2
+    if rank == 0:
+        return None  # same market only is not enough to call it the rule behind the recall
+    common_hazards = sorted(set(cluster.hazards) & measure.hazards)
+    reasons.extend(f"hazard {h}" for h in common_hazards)
+    rank += len(common_hazards)
+    return RuleLink(
+        measure.measure_id,
+        measure.kind,
+        measure.symbol,
+        measure.country,
+        measure.title,
+        measure.date,
+        measure.url,
+        tuple(reasons),
+        rank,
+    )
