@@ -8,9 +8,10 @@ task or the portal), never at import time, and every error names the variable to
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from tbt_alert.errors import SettingsError
@@ -129,18 +130,107 @@ def _email(env: Mapping[str, str], name: str, default: str | None) -> str | None
     return value
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate the settings from ``env`` (default: the process environment)."""
-    env = os.environ if env is None else env
+# --- readers of one variable: (env, variable, default) -> value ------------------------------
+# Each raises SettingsError naming the variable and the remedy. They differ on purpose in how
+# an empty value reads (the default, None, or an error), exactly as the settings always did.
 
-    # Default data dir inside the checkout's ignored var/ so `make run` needs no set-up
-    # and never writes outside the project; production sets an absolute path.
-    data_dir = Path(env.get("TBT_DATA_DIR", str(_repo_root() / "var"))).expanduser()
-    if not data_dir.is_absolute():
-        raise SettingsError(f"TBT_DATA_DIR={str(data_dir)!r} is relative; set it to an absolute path.")
+_Reader = Callable[[Mapping[str, str], str, Any], Any]
 
+
+def _int_in(minimum: int, maximum: int) -> _Reader:
+    def read(env: Mapping[str, str], name: str, default: int) -> int:
+        return _int(env, name, default, minimum=minimum, maximum=maximum)
+
+    return read
+
+
+def _float_from(minimum: float) -> _Reader:
+    def read(env: Mapping[str, str], name: str, default: float) -> float:
+        return _float(env, name, default, minimum=minimum)
+
+    return read
+
+
+def _one_of(*choices: str) -> _Reader:
+    def read(env: Mapping[str, str], name: str, default: str) -> str:
+        value = env.get(name, default).strip().lower()
+        if value not in choices:
+            raise SettingsError(f"{name}={value!r} is unknown; set it to {' or '.join(choices)}.")
+        return value
+
+    return read
+
+
+def _absolute_path(env: Mapping[str, str], name: str, default: str) -> Path:
+    path = Path(env.get(name, default)).expanduser()
+    if not path.is_absolute():
+        raise SettingsError(f"{name}={str(path)!r} is relative; set it to an absolute path.")
+    return path
+
+
+def _path_in_home(env: Mapping[str, str], name: str, default: str) -> Path:
+    """A path; the default is relative to the home directory, read when the settings are loaded."""
+    return Path(env.get(name, str(Path.home() / default))).expanduser()
+
+
+def _folder_or_none(env: Mapping[str, str], name: str, default: str) -> Path | None:
+    raw = env.get(name, default).strip()
+    folder = Path(raw).expanduser().resolve() if raw else None
+    if folder is not None and not folder.is_dir():
+        raise SettingsError(f"{name}={raw!r} is not a folder; set it to a recorded snapshot folder.")
+    return folder
+
+
+def _http_url(env: Mapping[str, str], name: str, default: str) -> str:
+    return _url(env, name, default, ("http", "https"))
+
+
+def _base_url(env: Mapping[str, str], name: str, default: str) -> str:
+    return _http_url(env, name, default).rstrip("/")
+
+
+def _index_prefix(env: Mapping[str, str], name: str, default: str) -> str:
+    prefix = env.get(name, default).strip()
+    if not prefix or not all(c.islower() or c.isdigit() or c in "-_" for c in prefix):
+        raise SettingsError(f"{name}={prefix!r} is invalid; set it to lower-case letters, digits, '-' or '_'.")
+    return prefix
+
+
+def _host(env: Mapping[str, str], name: str, default: str) -> str:
+    host = env.get(name, default).strip()
+    if not host:
+        raise SettingsError(f"{name} is empty; set it to the host name of your SMTP relay.")
+    return host
+
+
+def _optional(env: Mapping[str, str], name: str, default: None) -> str | None:
+    return env.get(name) or default
+
+
+def _required_email(env: Mapping[str, str], name: str, default: str) -> str:
+    value = _email(env, name, default)
+    assert value is not None  # kept as it was: an empty TBT_MAIL_FROM fails here, not with a SettingsError
+    return value
+
+
+def _email_or_default(env: Mapping[str, str], name: str, default: str) -> str:
+    return _email(env, name, default) or default
+
+
+def _email_list(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
+    """Comma-separated addresses; empty entries are skipped."""
+    addresses = (_email({name: part}, name, None) for part in env.get(name, default).split(","))
+    return tuple(a for a in addresses if a)
+
+
+# --- rules over several variables: (env, settings read so far) -> None ---------------------------
+
+_Rule = Callable[[Mapping[str, str], dict[str, Any]], None]
+
+
+def _database_url(env: Mapping[str, str], values: dict[str, Any]) -> None:
     # SQLite is the embedded default: zero set-up for a single analyst's machine.
-    database_url = env.get("TBT_DATABASE_URL") or f"sqlite:///{data_dir / 'tbt-alert.sqlite'}"
+    database_url = env.get("TBT_DATABASE_URL") or f"sqlite:///{values['data_dir'] / 'tbt-alert.sqlite'}"
     if not database_url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
         raise SettingsError(
             f"TBT_DATABASE_URL={database_url!r} is not supported; set it to sqlite:///PATH "
@@ -149,39 +239,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if database_url.startswith("postgresql:"):
         # psycopg 3 is the driver we ship; the bare scheme would ask for psycopg2.
         database_url = "postgresql+psycopg:" + database_url[len("postgresql:") :]
+    values["database_url"] = database_url
 
-    # The local single node that `tbt-alert services up` starts listens here.
-    es_url = _url(env, "TBT_ELASTICSEARCH_URL", "http://127.0.0.1:9200", ("http", "https"))
 
-    # All our indices and aliases share this prefix, so tests and tenants never collide.
-    index_prefix = env.get("TBT_INDEX_PREFIX", "tbt").strip()
-    if not index_prefix or not all(c.islower() or c.isdigit() or c in "-_" for c in index_prefix):
-        raise SettingsError(
-            f"TBT_INDEX_PREFIX={index_prefix!r} is invalid; set it to lower-case letters, digits, '-' or '_'."
-        )
-
-    smtp_host = env.get("TBT_SMTP_HOST", "127.0.0.1").strip()  # the local sink by default
-    if not smtp_host:
-        raise SettingsError("TBT_SMTP_HOST is empty; set it to the host name of your SMTP relay.")
-    smtp_port = _int(env, "TBT_SMTP_PORT", 8025, minimum=1, maximum=65535)  # local sink's port
-    smtp_starttls = _bool(env, "TBT_SMTP_STARTTLS", False)  # the loopback sink speaks plain SMTP
-    smtp_ssl = _bool(env, "TBT_SMTP_SSL", False)
-    if smtp_ssl and smtp_starttls:
+def _one_tls_mode(env: Mapping[str, str], values: dict[str, Any]) -> None:
+    if values["smtp_ssl"] and values["smtp_starttls"]:
         raise SettingsError("TBT_SMTP_SSL and TBT_SMTP_STARTTLS are both on; set only one of them.")
-    smtp_user = env.get("TBT_SMTP_USER") or None
-    smtp_password = env.get("TBT_SMTP_PASSWORD") or None
-    if smtp_user and not smtp_password:
+
+
+def _user_with_password(env: Mapping[str, str], values: dict[str, Any]) -> None:
+    if values["smtp_user"] and not values["smtp_password"]:
         raise SettingsError("TBT_SMTP_USER is set without TBT_SMTP_PASSWORD; set both or neither.")
 
-    mail_from = _email(env, "TBT_MAIL_FROM", "tbt-alert <alerts@tbt-alert.localhost>")
-    assert mail_from is not None
-    operator_email = _email(env, "TBT_OPERATOR_EMAIL", "operator@tbt-alert.localhost")
-    analysts_raw = env.get("TBT_ANALYST_EMAILS", "analysts@tbt-alert.localhost")
-    analyst_emails = tuple(
-        a for a in (_email({"TBT_ANALYST_EMAILS": p}, "TBT_ANALYST_EMAILS", None) for p in analysts_raw.split(","))
-        if a
-    )
 
+def _secret_key(env: Mapping[str, str], values: dict[str, Any]) -> None:
     # No committed secret works in production: without TBT_SECRET_KEY a random key is
     # generated per data dir (tokens then survive restarts of one machine only), and
     # TBT_ENV=production refuses to start at all.
@@ -190,71 +261,119 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not secret_key:
         if env.get("TBT_ENV", "development") == "production":
             raise SettingsError("TBT_SECRET_KEY is not set; set it to a random string of at least 32 characters.")
-        secret_key = _local_secret(data_dir)
+        secret_key = _local_secret(values["data_dir"])
         ephemeral = True
     if len(secret_key) < 32:
         raise SettingsError("TBT_SECRET_KEY is shorter than 32 characters; set a longer random string.")
+    values["secret_key"] = secret_key
+    values["secret_key_is_ephemeral"] = ephemeral
 
-    # The converted encoder is ~470 MB: it lives in the user's cache, never in the repo.
-    encoder_path = Path(
-        env.get("TBT_ENCODER_PATH", str(Path.home() / ".cache" / "tbt-alert" / "models" / "multilingual-e5-small"))
-    ).expanduser()
-    # The model is the classifier; "rules" (HS/ICS + keywords, no encoder) must be chosen
-    # explicitly, so a missing encoder never silently lowers the tagging quality.
-    classifier_mode = env.get("TBT_CLASSIFIER_MODE", "model").strip().lower()
-    if classifier_mode not in ("model", "rules"):
-        raise SettingsError(f"TBT_CLASSIFIER_MODE={classifier_mode!r} is unknown; set it to model or rules.")
-    # int8 (Linear layers quantised) is 2-3x faster than fp32 on CPU; the committed head is
-    # trained on int8 vectors, so fp32 needs `tbt-alert train` first (see MODEL_CARD.md).
-    encoder_precision = env.get("TBT_ENCODER_PRECISION", "int8").strip().lower()
-    if encoder_precision not in ("int8", "fp32"):
-        raise SettingsError(f"TBT_ENCODER_PRECISION={encoder_precision!r} is unknown; set it to int8 or fp32.")
 
-    portal_base_url = _url(env, "TBT_PORTAL_BASE_URL", "http://127.0.0.1:8000", ("http", "https")).rstrip("/")
-    contact_email = _email(env, "TBT_CONTACT_EMAIL", "tbt-alert@example.org") or "tbt-alert@example.org"
-    retention = _int(env, "TBT_RAW_RETENTION_DAYS", 365, minimum=1, maximum=36500)  # one year of audit trail
-    crawl_timeout = _int(env, "TBT_CRAWL_TIMEOUT", 1800, minimum=10, maximum=86400)  # half an hour per source
-    # Unset = crawl the live sources. Demos and CI (no network) point it at a recorded
-    # snapshot, e.g. crawlers/replay, and scheduled crawls are served from loopback.
-    replay_raw = env.get("TBT_REPLAY_DIR", "").strip()
-    crawl_replay_dir = Path(replay_raw).expanduser().resolve() if replay_raw else None
-    if crawl_replay_dir is not None and not crawl_replay_dir.is_dir():
-        raise SettingsError(f"TBT_REPLAY_DIR={replay_raw!r} is not a folder; set it to a recorded snapshot folder.")
-    # A mail an exporter can read; the rest is named in the mail, and a backfill cannot
-    # produce bulletins of hundreds of items (memory and mail size grow with them).
-    max_items = _int(env, "TBT_BULLETIN_MAX_ITEMS", 40, minimum=1, maximum=1000)
-    rate = _float(env, "TBT_SMTP_RATE", 20.0, minimum=0.1)  # messages/s; relays throttle bursts
-    attempts = _int(env, "TBT_SMTP_MAX_ATTEMPTS", 5, minimum=1, maximum=50)
+@dataclass(frozen=True)
+class _Setting:
+    field: str  # of Settings
+    variable: str
+    read: _Reader
+    default: Any
+    reason: str = ""  # why the default is what it is
 
-    return Settings(
-        data_dir=data_dir,
-        database_url=database_url,
-        elasticsearch_url=es_url,
-        index_prefix=index_prefix,
-        smtp_host=smtp_host,
-        smtp_port=smtp_port,
-        smtp_user=smtp_user,
-        smtp_password=smtp_password,
-        smtp_starttls=smtp_starttls,
-        smtp_ssl=smtp_ssl,
-        smtp_rate_per_second=rate,
-        smtp_max_attempts=attempts,
-        mail_from=mail_from,
-        operator_email=operator_email,
-        analyst_emails=analyst_emails,
-        secret_key=secret_key,
-        secret_key_is_ephemeral=ephemeral,
-        encoder_path=encoder_path,
-        portal_base_url=portal_base_url,
-        contact_email=contact_email,
-        raw_payload_retention_days=retention,
-        crawl_timeout_seconds=crawl_timeout,
-        bulletin_max_items=max_items,
-        extra={k: v for k, v in env.items() if k.startswith("TBT_")},
-        crawl_replay_dir=crawl_replay_dir,
-        classifier_mode=classifier_mode,
-        encoder_precision=encoder_precision,
-    )
+
+# In the order they are checked: the first invalid value is the error reported, and the
+# local secret key is only written once everything before it is valid.
+_SETTINGS: tuple[_Setting | _Rule, ...] = (
+    _Setting(
+        "data_dir",
+        "TBT_DATA_DIR",
+        _absolute_path,
+        str(_repo_root() / "var"),
+        "inside the checkout's ignored var/ so `make run` needs no set-up and never writes outside the project; "
+        "production sets an absolute path",
+    ),
+    _database_url,
+    _Setting(
+        "elasticsearch_url",
+        "TBT_ELASTICSEARCH_URL",
+        _http_url,
+        "http://127.0.0.1:9200",
+        "the local single node that `tbt-alert services up` starts listens here",
+    ),
+    _Setting(
+        "index_prefix",
+        "TBT_INDEX_PREFIX",
+        _index_prefix,
+        "tbt",
+        "all our indices and aliases share this prefix, so tests and tenants never collide",
+    ),
+    _Setting("smtp_host", "TBT_SMTP_HOST", _host, "127.0.0.1", "the local sink"),
+    _Setting("smtp_port", "TBT_SMTP_PORT", _int_in(1, 65535), 8025, "the local sink's port"),
+    _Setting("smtp_starttls", "TBT_SMTP_STARTTLS", _bool, False, "the loopback sink speaks plain SMTP"),
+    _Setting("smtp_ssl", "TBT_SMTP_SSL", _bool, False),
+    _one_tls_mode,
+    _Setting("smtp_user", "TBT_SMTP_USER", _optional, None),
+    _Setting("smtp_password", "TBT_SMTP_PASSWORD", _optional, None),
+    _user_with_password,
+    _Setting("mail_from", "TBT_MAIL_FROM", _required_email, "tbt-alert <alerts@tbt-alert.localhost>"),
+    _Setting("operator_email", "TBT_OPERATOR_EMAIL", _email, "operator@tbt-alert.localhost"),
+    _Setting("analyst_emails", "TBT_ANALYST_EMAILS", _email_list, "analysts@tbt-alert.localhost"),
+    _secret_key,
+    _Setting(
+        "encoder_path",
+        "TBT_ENCODER_PATH",
+        _path_in_home,
+        ".cache/tbt-alert/models/multilingual-e5-small",
+        "the converted encoder is ~470 MB: it lives in the user's cache, never in the repo",
+    ),
+    _Setting(
+        "classifier_mode",
+        "TBT_CLASSIFIER_MODE",
+        _one_of("model", "rules"),
+        "model",
+        "the model is the classifier; rules (HS/ICS + keywords, no encoder) must be chosen explicitly, "
+        "so a missing encoder never silently lowers the tagging quality",
+    ),
+    _Setting(
+        "encoder_precision",
+        "TBT_ENCODER_PRECISION",
+        _one_of("int8", "fp32"),
+        "int8",
+        "int8 (Linear layers quantised) is 2-3x faster than fp32 on CPU; the committed head is trained on "
+        "int8 vectors, so fp32 needs `tbt-alert train` first (see MODEL_CARD.md)",
+    ),
+    _Setting("portal_base_url", "TBT_PORTAL_BASE_URL", _base_url, "http://127.0.0.1:8000"),
+    _Setting("contact_email", "TBT_CONTACT_EMAIL", _email_or_default, "tbt-alert@example.org"),
+    _Setting("raw_payload_retention_days", "TBT_RAW_RETENTION_DAYS", _int_in(1, 36500), 365, "one year of audit trail"),
+    _Setting("crawl_timeout_seconds", "TBT_CRAWL_TIMEOUT", _int_in(10, 86400), 1800, "half an hour per source"),
+    _Setting(
+        "crawl_replay_dir",
+        "TBT_REPLAY_DIR",
+        _folder_or_none,
+        "",
+        "unset = crawl the live sources; demos and CI (no network) point it at a recorded snapshot, "
+        "e.g. crawlers/replay, and scheduled crawls are served from loopback",
+    ),
+    _Setting(
+        "bulletin_max_items",
+        "TBT_BULLETIN_MAX_ITEMS",
+        _int_in(1, 1000),
+        40,
+        "a mail an exporter can read; the rest is named in the mail, and a backfill cannot produce bulletins "
+        "of hundreds of items (memory and mail size grow with them)",
+    ),
+    _Setting("smtp_rate_per_second", "TBT_SMTP_RATE", _float_from(0.1), 20.0, "messages/s; relays throttle bursts"),
+    _Setting("smtp_max_attempts", "TBT_SMTP_MAX_ATTEMPTS", _int_in(1, 50), 5),
+)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the settings from ``env`` (default: the process environment)."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for step in _SETTINGS:
+        if isinstance(step, _Setting):
+            values[step.field] = step.read(env, step.variable, step.default)
+        else:
+            step(env, values)
+    return Settings(**values, extra={k: v for k, v in env.items() if k.startswith("TBT_")})
 
 
 def _local_secret(data_dir: Path) -> str:
