@@ -215,6 +215,29 @@ def _subset_table(
     return SubsetTable(title, rows)
 
 
+def _subset_tables(
+    records: list[LabelledRecord],
+    no_hs: list[int],
+    gold: list[set[str]],
+    preds: dict[str, list[set[str]]],
+    sectors: list[str],
+) -> list[SubsetTable]:
+    """Micro scores per language, source kind and source (all records), and of the English records without codes."""
+    by_language: dict[str, list[int]] = defaultdict(list)
+    by_source: dict[str, list[int]] = defaultdict(list)
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for i, rec in enumerate(records):
+        by_language[rec.language].append(i)
+        by_source[rec.source].append(i)
+        by_kind[rec.source_kind].append(i)
+    return [
+        _subset_table("Per language", by_language, gold, preds, sectors),
+        _subset_table("Per source kind", by_kind, gold, preds, sectors),
+        _subset_table("Per source", by_source, gold, preds, sectors),
+        _subset_table("Without HS/ICS codes (English held-out)", {"no HS/ICS codes": no_hs}, gold, preds, sectors),
+    ]
+
+
 def compute_figures(
     held_out: list[LabelledRecord],
     foreign: list[LabelledRecord],
@@ -252,19 +275,6 @@ def compute_figures(
             non_english_micro_f1=scores_of(system, non_english)[0].f1,
         )
 
-    by_language: dict[str, list[int]] = defaultdict(list)
-    by_source: dict[str, list[int]] = defaultdict(list)
-    by_kind: dict[str, list[int]] = defaultdict(list)
-    for i, rec in enumerate(records):
-        by_language[rec.language].append(i)
-        by_source[rec.source].append(i)
-        by_kind[rec.source_kind].append(i)
-    subsets = [
-        _subset_table("Per language", by_language, gold, preds, sectors),
-        _subset_table("Per source kind", by_kind, gold, preds, sectors),
-        _subset_table("Per source", by_source, gold, preds, sectors),
-        _subset_table("Without HS/ICS codes (English held-out)", {"no HS/ICS codes": no_hs}, gold, preds, sectors),
-    ]
     baselines = [s for s in SYSTEMS if s != "combined"]
     sector_rows = [
         SectorRow(sector, per_sector["combined"][sector], {s: per_sector[s][sector].f1 for s in baselines})
@@ -281,7 +291,7 @@ def compute_figures(
         foreign_size=len(foreign),
         systems=systems,
         targets=_targets(systems["combined"]),
-        subsets=subsets,
+        subsets=_subset_tables(records, no_hs, gold, preds, sectors),
         sectors=sector_rows,
         foreign_sectors=[
             (sector, scores) for sector, scores in foreign_per_sector.items() if scores.tp + scores.fn + scores.fp
