@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -28,11 +29,11 @@ CLUSTER = ClusterProfile(
 )
 
 
-def _rule(**changes: object) -> RuleCandidate:
+def _rule(**changes: Any) -> RuleCandidate:
     return replace(RULE, **changes)
 
 
-def _cluster(**changes: object) -> ClusterProfile:
+def _cluster(**changes: Any) -> ClusterProfile:
     return replace(CLUSTER, **changes)
 
 
@@ -62,7 +63,7 @@ def test_sector_heading_and_each_common_hazard_add_to_the_rank() -> None:
         ({"sectors": frozenset({UNTAGGED})}, {"sector": UNTAGGED}, ("HS 9503", "hazard phthalates"), 3),
     ],
 )
-def test_rank_reasons(rule: dict[str, object], cluster: dict[str, object], reasons: tuple[str, ...], rank: int) -> None:
+def test_rank_reasons(rule: dict[str, Any], cluster: dict[str, Any], reasons: tuple[str, ...], rank: int) -> None:
     link = _rank(_rule(**rule), _cluster(**cluster))
     assert link is not None
     assert (link.reasons, link.rank) == (reasons, rank)
@@ -78,5 +79,5 @@ def test_rank_reasons(rule: dict[str, object], cluster: dict[str, object], reaso
         ({"sectors": frozenset({UNTAGGED}), "hs_headings": frozenset()}, {"sector": UNTAGGED}),
     ],
 )
-def test_no_link(rule: dict[str, object], cluster: dict[str, object]) -> None:
+def test_no_link(rule: dict[str, Any], cluster: dict[str, Any]) -> None:
     assert _rank(_rule(**rule), _cluster(**cluster)) is None
