@@ -19,8 +19,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from alerts.gist import days_left, gist_zh
-from alerts.labels import country_label, kind_label, relation_label, sector_label
 from alerts.matching import Candidate, Reason, TagView
+from classifiers.labels import country_label, kind_label, relation_label, sector_label
 from tbt_alert.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
