@@ -31,7 +31,7 @@ _PYTHON_KEY = re.compile(
 )
 _PYTHON_PREFIX = re.compile(r"""\bt\[\s*"([a-z0-9_]+)"\s*\+""")
 # Keys built from a prefix and a value the code takes from a fixed list: every value needs its key.
-ENUMERATED = {
+ENUMERATED: dict[str, dict[str, tuple[str, ...]]] = {
     "portal": {"kind_": MEASURE_KINDS, "frequency_": FREQUENCIES, "role_": USER_ROLES,
                "sort_": ("relevance", "date", "deadline"), "group_": ("bri", "eu")},
     "alerts": {"freq_": FREQUENCIES},
