@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from alerts.glossary import Term, load_glossary
-from alerts.labels import country_label, kind_label, relation_label, sector_label
+from classifiers.labels import country_label, kind_label, relation_label, sector_label
 
 SEP = " · "
 MAX_GLOSSES = 4

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,117 +20,16 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from alerts.gist import days_left, gist_zh
-from alerts.labels import country_label, kind_label, relation_label, sector_label
 from alerts.matching import Candidate, Reason, TagView
+from classifiers.labels import country_label, kind_label, relation_label, sector_label
+from tbt_alert.messages import Messages, message_tables
 from tbt_alert.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CLOSING_SOON_DAYS = 14
 
-STRINGS: dict[str, dict[str, str]] = {
-    "zh": {
-        "title": "技术性贸易措施预警",
-        "subject": "【TBT预警】{period}：{n} 项新措施",
-        "subject_reminder": "【TBT预警】{period}：{m} 项评议期即将截止",
-        "summary": "本期概要",
-        "new_measures": "新措施",
-        "by_country": "按国家/地区",
-        "by_sector": "按行业",
-        "closing_count": "{m} 项评议期将在 14 天内截止",
-        "left_out": "本期另有 {n} 项匹配措施未列出（每封邮件最多列出 {cap} 项，按相关度选取）。"
-        "可在订阅管理中缩小订阅范围。",
-        "gist": "要点（依据结构化字段与术语表整理，不是译文）",
-        "original_title": "原文标题",
-        "english_title": "英文标题",
-        "country": "通报成员/国家",
-        "kind": "类型",
-        "sectors": "涉及行业及依据",
-        "hs": "HS 编码",
-        "distributed": "分发日期",
-        "published": "发布日期",
-        "deadline": "评议截止",
-        "days_left": "剩 {d} 天",
-        "today": "今天截止",
-        "closed": "已截止",
-        "entry_into_force": "生效日期",
-        "links": "链接",
-        "source": "原始页面",
-        "document": "文件",
-        "why": "匹配原因",
-        "follow_ups": "后续文件",
-        "follow_up_of": "后续文件，原通报：",
-        "also_seen": "亦见于",
-        "changed": "有更新",
-        "closing_soon": "评议期将在 14 天内截止（此前已提醒过的措施）",
-        "footer_why": "您收到此邮件，是因为 {email} 订阅了 tbt-alert 技术性贸易措施预警（{subs}）。",
-        "manage": "管理订阅",
-        "unsubscribe": "一键退订",
-        "contact": "联系我们",
-        "reason_sector": "行业「{name}」（相关度 {score}）",
-        "reason_hs": "HS {code}（订阅 {prefix}）",
-        "reason_keyword": "关键词「{keyword}」",
-        "reason_country": "国家/地区 {name}",
-        "group_bri": "一带一路",
-        "group_eu": "欧盟",
-        "origin": "原产地",
-        "risk": "风险",
-        "freq_immediate": "即时",
-        "freq_daily": "每日",
-        "freq_weekly": "每周",
-        "all": "全部措施",
-    },
-    "en": {
-        "title": "Technical barriers to trade: early warning",
-        "subject": "[TBT alert] {period}: {n} new measures",
-        "subject_reminder": "[TBT alert] {period}: {m} comment periods closing soon",
-        "summary": "Summary",
-        "new_measures": "New measures",
-        "by_country": "By country",
-        "by_sector": "By sector",
-        "closing_count": "{m} comment periods close within 14 days",
-        "left_out": "{n} more matching measures of this period are not listed (at most {cap} per mail, "
-        "the most relevant first). Narrow your subscription to see fewer, closer matches.",
-        "gist": "Chinese gist (from structured fields and the glossary, not a translation)",
-        "original_title": "Original title",
-        "english_title": "English title",
-        "country": "Notifying member / country",
-        "kind": "Kind",
-        "sectors": "Sectors affected and why",
-        "hs": "HS codes",
-        "distributed": "Distributed",
-        "published": "Published",
-        "deadline": "Comments due",
-        "days_left": "{d} days left",
-        "today": "closes today",
-        "closed": "closed",
-        "entry_into_force": "Entry into force",
-        "links": "Links",
-        "source": "Source page",
-        "document": "Document",
-        "why": "Why you get this",
-        "follow_ups": "Follow-ups",
-        "follow_up_of": "Follow-up of",
-        "also_seen": "Also seen at",
-        "changed": "updated",
-        "closing_soon": "Comment periods closing within 14 days (measures you were alerted to before)",
-        "footer_why": "You receive this mail because {email} subscribed to tbt-alert early warnings ({subs}).",
-        "manage": "Manage your subscription",
-        "unsubscribe": "Unsubscribe",
-        "contact": "Contact",
-        "reason_sector": "sector “{name}” (relevance {score})",
-        "reason_hs": "HS {code} (you follow {prefix})",
-        "reason_keyword": "keyword “{keyword}”",
-        "reason_country": "country {name}",
-        "group_bri": "Belt and Road",
-        "group_eu": "EU",
-        "origin": "Origin",
-        "risk": "Risk",
-        "freq_immediate": "immediate",
-        "freq_daily": "daily",
-        "freq_weekly": "weekly",
-        "all": "all measures",
-    },
-}
+# The mails' words, read from messages/<lang>.yml on first use (a bulletin is in zh or en).
+STRINGS: Mapping[str, Messages] = message_tables(Path(__file__).resolve().parent / "messages", ("zh", "en"))
 
 
 @dataclass

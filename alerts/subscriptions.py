@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from classifiers.labels import known_sectors
 from schema.models import FREQUENCIES, MEASURE_KINDS, Subscriber, Subscription
 from tbt_alert.countries import to_alpha3
 from tbt_alert.errors import InvalidSubscription
@@ -62,12 +63,6 @@ def _split(value: str | Iterable[str] | None) -> list[str]:
     return [s.strip() for s in items if s and s.strip()]
 
 
-def _known_sectors() -> set[str]:
-    from classifiers.taxonomy import load_taxonomy
-
-    return {s.code for s in load_taxonomy().sectors}
-
-
 def check_email(value: str) -> str:
     email = value.strip()
     if not _EMAIL.match(email):
@@ -93,7 +88,7 @@ def criteria(
     min_relevance: float | str | None = None,
 ) -> Criteria:
     """Check and normalise subscription values; ``countries`` may mix names, codes and groups."""
-    known = _known_sectors()
+    known = known_sectors()
     sector_list = _split(sectors)
     bad = [s for s in sector_list if s not in known]
     if bad:

@@ -26,7 +26,6 @@ import gzip
 import os
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,20 +48,10 @@ TERMS = [
 KINDS = ["", "recall", "tbt_notification", "sps_notification"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _load(settings: Any, reports: int) -> int:
-    from crawlers.parsers import get_parser
-    from crawlers.pipelines import MeasureStore, finish_crawl_run, open_crawl_run
-    from crawlers.sources import load_source
-    from schema.engine import make_engine
     from tests.crawlers.recorded import cases
+    from tests.portal.data import store_pages
 
-    engine = make_engine(settings.database_url)
     weekly = sorted((DATA / "safety_gate" / "weekly_reports").glob("report_1000*.xml.gz"))[-reports:]
     jobs: list[tuple[str, list[tuple[bytes, str]]]] = [
         ("wto_eping", [(c.body(), c.url) for c in cases("wto_eping")]),
@@ -70,24 +59,7 @@ def _load(settings: Any, reports: int) -> int:
                              "https://ec.europa.eu/safety-gate-alerts/api/download/weeklyReport/detail/xml/"
                              + p.stem.split("_")[1].split(".")[0]) for p in weekly]),
     ]
-    stored = 0
-    try:
-        for source_id, pages in jobs:
-            config, parse = load_source(source_id), get_parser(source_id)
-            store = MeasureStore(engine, config, open_crawl_run(engine, config, None, since=None))
-            for body, url in pages:
-                result = parse(body, url, config)
-                for item in result.items:
-                    store.add(item)
-                for reject in result.rejected:
-                    store.add(reject)
-            store.flush()
-            store.link_follow_ups()
-            finish_crawl_run(store, fatal=None, errors=[], reason="finished")
-            stored += store.counts.seen
-    finally:
-        engine.dispose()
-    return stored
+    return sum(store_pages(settings, source_id, pages) for source_id, pages in jobs)
 
 
 def _queries(n: int) -> list[dict[str, Any]]:
@@ -206,6 +178,7 @@ def main() -> int:
 
     from elasticsearch import Elasticsearch
 
+    from devtools.processes import free_port, stop_group
     from portal.users import create_user, issue_api_key
     from schema.engine import make_engine, session_scope
     from schema.migrate import upgrade
@@ -231,9 +204,10 @@ def main() -> int:
         engine.dispose()
         print(f"loaded and indexed {stored} measures in {time.monotonic() - began:.1f} s")
 
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "portal", "--port", str(port)],
-                                  cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                  cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  start_new_session=True)
         base = f"http://127.0.0.1:{port}"
         try:
             import httpx
@@ -252,11 +226,7 @@ def main() -> int:
             cookie = _login(base, password)
             results = asyncio.run(_run_load(base, api_key, cookie, settings.elasticsearch_url, settings, args))
         finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_group(server, timeout=10)
             for name in es.indices.get(index=f"{prefix}*", allow_no_indices=True, expand_wildcards="all"):
                 es.indices.delete(index=name, ignore_unavailable=True)
             es.close()

@@ -19,6 +19,8 @@ from tbt_alert.errors import ClassifierError
 TAXONOMY_PATH = Path(__file__).with_name("sectors.yml")
 KEYWORD_LANGUAGES = ("en", "zh", "fr", "de", "es", "ru")
 CROSS_SECTOR = "cross_sector"
+# The sector of a record that has no sector tag; never a code of the taxonomy.
+UNTAGGED = "untagged"
 
 _HS_RE = re.compile(r"^\s*(\d{2}(?:[.\s]?\d{2}){0,4})(?!\d)")
 _ICS_RE = re.compile(r"^\s*(\d{2}(?:\.\d{3}(?:\.\d{2})?)?)(?![\d.]*\d)")

@@ -20,6 +20,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from devtools.processes import free_port
+
 
 class MaildirHandler:
     """Stores each accepted message, with its envelope recipients, in a maildir."""
@@ -49,7 +51,7 @@ class SmtpSink:
         self.maildir = Path(maildir)
         self.host = host
         self.handler = MaildirHandler(self.maildir)
-        self._controller = Controller(self.handler, hostname=host, port=port or _free_port(host))
+        self._controller = Controller(self.handler, hostname=host, port=port or free_port(host))
         self.port = self._controller.port
 
     def start(self) -> SmtpSink:
@@ -82,15 +84,6 @@ def read_maildir(maildir: Path) -> list[EmailMessage]:
         assert isinstance(msg, EmailMessage)
         found.append((path.stat().st_mtime if path.exists() else 0.0, key, msg))
     return [m for _, _, m in sorted(found, key=lambda t: (t[0], t[1]))]
-
-
-def _free_port(host: str) -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def main() -> None:

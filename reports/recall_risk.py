@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select
 
-from reports import charts, names
+from classifiers import labels as names
+from reports import charts
 from reports.analysis import RecallAnalysis, analyse
 from reports.hazards import load_vocabulary
 from reports.periods import Period, months_back, parse_period

@@ -25,12 +25,12 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, false, or_, select
 
+from classifiers.taxonomy import UNTAGGED
 from reports.hazards import HazardVocabulary
 from schema.models import Measure, SectorTag, Source
 
 CHINA = "CHN"
 ORIGIN_CHINA, ORIGIN_OTHER, ORIGIN_UNKNOWN = "china", "other", "unknown"
-UNTAGGED = "untagged"
 EU = "EUR"
 # Keys in which recall sources put manufacturer countries when they have no origin field.
 MANUFACTURER_KEYS = ("manufacturer_country", "manufacturer_countries", "manufacturerCountries", "manufactured_in")

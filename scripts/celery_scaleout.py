@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -34,70 +33,18 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from devtools.processes import free_port, stop_group  # noqa: E402 - importable only once REPO is on sys.path
 
 AIRFLOW_LOCAL = REPO / "scripts" / "airflow-local"
 REPLAY = REPO / "crawlers" / "replay"
 WORKERS = ("tbt-worker-1", "tbt-worker-2")
 # Fixed throwaway secrets shared by every component of one run (never used elsewhere).
 FERNET = "49Hdq5tIQnPckw2JgwWBAF2zhz_Qj5fDEIewcCXgReo="
+STOP_TIMEOUT = 120.0  # seconds a component may take to stop before its process group is killed
 
 
 def log(message: str) -> None:
     print(f"[celery-scaleout {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def admin_url() -> str:
-    from devtools.services import postgres_url
-
-    return os.environ.get("TBT_TEST_POSTGRES_URL", postgres_url())
-
-
-def with_database(url: str, name: str) -> str:
-    return url.rsplit("/", 1)[0] + f"/{name}"
-
-
-def admin(sql: str) -> None:
-    from sqlalchemy import text
-
-    from schema.engine import make_engine
-
-    engine = make_engine(admin_url(), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(sql))
-    finally:
-        engine.dispose()
-
-
-@contextmanager
-def database(name: str, keep: bool) -> Iterator[str]:
-    admin(f"CREATE DATABASE {name}")
-    try:
-        yield with_database(admin_url(), name)
-    finally:
-        if not keep:
-            admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def stop_group(proc: subprocess.Popen[bytes], what: str, timeout: float = 120) -> None:
-    """SIGTERM the process group (warm shutdown), SIGKILL what is left after ``timeout``."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        log(f"{what} did not stop within {timeout:.0f}s; killing it")
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    except ProcessLookupError:
-        proc.wait(timeout=30)
 
 
 @contextmanager
@@ -108,7 +55,9 @@ def process(argv: list[str], *, env: dict[str, str], logfile: Path, what: str) -
     try:
         yield proc
     finally:
-        stop_group(proc, what)
+        # SIGTERM is a warm shutdown for Celery and Airflow: running tasks finish first.
+        if stop_group(proc, timeout=STOP_TIMEOUT):
+            log(f"{what} did not stop within {STOP_TIMEOUT:.0f}s; killed it")
         log(f"stopped {what} (exit {proc.returncode})")
 
 
@@ -180,6 +129,7 @@ def run_once(executor: str, args: argparse.Namespace, work: Path) -> dict[str, A
     """One deployment, one run of tbt_pipeline; the task instances and tbt-alert's results."""
     from sqlalchemy import text
 
+    from devtools.databases import throwaway_database
     from devtools.smtp_sink import SmtpSink
     from schema.engine import make_engine
     from schema.migrate import upgrade
@@ -191,8 +141,8 @@ def run_once(executor: str, args: argparse.Namespace, work: Path) -> dict[str, A
     replay = work / "replay"
     result: dict[str, Any] = {"executor": executor}
     with ExitStack() as stack:
-        meta_url = stack.enter_context(database(f"tbt_scaleout_airflow_{label}_{run_id}", args.keep))
-        data_url = stack.enter_context(database(f"tbt_scaleout_data_{label}_{run_id}", args.keep))
+        meta_url = stack.enter_context(throwaway_database(f"tbt_scaleout_airflow_{label}_{run_id}", keep=args.keep))
+        data_url = stack.enter_context(throwaway_database(f"tbt_scaleout_data_{label}_{run_id}", keep=args.keep))
         upgrade(data_url)
         sink = stack.enter_context(SmtpSink(state / "maildir"))
         prefix = f"tbt-scaleout-{label}-{run_id}"

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from devtools.databases import admin_url, throwaway_database
 from devtools.smtp_sink import SmtpSink
 from schema.engine import make_engine, session_factory
 from schema.migrate import upgrade
@@ -47,29 +48,10 @@ def shared_data() -> Path:
 # ---------------------------------------------------------------- databases
 
 
-def _postgres_admin_url() -> str:
-    from devtools.services import postgres_url
-
-    return os.environ.get("TBT_TEST_POSTGRES_URL", postgres_url())
-
-
-def _admin_exec(sql: str) -> None:
-    engine = make_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(sql))
-    finally:
-        engine.dispose()
-
-
-def _with_database(url: str, database: str) -> str:
-    return url.rsplit("/", 1)[0] + f"/{database}"
-
-
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[str]:
     """A migrated template database; each test clones it (fast) instead of migrating."""
-    admin = _postgres_admin_url()
+    admin = admin_url()
     engine = make_engine(admin)
     try:
         with engine.connect() as conn:
@@ -80,19 +62,16 @@ def postgres_template() -> Iterator[str]:
         engine.dispose()
     log.warning("PostgreSQL server version %s", version)
     name = f"tbt_tpl_{_RUN_ID}"
-    _admin_exec(f"CREATE DATABASE {name}")
-    upgrade(_with_database(admin, name))
-    yield name
-    _admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with throwaway_database(name) as url:
+        upgrade(url)
+        yield name
 
 
 @pytest.fixture
 def postgres_url(postgres_template: str) -> Iterator[str]:
     """A fresh, migrated database on the real PostgreSQL server, dropped afterwards."""
-    name = f"tbt_t_{_RUN_ID}_{next(_counter)}"
-    _admin_exec(f"CREATE DATABASE {name} TEMPLATE {postgres_template}")
-    yield _with_database(_postgres_admin_url(), name)
-    _admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with throwaway_database(f"tbt_t_{_RUN_ID}_{next(_counter)}", template=postgres_template) as url:
+        yield url
 
 
 @pytest.fixture

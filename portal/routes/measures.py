@@ -10,9 +10,9 @@ from fastapi.responses import Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from classifiers.labels import country_label, sector_label
 from portal.access import STAFF
 from portal.context import db_session
-from portal.names import country_name, sector_name
 from portal.render import language_of, page
 from schema.models import Bulletin, BulletinItem, Measure, SectorTag, Subscriber
 
@@ -100,6 +100,11 @@ def bulletins_of(session: Session, measure_id: str) -> list[dict[str, Any]]:
     return [{"bulletin": b, "item": i, "recipient": email} for b, i, email in rows]
 
 
+def _country(alpha3: str | None, lang: str) -> str:
+    # The page shows nothing where a measure names no country (bulletins say "not stated").
+    return country_label(alpha3, lang, with_code=True) if alpha3 else ""
+
+
 @router.get("/measures/{measure_id}", dependencies=[Depends(STAFF)])
 def measure_page(request: Request, measure_id: str, session: Annotated[Session, Depends(db_session)]) -> Response:
     measure = load_measure(session, measure_id)
@@ -108,9 +113,9 @@ def measure_page(request: Request, measure_id: str, session: Annotated[Session, 
     return page(request, "measure.html", {
         "m": measure,
         "fields": [(f, getattr(measure, f)) for f in FIELDS],
-        "country_label": country_name(measure.country, lang),
-        "origin_label": country_name(measure.country_of_origin, lang),
-        "tags": [{"tag": t, "name": sector_name(t.sector, lang)} for t in tags],
+        "country_label": _country(measure.country, lang),
+        "origin_label": _country(measure.country_of_origin, lang),
+        "tags": [{"tag": t, "name": sector_label(t.sector, lang)} for t in tags],
         "timeline": timeline(session, measure),
         "revisions": list(measure.revisions),
         "related": related(session, measure),

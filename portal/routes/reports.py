@@ -10,10 +10,10 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from classifiers.labels import sector_choices
 from portal.access import ANALYST
 from portal.context import db_session, portal_of
 from portal.i18n import translator
-from portal.names import sector_choices
 from portal.render import language_of, page
 from portal.web import verify_csrf
 from schema.models import Report

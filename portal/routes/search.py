@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 
+from classifiers.labels import country_label, sector_label
 from portal.access import STAFF
 from portal.context import portal_of
 from portal.i18n import translator
-from portal.names import facet_label
 from portal.render import language_of, message_page, page
 from portal.searching import (
     MAX_RESULT_WINDOW,
@@ -53,6 +54,22 @@ def _facet_value(facet: str, key: Any) -> str:
         # search.query names the open-for-comment bucket "open"; bri buckets are "true"/"false".
         return "1" if str(key).lower() in ("true", "1", "open") else "0"
     return str(key)
+
+
+def facet_label(facet: str, key: Any, lang: str, words: Mapping[str, str]) -> str:
+    """How the facet list names one bucket: countries and sectors by name, the rest from the page's words."""
+    value = str(key)
+    if facet == "countries":
+        return country_label(value, lang, with_code=True) if value else ""
+    if facet == "sectors":
+        return sector_label(value, lang)
+    if facet == "kinds":
+        return words.get(f"kind_{value}", value)
+    if facet == "bri":
+        return words["bri_yes"] if value in ("true", "1", "True") else words["bri_no"]
+    if facet == "open_for_comment":
+        return words["open_yes"] if value in ("true", "1", "True", "open") else words["open_no"]
+    return value
 
 
 def facet_view(request: Request, facets: dict[str, Any]) -> list[dict[str, Any]]:

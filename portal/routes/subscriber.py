@@ -10,10 +10,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from alerts.links import CONFIRM_PATH, MANAGE_PATH, UNSUBSCRIBE_PATH
+from classifiers.labels import sector_choices
 from portal.access import SUBSCRIBER_LINK
 from portal.context import db_session, portal_of
 from portal.i18n import translator
-from portal.names import sector_choices
 from portal.render import language_of, page
 from portal.web import split_list, verify_csrf, verify_csrf_unless_one_click
 from schema.models import FREQUENCIES, MEASURE_KINDS, Subscriber, Subscription, utcnow

@@ -110,11 +110,3 @@ class FaultySmtp:
     def __exit__(self, *exc: Any) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on (connection refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port

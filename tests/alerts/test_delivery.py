@@ -20,10 +20,11 @@ from alerts.compose import compose_bulletins
 from alerts.delivery import send_pending
 from alerts.lifecycle import unsubscribe
 from alerts.tokens import verify_token
+from devtools.processes import free_port
 from schema.models import Delivery
 from tbt_alert.settings import Settings
 from tests.alerts.conftest import NOW, constructed, real_records, store, subscribe
-from tests.alerts.faulty_smtp import FaultySmtp, closed_port
+from tests.alerts.faulty_smtp import FaultySmtp
 
 REPO = Path(__file__).resolve().parents[2]
 XSS_TITLE = '<script>alert("x")</script> Toy {{ 7*7 }} <img src=x onerror=alert(1)>'
@@ -161,7 +162,7 @@ def settings_for(make_settings: Callable[..., Settings], db_url: str) -> Callabl
 def test_connection_refused_retries_with_backoff_then_gives_up(
     db_session: Session, settings_for: Callable[..., Settings]
 ) -> None:
-    settings = settings_for(closed_port(), TBT_SMTP_MAX_ATTEMPTS="2")
+    settings = settings_for(free_port(), TBT_SMTP_MAX_ATTEMPTS="2")
     delivery = _composed(db_session, settings)
     first = send_pending(settings, now=NOW)
     assert (first.sent, first.retry_later) == (0, 1)

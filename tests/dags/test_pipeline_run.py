@@ -12,15 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crawlers.sources import load_sources
 from devtools.smtp_sink import SmtpSink
 from pipeline import stages
 from schema.engine import make_engine, session_scope
-from schema.models import Bulletin, CrawlRun, Delivery, Measure, MeasureRevision, SectorTag, Subscriber
+from schema.models import CrawlRun, Measure, Subscriber
 from tbt_alert.settings import Settings
 from tests.dags.conftest import REPO_ROOT
+from tests.tables import table_counts
 
 REPLAY = REPO_ROOT / "crawlers" / "replay"
 BROKEN_REPLAY = REPO_ROOT / "tests" / "fixtures" / "pipeline" / "broken_replay"
@@ -31,28 +32,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.encoder]
 def _this_hour() -> str:
     now = dt.datetime.now(dt.UTC)
     return now.replace(minute=0, second=0, microsecond=0).isoformat()
-
-
-def _counts(settings: Settings) -> dict[str, int]:
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            def count(model: Any, *where: Any) -> int:
-                return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
-            return {
-                "measures": count(Measure),
-                "live_measures": count(Measure, Measure.withdrawn.is_(False)),
-                "tagged": count(Measure, Measure.tagged_version.is_not(None)),
-                "revisions": count(MeasureRevision),
-                "sector_tags": count(SectorTag),
-                "crawl_runs": count(CrawlRun),
-                "bulletins": count(Bulletin),
-                "deliveries": count(Delivery),
-                "bulletins_sent": count(Delivery, Delivery.purpose == "bulletin", Delivery.status == "sent"),
-            }
-    finally:
-        engine.dispose()
 
 
 def _index_count(es: Any, settings: Settings, kind: str) -> int:
@@ -89,7 +68,7 @@ def test_pipeline_end_to_end_then_rerun_changes_nothing(
     recorded = {p.name for p in REPLAY.iterdir() if (p / "exchanges.json").exists()}
     assert crawled == sorted(c.id for c in load_sources().values() if c.enabled and c.id in recorded)
 
-    counts = _counts(settings)
+    counts = table_counts(settings)
     engine = make_engine(settings.database_url)
     try:
         with session_scope(engine) as session:
@@ -114,7 +93,7 @@ def test_pipeline_end_to_end_then_rerun_changes_nothing(
 
     assert second["state"] == "success", second["log"][-5000:]
     assert _states(second)["crawl"] == "skipped"  # every source was crawled for this slot
-    assert _counts(settings) == counts
+    assert table_counts(settings) == counts
     assert len(smtp_sink.messages()) == len(mails)
     assert _index_count(es, settings, "measures") == counts["live_measures"]
     assert _index_count(es, settings, "bulletins") == counts["bulletins"]
@@ -146,7 +125,7 @@ def test_failing_source_stops_neither_the_others_nor_the_later_stages(
     assert states["update_index"] == "success"
     assert states["deliver"] == "success"
 
-    counts = _counts(settings)
+    counts = table_counts(settings)
     engine = make_engine(settings.database_url)
     try:
         with session_scope(engine) as session:

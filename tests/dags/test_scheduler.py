@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -21,11 +20,12 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from devtools.databases import throwaway_database
+from devtools.processes import free_port
 from devtools.smtp_sink import SmtpSink
 from schema.engine import make_engine, session_scope
 from schema.models import CrawlRun, Measure
 from tbt_alert.settings import Settings
-from tests.conftest import _admin_exec, _postgres_admin_url, _with_database
 from tests.dags.conftest import REPO_ROOT, airflow_env
 
 REPLAY = REPO_ROOT / "crawlers" / "replay"
@@ -36,19 +36,12 @@ DEADLINE_SECONDS = 300
 pytestmark = [pytest.mark.slow, pytest.mark.encoder]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def airflow_metadata_url() -> Iterator[str]:
     """A throwaway database for Airflow's own tables on the test PostgreSQL server."""
     name = f"tbt_airflow_{uuid.uuid4().hex[:8]}"
-    _admin_exec(f"CREATE DATABASE {name}")
-    yield _with_database(_postgres_admin_url(), name)
-    _admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with throwaway_database(name) as url:
+        yield url
 
 
 def _group_pids(pgid: int) -> set[int]:
@@ -83,7 +76,7 @@ def test_scheduler_runs_tbt_pipeline_on_postgresql(
         TBT_DATABASE_URL=postgres_url, TBT_INDEX_PREFIX=index_prefix, TBT_SMTP_PORT=str(smtp_sink.port),
         TBT_REPLAY_DIR=str(replay),
     )
-    port = _free_port()
+    port = free_port()
     async_url = airflow_metadata_url.replace("postgresql+psycopg://", "postgresql+psycopg_async://")
     env = airflow_env(
         tmp_path / "airflow",

@@ -32,7 +32,10 @@ SAFETY_GATE_URL = (
 TAG_VERSION = "hs-rules-test"
 
 
-def _store(settings: Settings, source_id: str, pages: list[tuple[bytes, str]]) -> None:
+def store_pages(settings: Settings, source_id: str, pages: list[tuple[bytes, str]]) -> int:
+    """Parse recorded (body, url) pages with the source's real parser and store them as one crawl run
+    does, follow-up links included; returns how many records the run saw. The portal bench loads its
+    data with this too."""
     engine = make_engine(settings.database_url)
     try:
         config = load_source(source_id)
@@ -48,6 +51,7 @@ def _store(settings: Settings, source_id: str, pages: list[tuple[bytes, str]]) -
         store.flush()
         store.link_follow_ups()
         finish_crawl_run(store, fatal=None, errors=[], reason="finished")
+        return store.counts.seen
     finally:
         engine.dispose()
 
@@ -78,7 +82,7 @@ def _tag_by_hs(settings: Settings) -> int:
 
 def load_real_data(settings: Settings, shared_data: Path) -> None:
     eping = [(case.body(), case.url) for case in cases("wto_eping")]
-    _store(settings, "wto_eping", eping)
+    store_pages(settings, "wto_eping", eping)
     report = gzip.decompress((shared_data / SAFETY_GATE_REPORT).read_bytes())
-    _store(settings, "eu_safety_gate", [(report, SAFETY_GATE_URL)])
+    store_pages(settings, "eu_safety_gate", [(report, SAFETY_GATE_URL)])
     _tag_by_hs(settings)

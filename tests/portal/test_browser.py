@@ -4,7 +4,6 @@ change a subscription, open a report. Every page gets a screenshot (in tmp_path)
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ import uvicorn
 from PIL import Image, ImageStat
 
 from alerts.tokens import make_token
+from devtools.processes import free_port
 from portal.app import create_app
 from schema.engine import session_scope
 from schema.models import Subscriber
@@ -26,15 +26,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_portal(portal_env: PortalEnv) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(portal_env.settings), host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -6,20 +6,14 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from schema.engine import make_engine, session_scope
 from schema.models import (
-    Bulletin,
     CrawlRun,
-    Delivery,
     Measure,
-    MeasureRevision,
-    QuarantinedRecord,
-    SectorTag,
 )
 from tbt_alert.settings import Settings
 from tests.reliability.services import ThrowawayElasticsearch, ThrowawayPostgres, service_folder
@@ -55,29 +49,6 @@ def throwaway_pg() -> Iterator[ThrowawayPostgres]:
     finally:
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
-
-
-def table_counts(settings: Settings) -> dict[str, int]:
-    """Row counts of what the pipeline stores, and the invariants a partial write would break."""
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            def count(model: Any, *where: Any) -> int:
-                return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
-            return {
-                "measures": count(Measure),
-                "live_measures": count(Measure, Measure.withdrawn.is_(False)),
-                "revisions": count(MeasureRevision),
-                "tagged": count(Measure, Measure.tagged_version.is_not(None)),
-                "sector_tags": count(SectorTag),
-                "quarantined": count(QuarantinedRecord),
-                "crawl_runs": count(CrawlRun),
-                "bulletins": count(Bulletin),
-                "deliveries": count(Delivery),
-            }
-    finally:
-        engine.dispose()
 
 
 def measure_ids(settings: Settings) -> list[str]:

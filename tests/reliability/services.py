@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,21 +21,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from pipeline import services
+from devtools import services
+from devtools.processes import free_port, stop_group
 
 ES_HEAP = "-Xms512m -Xmx512m"  # pinned: the machine is shared, two nodes may never balloon
-
-
-def free_port(start: int, stop: int) -> int:
-    """A port in [start, stop) that nothing listens on and we can bind now."""
-    for port in range(start, stop):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free loopback port in {start}-{stop}; free one or widen the range")
 
 
 def service_folder(prefix: str, owner: str | None) -> Path:
@@ -54,18 +42,6 @@ def _run_as(user: str | None, argv: list[str]) -> list[str]:
     return ["runuser", "-u", user, "--", *argv]
 
 
-def _kill_group(proc: subprocess.Popen[bytes], sig: int, timeout: float) -> None:
-    try:
-        os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-
-
 class ThrowawayElasticsearch:
     """One single-node Elasticsearch of our own; ``kill()`` stops it the hard way."""
 
@@ -75,8 +51,8 @@ class ThrowawayElasticsearch:
         self.user = services.ES_USER if os.geteuid() == 0 else None
         self.data_dir = data_dir or root / "data"
         self.settings = dict(settings or {})
-        self.http_port = free_port(9210, 9290)
-        self.transport_port = free_port(9310, 9390)
+        self.http_port = free_port(between=(9210, 9290))
+        self.transport_port = free_port(between=(9310, 9390))
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = root / "stdout.log"
         # A config folder of its own: Elasticsearch writes its keystore there.
@@ -149,12 +125,12 @@ class ThrowawayElasticsearch:
     def kill(self) -> None:
         """SIGKILL the whole node: what a crash or an OOM kill does."""
         if self.proc is not None and self.proc.poll() is None:
-            _kill_group(self.proc, signal.SIGKILL, 30)
+            stop_group(self.proc, sig=signal.SIGKILL, timeout=30)
         self.proc = None
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            _kill_group(self.proc, signal.SIGTERM, 60)
+            stop_group(self.proc, sig=signal.SIGTERM, timeout=60)
         self.proc = None
 
     def tail(self, lines: int = 30) -> str:
@@ -176,7 +152,7 @@ class ThrowawayPostgres:
         self.sockets.mkdir(exist_ok=True)
         self.log_path = root / "postgres.log"
         self.log_path.touch()
-        self.port = free_port(5440, 5499)
+        self.port = free_port(between=(5440, 5499))
         if self.user:
             subprocess.run(["chown", "-R", f"{self.user}:{self.user}", str(root)], check=True)
         subprocess.run(

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from devtools.databases import throwaway_database
 from pipeline import maintenance, stages
 from search.lifecycle import index_counts, rebuild_index
 from tbt_alert.settings import Settings
-from tests.conftest import _admin_exec, _postgres_admin_url, _with_database
-from tests.reliability.conftest import REPLAY, measure_ids, table_counts
+from tests.reliability.conftest import REPLAY, measure_ids
+from tests.tables import table_counts
 
 pytestmark = pytest.mark.slow
 
@@ -28,12 +29,8 @@ def fresh_database_url(db_url: str, tmp_path: Path) -> Iterator[str]:
     if db_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'restored' / 'tbt-alert.sqlite'}"
         return
-    name = f"tbt_restored_{uuid.uuid4().hex[:8]}"
-    _admin_exec(f"CREATE DATABASE {name}")
-    try:
-        yield _with_database(_postgres_admin_url(), name)
-    finally:
-        _admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with throwaway_database(f"tbt_restored_{uuid.uuid4().hex[:8]}") as url:
+        yield url
 
 
 def test_backup_restored_into_a_fresh_database_rebuilds_the_same_index(

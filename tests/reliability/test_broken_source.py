@@ -16,7 +16,8 @@ import pytest
 
 from devtools.smtp_sink import SmtpSink
 from tbt_alert.settings import Settings
-from tests.reliability.conftest import REPLAY, REPO_ROOT, crawl_runs, table_counts
+from tests.reliability.conftest import REPLAY, REPO_ROOT, crawl_runs
+from tests.tables import table_counts
 
 FAULTY = REPO_ROOT / "tests" / "fixtures" / "reliability" / "faulty_replay"
 

@@ -17,8 +17,9 @@ import pytest
 from crawlers.pipelines import BATCH_SIZE
 from crawlers.run import CrawlOutcome, crawl
 from tbt_alert.settings import Settings
-from tests.reliability.conftest import crawl_runs, measure_ids, table_counts
+from tests.reliability.conftest import crawl_runs, measure_ids
 from tests.reliability.snapshots import manifest, safety_gate_snapshot
+from tests.tables import table_counts
 
 pytestmark = pytest.mark.slow
 

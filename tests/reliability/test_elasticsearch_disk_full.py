@@ -23,8 +23,9 @@ from pipeline import stages
 from search.lifecycle import index_counts
 from tbt_alert.errors import SearchError
 from tbt_alert.settings import Settings
-from tests.reliability.conftest import REPLAY, table_counts
+from tests.reliability.conftest import REPLAY
 from tests.reliability.services import ThrowawayElasticsearch
+from tests.tables import table_counts
 
 pytestmark = pytest.mark.slow
 

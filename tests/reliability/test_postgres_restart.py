@@ -23,9 +23,10 @@ from schema.migrate import upgrade
 from schema.models import SectorTag
 from tbt_alert.errors import TbtError
 from tbt_alert.settings import Settings
-from tests.reliability.conftest import crawl_runs, measure_ids, table_counts
+from tests.reliability.conftest import crawl_runs, measure_ids
 from tests.reliability.services import ThrowawayPostgres
 from tests.reliability.snapshots import manifest, safety_gate_snapshot
+from tests.tables import table_counts
 
 pytestmark = pytest.mark.slow
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from devtools.processes import free_port
 from devtools.smtp_sink import SmtpSink, read_maildir
 from pipeline import stages
 from pipeline.operator_alerts import alert_operator
@@ -19,7 +20,6 @@ from schema.engine import make_engine, session_scope
 from schema.models import Delivery
 from tbt_alert.settings import Settings
 from tests.reliability.conftest import REPLAY
-from tests.reliability.services import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,7 @@ def _deliveries(settings: Settings) -> list[tuple[str, str, int]]:
 def test_mail_queued_while_the_relay_is_down_arrives_once_when_it_is_back(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
-    port = free_port(20000, 30000)
+    port = free_port(between=(20000, 30000))
     maildir = tmp_path / "maildir"
     settings = make_settings(TBT_SMTP_PORT=str(port), TBT_CLASSIFIER_MODE="rules")
     stages.sync_sources(settings)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import socket
 import threading
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
+from devtools.processes import free_port
 from schema.engine import session_scope
 from schema.models import Bulletin, BulletinItem, Measure, PipelineState, SectorTag, Subscriber
 from schema.upsert import store_measures
@@ -154,12 +154,6 @@ def test_a_withdrawal_outside_the_window_is_still_removed(es: Any, search_env: S
     assert ids["18218"] not in _ids(es, search_env)
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_unreachable_elasticsearch_fails_clearly_and_the_next_run_catches_up(
     es: Any, search_env: SearchEnv, make_settings: Any, db_url: str
 ) -> None:
@@ -171,7 +165,7 @@ def test_unreachable_elasticsearch_fails_clearly_and_the_next_run_catches_up(
         store_measures(session, [{**changed, "title": "BlueStar wall ovens recalled over fire hazard"}])
     down = make_settings(
         TBT_DATABASE_URL=db_url, TBT_INDEX_PREFIX=settings.index_prefix,
-        TBT_ELASTICSEARCH_URL=f"http://127.0.0.1:{_closed_port()}",
+        TBT_ELASTICSEARCH_URL=f"http://127.0.0.1:{free_port()}",
     )  # fmt: skip
     with pytest.raises(ServiceUnavailable, match="unreachable.*TBT_ELASTICSEARCH_URL") as caught:
         update_index(down)
