@@ -50,7 +50,7 @@ test: services model
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The fast lane: tests that need no service, model or browser (SQLite, the in-process SMTP sink,
-# recorded data); about 1.5 minutes of CPU. Tests parametrized over both databases run their SQLite
+# recorded data); about 70 s of CPU. Tests parametrized over both databases run their SQLite
 # half. Left to `make test`: the folders and the two tests that need Elasticsearch, PostgreSQL or
 # Airflow, the crawls (every recall source replayed; the crawl_source stage's tests) and the
 # recall-risk report (WeasyPrint, poppler). A new test that needs a service fails here loudly
