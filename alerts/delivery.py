@@ -77,7 +77,8 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def backoff(attempts: int) -> dt.timedelta:
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+    factor: int = 2 ** max(attempts - 1, 0)  # typeshed types int ** int as Any (a negative power is a float)
+    return min(BACKOFF_BASE * factor, BACKOFF_CAP)
 
 
 def bulletin_message(

@@ -10,7 +10,7 @@ Figures, per target: requests, errors (non-200 or transport failures) as a rate,
 p50/p95/p99 latency as seen by the client:
 - ``portal /api/search`` (API key, JSON: text + filters + facets + highlighting, 20 hits),
 - ``portal /search`` (logged-in session, the rendered HTML page),
-- ``elasticsearch _search`` with the very body ``search.query.search_body`` builds for that request.
+- ``elasticsearch _msearch`` with the very bodies ``search.query.search_bodies`` builds for that request.
 The overhead ratio is portal latency / Elasticsearch latency (p50 and p95). Bounded: each phase
 stops after ``--requests`` requests or ``--seconds`` seconds, whichever comes first (default 600 and
 15 s, three phases, plus warm-ups of at most 10 s: under 60 s of load).
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
+import json
 import os
 import random
 import re
@@ -124,7 +125,7 @@ async def _run_load(base: str, api_key: str, cookie: dict[str, str], es_url: str
     import httpx
 
     from search.names import alias
-    from search.query import SearchRequest, search_body
+    from search.query import SearchRequest, search_bodies
 
     queries = _queries(args.requests)
     limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
@@ -141,15 +142,19 @@ async def _run_load(base: str, api_key: str, cookie: dict[str, str], es_url: str
             return r.status_code if "id=\"total\"" in r.text else 599
 
         async def direct(query: dict[str, Any]) -> int:
-            body = search_body(SearchRequest(**_request_values(query)))
-            r = await es.post(f"/{index}/_search", json=body)
+            # The msearch the portal sends (search.query.search_measures): the page of hits, and total + facets.
+            hits, facets = search_bodies(SearchRequest(**_request_values(query)))
+            lines = "".join(json.dumps(part) + "\n" for part in ({}, hits, {}, facets))
+            r = await es.post(f"/{index}/_msearch", content=lines, headers={"Content-Type": "application/x-ndjson"})
+            if r.status_code == 200 and any("error" in part for part in r.json()["responses"]):
+                return 599  # msearch answers 200 and reports each failed search in its own response
             return r.status_code
 
         # Warm both paths (Elasticsearch caches, the portal's pools) so no phase pays for the first run.
         await _phase("warm-up", args.clients, queries, args.seconds / 3, direct)
         await _phase("warm-up", min(args.clients, 5), queries[:20], args.seconds / 3, api)
         return [
-            await _phase("elasticsearch _search (direct)", args.clients, queries, args.seconds, direct),
+            await _phase("elasticsearch _msearch (direct)", args.clients, queries, args.seconds, direct),
             await _phase("portal /api/search", args.clients, queries, args.seconds, api),
             await _phase("portal /search (HTML)", args.clients, queries, args.seconds, page),
         ]

@@ -134,7 +134,8 @@ class Head:
         if self.hidden_weights is not None and self.hidden_biases is not None:
             x = np.maximum(x @ self.hidden_weights + self.hidden_biases, 0.0)
         logits = x @ self.weights.T + self.biases
-        return 1.0 / (1.0 + np.exp(-np.clip(logits, -40, 40)))
+        probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(logits, -40, 40)))
+        return probabilities
 
     def nearest(self, vector: np.ndarray, sector: str, k: int = 3) -> list[dict[str, Any]]:
         """The ``k`` labelled exemplars of ``sector`` closest to ``vector``, as evidence."""

@@ -150,7 +150,8 @@ class LexicalModel:
         """Probabilities (n, n_sectors); an empty text gets each sector's prior from its bias."""
         x = self.features(texts) if features is None else features
         logits = np.asarray(x @ self.weights.T) + self.biases
-        return 1.0 / (1.0 + np.exp(-np.clip(logits, -40, 40)))
+        probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(logits, -40, 40)))
+        return probabilities
 
     def top_terms(self, features: csr_matrix, row: int, sector: int, k: int = 3) -> list[str]:
         """The words of one text that raise one sector's score most (evidence for a tag)."""

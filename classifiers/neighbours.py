@@ -34,7 +34,8 @@ _ROWS_PER_BLOCK = 512  # bounds the (rows × training records) similarity matrix
 
 def _unit(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return (x / np.maximum(norms, 1e-12)).astype(np.float32)
+    unit: np.ndarray = (x / np.maximum(norms, 1e-12)).astype(np.float32)
+    return unit
 
 
 def _quantise_columns(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

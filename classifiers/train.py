@@ -96,7 +96,8 @@ class Fitted:
     def scores(self, x: np.ndarray) -> np.ndarray:
         if self.hidden_weights is not None and self.hidden_biases is not None:
             x = np.maximum(x @ self.hidden_weights + self.hidden_biases, 0.0)
-        return 1.0 / (1.0 + np.exp(-np.clip(x @ self.weights.T + self.biases, -40, 40)))
+        probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(x @ self.weights.T + self.biases, -40, 40)))
+        return probabilities
 
 
 def _fit_logistic(x: np.ndarray, y: np.ndarray, c: float) -> Fitted:

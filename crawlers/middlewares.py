@@ -36,7 +36,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     def _delay(self, request: Request, response: Response | None = None) -> float:
         attempt = int(request.meta.get("retry_times", 0))  # attempts already retried
-        delay = self.backoff_base * (2**attempt)
+        delay: float = self.backoff_base * (2**attempt)  # int ** int is Any to mypy
         if response is not None:
             retry_after = response.headers.get(b"Retry-After")
             if retry_after and retry_after.strip().isdigit():

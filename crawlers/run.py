@@ -74,7 +74,8 @@ def _replay_source(folder: Path) -> str | None:
     import json
 
     try:
-        return json.loads((folder / "exchanges.json").read_text(encoding="utf-8")).get("source")
+        source: str | None = json.loads((folder / "exchanges.json").read_text(encoding="utf-8")).get("source")
+        return source
     except (OSError, ValueError):
         return None
 
