@@ -209,7 +209,8 @@ def _optional(env: Mapping[str, str], name: str, default: None) -> str | None:
 
 def _required_email(env: Mapping[str, str], name: str, default: str) -> str:
     value = _email(env, name, default)
-    assert value is not None  # kept as it was: an empty TBT_MAIL_FROM fails here, not with a SettingsError
+    if value is None:
+        raise SettingsError(f"{name} is empty; set it to the sender address, e.g. 'tbt-alert <alerts@example.org>'.")
     return value
 
 

@@ -68,3 +68,8 @@ def test_development_generates_a_private_local_secret(tmp_path: Path) -> None:
     assert first.secret_key == second.secret_key
     assert len(first.secret_key) >= 32
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_an_empty_sender_address_is_a_settings_error() -> None:
+    with pytest.raises(SettingsError, match="TBT_MAIL_FROM is empty; set it to the sender address"):
+        load_settings({"TBT_MAIL_FROM": ""})
