@@ -78,7 +78,8 @@ class UnknownLookupValue(TbtError, KeyError):
     def __init__(self, source: str, table: str, value: str):
         self.source, self.table, self.value = source, table, value
         super().__init__(
-            f"source {source}: {value!r} is not in lookup table {table!r}; add it to crawlers/sources/{source}.yml"
+            f"source {source}: {value!r} is not in lookup table {table!r}; "
+            f"add it to crawlers/sources/{source}/{source}.yml"
         )
 
     def __str__(self) -> str:

@@ -215,7 +215,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     retention = _int(env, "TBT_RAW_RETENTION_DAYS", 365, minimum=1, maximum=36500)  # one year of audit trail
     crawl_timeout = _int(env, "TBT_CRAWL_TIMEOUT", 1800, minimum=10, maximum=86400)  # half an hour per source
     # Unset = crawl the live sources. Demos and CI (no network) point it at a recorded
-    # snapshot, e.g. crawlers/replay, and scheduled crawls are served from loopback.
+    # snapshot, e.g. crawlers/sources (each source's recorded/), and scheduled crawls are served from loopback.
     replay_raw = env.get("TBT_REPLAY_DIR", "").strip()
     crawl_replay_dir = Path(replay_raw).expanduser().resolve() if replay_raw else None
     if crawl_replay_dir is not None and not crawl_replay_dir.is_dir():
