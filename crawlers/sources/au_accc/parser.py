@@ -12,7 +12,7 @@ import functools
 import json
 from typing import Any
 
-from crawlers.items import ParseResult, Rejected
+from crawlers.items import ParseResult
 from crawlers.parsers._fields import Fields, build, clean_text, require_keys
 from crawlers.sources import SourceConfig
 from tbt_alert.errors import RecordRejected, StructureChanged
@@ -36,11 +36,7 @@ def parse(body: bytes, url: str, config: SourceConfig) -> ParseResult:
     result = ParseResult()
     for resource, raw in zip(data, raws, strict=True):
         key = _key(resource)
-        outcome = build(config, key, raw, functools.partial(_fields, resource, key, config))
-        if isinstance(outcome, Rejected):
-            result.rejected.append(outcome)
-        else:
-            result.items.append(outcome)
+        result.add(build(config, key, raw, functools.partial(_fields, resource, key, config)))
     nxt = links.get("next")
     href = nxt.get("href") if isinstance(nxt, dict) else None
     if isinstance(href, str) and href.startswith(("https://", "http://")) and href != url:

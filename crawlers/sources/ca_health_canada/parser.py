@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from crawlers.items import MeasureItem, ParseResult, Rejected
+from crawlers.items import MeasureItem, ParseResult
 from crawlers.parsers._fields import Fields, build, clean_text, json_array_records, parse_date
 from crawlers.sources import SourceConfig
 from tbt_alert.errors import StructureChanged
@@ -39,11 +39,7 @@ def parse(body: bytes, url: str, config: SourceConfig) -> ParseResult:
     result = ParseResult()
     for record, raw in records:
         key = clean_text(record.get("NID")) if isinstance(record, dict) else None
-        outcome = build(config, key, raw, functools.partial(_fields, record, key, config))
-        if isinstance(outcome, Rejected):
-            result.rejected.append(outcome)
-        else:
-            result.items.append(outcome)
+        result.add(build(config, key, raw, functools.partial(_fields, record, key, config)))
     return result
 
 

@@ -96,11 +96,7 @@ def parse_report(body: bytes, url: str, config: SourceConfig, root: ET.Element |
                "report_week": clean_text(root.findtext("report_week")),
                "report_year": clean_text(root.findtext("report_year"))}
     for alert, raw in zip(alerts, raws, strict=True):
-        outcome = _alert(alert, raw.decode("utf-8", errors="replace"), config, context)
-        if isinstance(outcome, Rejected):
-            result.rejected.append(outcome)
-        else:
-            result.items.append(outcome)
+        result.add(_alert(alert, raw.decode("utf-8", errors="replace"), config, context))
     return result
 
 

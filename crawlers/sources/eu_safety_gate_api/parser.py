@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from crawlers.items import MeasureItem, ParseResult
+from crawlers.items import ParseResult
 from crawlers.parsers._fields import build, clean_text, country_code, parse_date, require_keys
 from crawlers.sources import SourceConfig
 from tbt_alert.errors import RecordRejected, StructureChanged
@@ -30,12 +30,8 @@ def parse(body: bytes, url: str, config: SourceConfig) -> ParseResult:
     require_keys(config.id, alert, ("id", "reference", "product"), "alert")
     key = str(alert.get("reference") or alert.get("id"))
     requested = dict(parse_qsl(urlsplit(url).query)).get("language")
-    outcome = build(config, key, raw, lambda: _read(config, alert, key, requested))
     result = ParseResult()
-    if isinstance(outcome, MeasureItem):
-        result.items.append(outcome)
-    else:
-        result.rejected.append(outcome)
+    result.add(build(config, key, raw, lambda: _read(config, alert, key, requested)))
     return result
 
 

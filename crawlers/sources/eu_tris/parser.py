@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from crawlers.items import MeasureItem, ParseResult, Rejected
+from crawlers.items import ParseResult
 from crawlers.parsers._fields import build, clean_text, country_code, parse_date
 from crawlers.sources import SourceConfig
 from tbt_alert.errors import RecordRejected, StructureChanged
@@ -97,11 +97,7 @@ def _research_csv(text: str, config: SourceConfig) -> ParseResult:
                 record["_extra_cells"] = row[None]
             raw = json.dumps(row, ensure_ascii=False)
             key = (record.get("notification_id") or "").strip() or f"line {reader.line_num}"
-            outcome = build(config, key, raw, functools.partial(_from_row, config, record, key))
-            if isinstance(outcome, MeasureItem):
-                result.items.append(outcome)
-            else:
-                result.rejected.append(outcome)
+            result.add(build(config, key, raw, functools.partial(_from_row, config, record, key)))
     except csv.Error as exc:
         raise StructureChanged(config.id, f"the CSV cannot be read ({exc})", field="body") from None
     return result
@@ -212,6 +208,5 @@ def _notification_page(page: str, url: str, config: SourceConfig) -> ParseResult
             "extra": {"page_fields": sorted(fields)},
         }
 
-    outcome: MeasureItem | Rejected = build(config, key, raw, make)
-    (result.items if isinstance(outcome, MeasureItem) else result.rejected).append(outcome)  # type: ignore[arg-type]
+    result.add(build(config, key, raw, make))
     return result

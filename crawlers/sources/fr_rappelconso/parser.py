@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from crawlers.items import MeasureItem, ParseResult, Rejected
+from crawlers.items import ParseResult, Rejected
 from crawlers.parsers._fields import Fields, build, clean_text, json_array_records, parse_date
 from crawlers.sources import SourceConfig
 from tbt_alert.errors import RecordRejected, StructureChanged
@@ -69,11 +69,7 @@ def parse(body: bytes, url: str, config: SourceConfig) -> ParseResult:
         fiche = record.get("numero_fiche")
         if isinstance(fiche, str) and fiche.strip():
             key = fiche.strip()
-        outcome = build(config, key, raw, functools.partial(_read, config, record, key))
-        if isinstance(outcome, MeasureItem):
-            result.items.append(outcome)
-        else:
-            result.rejected.append(outcome)
+        result.add(build(config, key, raw, functools.partial(_read, config, record, key)))
     return result
 
 

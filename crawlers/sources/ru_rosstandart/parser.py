@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from crawlers.items import MeasureItem, ParseResult, Rejected
+from crawlers.items import ParseResult, Rejected
 from crawlers.parsers._fields import Fields, build, clean_text, parse_date
 from crawlers.sources import SourceConfig
 from tbt_alert.errors import RecordRejected, StructureChanged
@@ -74,11 +74,7 @@ def _each(
             continue
         if isinstance(record.get("id"), str) and record["id"].strip():
             key = record["id"].strip()
-        outcome = build(config, key, raw, functools.partial(read, config, record, key))
-        if isinstance(outcome, MeasureItem):
-            result.items.append(outcome)
-        else:
-            result.rejected.append(outcome)
+        result.add(build(config, key, raw, functools.partial(read, config, record, key)))
 
 
 def _from_api_row(config: SourceConfig, row: Mapping[str, Any], key: str) -> dict[str, Any]:

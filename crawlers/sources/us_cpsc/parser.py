@@ -11,7 +11,7 @@ import functools
 import re
 from typing import Any
 
-from crawlers.items import ParseResult, Rejected
+from crawlers.items import ParseResult
 from crawlers.parsers._fields import Fields, build, clean_text, country_code, json_array_records, parse_date
 from crawlers.sources import SourceConfig
 from tbt_alert.errors import RecordRejected
@@ -26,11 +26,7 @@ def parse(body: bytes, url: str, config: SourceConfig) -> ParseResult:
     result = ParseResult()
     for record, raw in json_array_records(body, config.id):
         key = clean_text(record.get("RecallNumber")) if isinstance(record, dict) else None
-        outcome = build(config, key, raw, functools.partial(_fields, record, key, config))
-        if isinstance(outcome, Rejected):
-            result.rejected.append(outcome)
-        else:
-            result.items.append(outcome)
+        result.add(build(config, key, raw, functools.partial(_fields, record, key, config)))
     return result
 
 

@@ -15,7 +15,7 @@ import functools
 import re
 from typing import Any
 
-from crawlers.items import MeasureItem, ParseResult
+from crawlers.items import ParseResult
 from crawlers.parsers._fields import build
 from crawlers.parsers._html_tables import TableRow, decode_page, mapped_rows
 from crawlers.sources import SourceConfig
@@ -33,8 +33,7 @@ def parse(body: bytes, url: str, config: SourceConfig) -> ParseResult:
     result = ParseResult()
     for row in mapped_rows(config, page, url, required=("number", "title")):
         key = f"row {row.index}"
-        outcome = build(config, key, row.raw, functools.partial(_read, config, row, key, url))
-        (result.items if isinstance(outcome, MeasureItem) else result.rejected).append(outcome)  # type: ignore[arg-type]
+        result.add(build(config, key, row.raw, functools.partial(_read, config, row, key, url)))
     return result
 
 

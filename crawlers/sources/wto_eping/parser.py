@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from crawlers.items import MeasureItem, ParseResult, Rejected
+from crawlers.items import ParseResult, Rejected
 from crawlers.parsers._fields import Fields, build, clean_text, country_code, parse_date, require_keys
 from crawlers.sources import SourceConfig
 from crawlers.symbols import DocumentSymbol, parse_symbols
@@ -55,8 +55,7 @@ def parse(body: bytes, url: str, config: SourceConfig) -> ParseResult:
             )
             continue
         key = _record_label(record, index)
-        outcome = build(config, key, raw, functools.partial(_read, config, record, key, query))
-        (result.items if isinstance(outcome, MeasureItem) else result.rejected).append(outcome)  # type: ignore[arg-type]
+        result.add(build(config, key, raw, functools.partial(_read, config, record, key, query)))
     next_url = _next_page(url, query, page, len(records))
     if next_url:
         result.follow.append(next_url)
