@@ -105,11 +105,11 @@ def main() -> None:
         items.sort(key=lambda i: i["distributionDate"][:10], reverse=True)  # sortBy=distributionDate desc
         for start in range(0, len(items), PAGE_SIZE):
             page = start // PAGE_SIZE + 1
-            body = {"items": items[start : start + PAGE_SIZE], "totalCount": len(items), "page": page,
-                    "pageSize": PAGE_SIZE}
+            chunk = items[start : start + PAGE_SIZE]
+            body = {"items": chunk, "totalCount": len(items), "page": page, "pageSize": PAGE_SIZE}
             name = f"{'tbt' if domain == '1' else 'sps'}_page_{page}.json"
             write_recorded(HERE, name, json.dumps(body, ensure_ascii=False, indent=1) + "\n")
-            print(name, len(body["items"]), URL.format(domain=domain, page=page))
+            print(name, len(chunk), URL.format(domain=domain, page=page))
 
 
 if __name__ == "__main__":
