@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from pipeline import services
+from devtools import services
 
 ES_HEAP = "-Xms512m -Xmx512m"  # pinned: the machine is shared, two nodes may never balloon
 
