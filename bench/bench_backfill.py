@@ -3,7 +3,7 @@ bulletins for 1,000 subscribers -> delivery, then the same at synthetic scale.
 
 1x: EU Safety Gate (730 real weekly reports, ~30,000 alerts; the report *list* is
 constructed from MANIFEST.csv, see tests/reliability/snapshots.py), Health Canada (the
-real 32,832-record dump) and every other source's recorded snapshot in crawlers/replay,
+real 32,832-record dump) and every other source's recorded snapshot (crawlers/sources/<id>/recorded),
 each crawled by its real spider from a loopback replay server in a ``scrapy crawl`` child.
 Scrapy's politeness delays (DOWNLOAD_DELAY, AutoThrottle) are switched off for the replay
 (they exist for the publishers' servers, not for loopback); everything else is as in
@@ -70,9 +70,10 @@ def build_snapshot(folder: Path, sg_reports: int | None, hc_records: int | None,
         (target / "exchanges.json").write_text(json.dumps(spec, indent=1))
     copied = []
     if others:
-        for source in sorted((REPO / "crawlers" / "replay").iterdir()):
-            if (source / "exchanges.json").exists() and not (folder / source.name).exists():
-                shutil.copytree(source, folder / source.name)
+        for source in sorted((REPO / "crawlers" / "sources").iterdir()):
+            recorded = source / "recorded"
+            if (recorded / "exchanges.json").exists() and not (folder / source.name).exists():
+                shutil.copytree(recorded, folder / source.name)
                 copied.append(source.name)
     return {
         "safety_gate_reports": len(reports),

@@ -1,7 +1,7 @@
 """Portal load benchmark: 50 concurrent clients searching through the running portal on loopback,
 beside the same queries sent straight to Elasticsearch in the same run.
 
-Data: the ePing fixture pages (tests/fixtures/wto_eping, constructed from real rows) and the EU
+Data: the ePing fixture pages (crawlers/sources/wto_eping/recorded, constructed from real rows) and the EU
 Safety Gate weekly reports of 2025 from ../shared/data, stored by the real parsers into a fresh
 SQLite database and indexed with ``search.lifecycle.rebuild_index`` under a unique index prefix
 (deleted afterwards). The portal runs as its own process (``tbt-alert portal``), as deployed.

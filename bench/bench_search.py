@@ -91,12 +91,12 @@ def _items(quick: bool) -> Iterator[Any]:
         # NORMALIZED export (API field names, the array under "recalls"); re-serialised for the parser.
         recalls = json.loads(path.read_text(encoding="utf-8"))["recalls"]
         yield from run("us_cpsc", json.dumps(recalls).encode(), "https://www.saferproducts.gov/RestWebServices/Recall")
-    replay = REPO / "crawlers" / "replay"
-    for path in sorted((replay / "wto_eping").glob("*_page_*.json")):
+    sources = REPO / "crawlers" / "sources"
+    for path in sorted((sources / "wto_eping" / "recorded").glob("*_page_*.json")):
         domain = 1 if path.name.startswith("tbt") else 2
         url = f"https://epingalert.org/api/v1/azureSearch/getAll?language=1&domainIds={domain}&page=1&pageSize=10"
         yield from run("wto_eping", path.read_bytes(), url)
-    for path in sorted((replay / "ru_rosstandart").glob("api_page_*.json")):
+    for path in sorted((sources / "ru_rosstandart" / "recorded").glob("api_page_*.json")):
         yield from run("ru_rosstandart", path.read_bytes(), path.as_uri())
 
 

@@ -108,3 +108,10 @@ class ParseResult:
     items: list[MeasureItem] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     follow: list[str] = field(default_factory=list)  # absolute URLs of further pages
+
+    def add(self, outcome: MeasureItem | Rejected) -> None:
+        """File what ``build`` made of one record: an item, or a reject for quarantine."""
+        if isinstance(outcome, Rejected):
+            self.rejected.append(outcome)
+        else:
+            self.items.append(outcome)

@@ -61,8 +61,12 @@ def exit_code(outcomes: list[CrawlOutcome]) -> int:
 
 
 def replay_folder(replay_dir: Path, source_id: str) -> Path | None:
-    """``DIR/<source>/`` when DIR holds many sources, or DIR itself for one source."""
-    for candidate in (replay_dir / source_id, replay_dir):
+    """The folder holding ``exchanges.json`` of ``source_id`` under ``replay_dir``, or None.
+
+    ``replay_dir`` is the source folders themselves (``crawlers/sources``: ``<id>/recorded/``),
+    a folder of snapshots (``DIR/<id>/``, as tests and scripts assemble them), or one snapshot.
+    """
+    for candidate in (replay_dir / source_id / "recorded", replay_dir / source_id, replay_dir):
         if (candidate / "exchanges.json").exists():
             if candidate == replay_dir and _replay_source(candidate) not in (None, source_id):
                 continue

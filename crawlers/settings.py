@@ -10,8 +10,10 @@ by the item pipelines through :func:`tbt_alert.settings.load_settings`.
 import os
 
 BOT_NAME = "tbt-alert"
-SPIDER_MODULES = ["crawlers.spiders"]
-NEWSPIDER_MODULE = "crawlers.spiders"
+# The spiders live in the source folders (crawlers/sources/<id>/spider.py, or built from
+# the YAML when a source needs no navigation code); this loader finds them.
+SPIDER_LOADER_CLASS = "crawlers.spiders.loader.SourceSpiderLoader"
+SPIDER_MODULES: list[str] = []
 
 # Publishers should be able to tell who we are and reach us.
 _CONTACT = os.environ.get("TBT_CONTACT_EMAIL", "tbt-alert@example.org")

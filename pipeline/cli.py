@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "services",
     "doctor",
     "crawl",
+    "sources",
     "model",
     "classify",
     "index",

@@ -62,7 +62,8 @@ def suspicious_crawl(settings: Settings, outcome: Any, expected: tuple[int, int]
         f"its YAML expects {low} to {high} per run.\n\n"
         "A count outside that range usually means the source changed its pages or API, or is down.\n"
         f"Check the crawl log{f' {outcome.log_path}' if outcome.log_path else ''} and the source, then fix "
-        f"the spider or adjust expected_min/expected_max in crawlers/sources/{outcome.source_id}.yml.\n\n"
+        f"the spider or adjust expected_min/expected_max in "
+        f"crawlers/sources/{outcome.source_id}/{outcome.source_id}.yml.\n\n"
         f"Status {outcome.status}; new {outcome.new}, changed {outcome.changed}, unchanged {outcome.unchanged}, "
         f"rejected {outcome.rejected}.\n"
         + (f"\nErrors:\n{outcome.error}\n" if outcome.error else "")

@@ -36,7 +36,8 @@ sys.path.insert(0, str(REPO))
 from devtools.processes import free_port, stop_group  # noqa: E402 - importable only once REPO is on sys.path
 
 AIRFLOW_LOCAL = REPO / "scripts" / "airflow-local"
-REPLAY = REPO / "crawlers" / "replay"
+# The shipped recordings: crawlers/sources/<id>/recorded/ (crawlers.run.replay_folder finds them).
+REPLAY = REPO / "crawlers" / "sources"
 WORKERS = ("tbt-worker-1", "tbt-worker-2")
 # Fixed throwaway secrets shared by every component of one run (never used elsewhere).
 FERNET = "49Hdq5tIQnPckw2JgwWBAF2zhz_Qj5fDEIewcCXgReo="
@@ -294,7 +295,7 @@ def checks(runs: dict[str, dict[str, Any]]) -> list[tuple[str, bool, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sources", help="comma-separated sources to crawl from crawlers/replay (default: all)")
+    parser.add_argument("--sources", help="comma-separated sources to replay (default: all)")
     parser.add_argument("--executor", choices=("both", "celery", "local"), default="both")
     parser.add_argument("--classifier-mode", choices=("rules", "model"), default="rules",
                         help="rules (default: no encoder needed, fast) or model (needs `make model`)")
@@ -303,14 +304,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the throwaway databases (their names are printed)")
     args = parser.parse_args(argv)
 
-    available = sorted(p.name for p in REPLAY.iterdir() if (p / "exchanges.json").exists())
+    available = sorted(p.name for p in REPLAY.iterdir() if (p / "recorded" / "exchanges.json").exists())
     chosen = args.sources.split(",") if args.sources else available
     unknown = sorted(set(chosen) - set(available))
     if unknown:
         parser.error(f"no recorded snapshot for {', '.join(unknown)}; choose from {', '.join(available)}")
     work = Path(tempfile.mkdtemp(prefix="tbt-scaleout-"))
     for source in chosen:
-        shutil.copytree(REPLAY / source, work / "replay" / source)
+        shutil.copytree(REPLAY / source / "recorded", work / "replay" / source)
     log(f"sources: {', '.join(chosen)}; work folder {work}")
     executors = {"celery": "CeleryExecutor", "local": "LocalExecutor"}
     wanted = list(executors) if args.executor == "both" else [args.executor]

@@ -72,13 +72,25 @@ class UnknownSource(TbtError, LookupError):
     """No source (YAML or parser) has this id; the message lists where to add one."""
 
 
+class ParserNotWritten(TbtError, NotImplementedError):
+    """A scaffolded source whose parser is still the stub `tbt-alert sources new` wrote."""
+
+    def __init__(self, source: str):
+        self.source = source
+        super().__init__(
+            f"source {source}: the parser is not written yet; write parse() in "
+            f"crawlers/sources/{source}/parser.py (see crawlers/README.md)"
+        )
+
+
 class UnknownLookupValue(TbtError, KeyError):
     """A value the source's YAML lookup table does not list (add it to the YAML)."""
 
     def __init__(self, source: str, table: str, value: str):
         self.source, self.table, self.value = source, table, value
         super().__init__(
-            f"source {source}: {value!r} is not in lookup table {table!r}; add it to crawlers/sources/{source}.yml"
+            f"source {source}: {value!r} is not in lookup table {table!r}; "
+            f"add it to crawlers/sources/{source}/{source}.yml"
         )
 
     def __str__(self) -> str:

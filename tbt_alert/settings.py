@@ -350,7 +350,7 @@ _SETTINGS: tuple[_Setting | _Rule, ...] = (
         _folder_or_none,
         "",
         "unset = crawl the live sources; demos and CI (no network) point it at a recorded snapshot, "
-        "e.g. crawlers/replay, and scheduled crawls are served from loopback",
+        "e.g. crawlers/sources (each source's recorded/), and scheduled crawls are served from loopback",
     ),
     _Setting(
         "bulletin_max_items",

@@ -23,11 +23,10 @@ from devtools.smtp_sink import SmtpSink
 from schema.engine import make_engine, session_factory
 from schema.migrate import upgrade
 from tbt_alert.settings import Settings, load_settings
+from tests.paths import SHARED_DATA
 
 log = logging.getLogger("tests")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 TEST_SECRET = "test-secret-key-not-for-production-0123456789"
 _RUN_ID = uuid.uuid4().hex[:8]
 _counter = itertools.count()

@@ -1,4 +1,7 @@
-"""Pure parsers: one module per source, ``crawlers/parsers/<source_id>.py``.
+"""Pure parsers: one module per source, ``crawlers/sources/<source_id>/parser.py``.
+
+This package keeps what the parsers share (``_fields``, ``_html_tables``) and finds a
+source's parser by its folder (:func:`get_parser`).
 
 Each defines ``parse(body: bytes, url: str, config: SourceConfig) -> ParseResult``:
 it turns one recorded or live response into items, rejected records and further
@@ -14,6 +17,7 @@ result (it is quarantined and the crawl goes on). Nothing else may escape.
 from __future__ import annotations
 
 import importlib
+import re
 from typing import TYPE_CHECKING, Protocol
 
 from tbt_alert.errors import UnknownSource
@@ -23,17 +27,32 @@ if TYPE_CHECKING:
     from crawlers.sources import SourceConfig
 
 
+# The pattern of SourceConfig.id: a source id is also a folder and a module name.
+_SLUG = re.compile(r"[a-z][a-z0-9_]{1,63}")
+
+
 class Parser(Protocol):
     def __call__(self, body: bytes, url: str, config: SourceConfig) -> ParseResult: ...
 
 
+def parser_module(source_id: str) -> str:
+    """The dotted name of the parser module of ``source_id``."""
+    return f"crawlers.sources.{source_id}.parser"
+
+
 def get_parser(source_id: str) -> Parser:
-    """The ``parse`` function of ``crawlers.parsers.<source_id>``."""
+    """The ``parse`` function of ``crawlers/sources/<source_id>/parser.py``."""
+    hint = f"no parser for source {source_id!r}; add crawlers/sources/{source_id}/parser.py"
+    if not _SLUG.fullmatch(source_id):
+        # Not a folder name a source can have; importing it could reach any module.
+        raise UnknownSource(hint)
+    name = parser_module(source_id)
     try:
-        module = importlib.import_module(f"crawlers.parsers.{source_id}")
+        module = importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name == f"crawlers.parsers.{source_id}":
-            raise UnknownSource(f"no parser for source {source_id!r}; add crawlers/parsers/{source_id}.py") from None
+        # Only the missing folder or parser is "unknown"; a parser's own broken import is a bug to see.
+        if exc.name in (name, name.rpartition(".")[0]):
+            raise UnknownSource(hint) from None
         raise
     parse: Parser = module.parse
     return parse

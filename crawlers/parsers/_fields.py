@@ -76,7 +76,7 @@ def country_code(config: SourceConfig, value: str | None, *, record: str | None,
     if code is None:
         raise RecordRejected(
             config.id,
-            f"unknown country {text!r}; add it to the countries lookup in crawlers/sources/{config.id}.yml",
+            f"unknown country {text!r}; add it to the countries lookup in crawlers/sources/{config.id}/{config.id}.yml",
             record=record,
             field=field,
         )

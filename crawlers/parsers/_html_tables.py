@@ -228,7 +228,7 @@ def mapped_rows(
     raise StructureChanged(
         config.id,
         f"no table with the column for {best_missing[0]!r} (headers are mapped in the 'columns' lookup of "
-        f"crawlers/sources/{config.id}.yml)",
+        f"crawlers/sources/{config.id}/{config.id}.yml)",
         field=best_missing[0],
     )
 

@@ -1,11 +1,16 @@
 """Offline replay: recorded responses per source, served from a loopback HTTP server.
 
-Layout (one folder per source, so every source adds its own without touching others)::
+Layout: each source's ``recorded/`` folder, shared with the golden parser tests, so every
+recorded body is stored once (:data:`REPLAY_DIR` is ``crawlers/sources``)::
 
-    crawlers/replay/<source_id>/
+    crawlers/sources/<source_id>/recorded/
         exchanges.json   what to answer for which URL (see below)
         meta.json        provenance: where each file came from, capture date, what was cut
+                         (validated by crawlers.recorded.RecordedMeta)
         <body files>     the recorded bodies, gzip-compressed when they end in .gz
+
+:func:`crawlers.run.replay_folder` also accepts a folder of ``<source_id>/exchanges.json``
+snapshots (tests and scripts build such folders) or a single snapshot folder.
 
 ``exchanges.json``::
 
@@ -29,10 +34,10 @@ exactly as the publisher's server would. Requests reach the server as
 an unlisted URL (robots.txt included) answers 404.
 """
 
-from pathlib import Path
-
 from crawlers.replay.server import ReplayServer, load_exchanges
+from crawlers.sources import SOURCES_DIR
 
-REPLAY_DIR = Path(__file__).resolve().parent
+# What `--replay` / TBT_REPLAY_DIR name for the shipped recordings: the source folders.
+REPLAY_DIR = SOURCES_DIR
 
 __all__ = ["REPLAY_DIR", "ReplayServer", "load_exchanges"]

@@ -1,4 +1,8 @@
-"""Source definitions: one YAML per source in this folder, validated when loaded.
+"""Source definitions: one folder per source here, ``<id>/<id>.yml`` validated when loaded.
+
+Each source folder holds everything about the source (see crawlers/README.md): the YAML,
+its parser (``parser.py``), a ``spider.py`` only when navigation needs code, and the
+recorded responses (``recorded/``) that replay crawls and the golden tests share.
 
 A source's YAML says who publishes it, what kind of measures it carries, where to
 fetch them (``base_urls``), how often, how many records a run should see, and the
@@ -30,7 +34,7 @@ SourceKind = Literal["notification", "regulation", "standard", "recall"]
 
 
 class SourceConfig(BaseModel):
-    """What ``crawlers/sources/<id>.yml`` holds."""
+    """What ``crawlers/sources/<id>/<id>.yml`` holds."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -130,17 +134,31 @@ def load_source_file(path: Path) -> SourceConfig:
     return config
 
 
+def source_dir(source_id: str, directory: Path | None = None) -> Path:
+    """The folder of ``source_id`` (it may not exist)."""
+    return (directory or SOURCES_DIR) / source_id
+
+
+def source_yaml(source_id: str, directory: Path | None = None) -> Path:
+    """Where the YAML of ``source_id`` lives: ``<sources>/<id>/<id>.yml``."""
+    return source_dir(source_id, directory) / f"{source_id}.yml"
+
+
 def load_sources(directory: Path | None = None) -> dict[str, SourceConfig]:
-    """Every source YAML in ``directory`` (default: this package), by id."""
+    """Every source in ``directory`` (default: this package), by id: each ``<id>/<id>.yml``."""
     folder = directory or SOURCES_DIR
-    return {path.stem: load_source_file(path) for path in sorted(folder.glob("*.yml"))}
+    paths = sorted(p for p in folder.glob("*/*.yml") if p.stem == p.parent.name)
+    return {path.stem: load_source_file(path) for path in paths}
 
 
 def load_source(source_id: str, directory: Path | None = None) -> SourceConfig:
-    path = (directory or SOURCES_DIR) / f"{source_id}.yml"
+    path = source_yaml(source_id, directory)
     if not path.exists():
         known = ", ".join(sorted(load_sources(directory))) or "none"
-        raise SourceConfigError(f"unknown source {source_id!r}; known sources: {known}.")
+        raise SourceConfigError(
+            f"unknown source {source_id!r}; known sources: {known}. "
+            f"A new source needs {path} (`tbt-alert sources new {source_id}` writes a skeleton)."
+        )
     return load_source_file(path)
 
 

@@ -2,7 +2,7 @@
 
 A source's spider only says where to start (``start_urls_for``) and, if needed,
 how to navigate; everything a response means is decided by
-``crawlers/parsers/<source>.py``. The spider records what went wrong so the
+``crawlers/sources/<source>/parser.py``. The spider records what went wrong so the
 store pipeline can give the CrawlRun its status:
 
 - a request that still fails after the retries -> ``errors`` (run is partial);

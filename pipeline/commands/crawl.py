@@ -13,12 +13,12 @@ def register(sub: Any) -> None:
         "crawl", help="crawl a source (scrapy in a child process) and record the run; exit 0 ok, 3 partial, 1 failed"
     )
     which = crawl.add_mutually_exclusive_group(required=True)
-    which.add_argument("source", nargs="?", help="source id (a file name in crawlers/sources/ without .yml)")
+    which.add_argument("source", nargs="?", help="source id (a folder name in crawlers/sources/)")
     which.add_argument("--all", action="store_true", help="crawl every enabled source")
     crawl.add_argument("--since", type=dt.date.fromisoformat, help="only measures from this date (YYYY-MM-DD)")
     crawl.add_argument("--replay", type=Path, metavar="DIR",
                        help="serve recorded responses from DIR on loopback instead of the network "
-                       "(e.g. crawlers/replay)")
+                       "(e.g. crawlers/sources: each source's recorded/ folder)")
     crawl.add_argument("--timeout", type=float, help="seconds before the crawl is stopped (default TBT_CRAWL_TIMEOUT)")
     crawl.set_defaults(handler=_crawl)
 

@@ -2,7 +2,7 @@
 the Airflow DAGs call.
 
 Sync sources -> crawl every enabled source (by default from the recorded snapshot in
-crawlers/replay, served on loopback: no network) -> tag sectors -> update the index ->
+crawlers/sources/<id>/recorded/, served on loopback: no network) -> tag sectors -> update the index ->
 add the constructed demo subscribers -> compose bulletins -> deliver -> build the
 recall-risk report of the latest quarter with recalls -> print what came out and where.
 A stage that fails is reported and the later stages still run on what did arrive.
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REPLAY_DEFAULT = Path(__file__).resolve().parent.parent.parent / "crawlers" / "replay"
+# The shipped recordings: each source folder's recorded/ (crawlers.run.replay_folder finds them).
+REPLAY_DEFAULT = Path(__file__).resolve().parent.parent.parent / "crawlers" / "sources"
 
 
 def register(sub: Any) -> None:
@@ -33,7 +34,7 @@ def register(sub: Any) -> None:
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--replay", type=Path, metavar="DIR",
-                        help="crawl from this recorded snapshot (default: TBT_REPLAY_DIR, else crawlers/replay)")
+                        help="crawl from this recorded snapshot (default: TBT_REPLAY_DIR, else crawlers/sources)")
     source.add_argument("--live", action="store_true", help="crawl the live sources over the network")
     parser.add_argument("--subscribers", type=Path, metavar="CSV",
                         help="demo subscribers to add once (default: the constructed pipeline/demo/subscribers.csv)")

@@ -1,9 +1,11 @@
-"""Recorded-response fixture cases of the part-B sources, and how their expected output is compared.
+"""The golden cases of every source's recorded responses, and how their expected output is compared.
 
-Layout (web-poet style): ``tests/fixtures/<source>/meta.json`` names the provenance, whether the
-response was constructed, and the cases: ``{"name", "url", "response", "expected"}``; the response
-file holds the body exactly as served, the expected file the complete normalised result. Tests
-compare whole dictionaries, so a missing field and an unexpected one both fail.
+Layout (web-poet style): ``crawlers/sources/<source>/recorded/meta.json`` (schema
+:class:`crawlers.recorded.RecordedMeta`) names the provenance, whether each body was
+constructed, and the cases: ``{"name", "url", "body", "expected"}``; the body file holds the
+response exactly as served (the replay serves the same file), the expected file the complete
+normalised result. Tests compare whole dictionaries, so a missing field and an unexpected one
+both fail.
 
 Regenerate an expected file only after reading the diff:
 ``.venv/bin/python -m tests.crawlers.recorded SOURCE``.
@@ -21,9 +23,8 @@ from typing import Any
 
 from crawlers.items import ParseResult
 from crawlers.parsers import get_parser
+from crawlers.recorded import load_meta, recorded_dir
 from crawlers.sources import load_source
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Case:
     source: str
     name: str
     url: str
-    response: Path
+    response: Path  # the recorded body, as served
     expected: Path
 
     def body(self) -> bytes:
@@ -44,16 +45,13 @@ class Case:
 
 
 def meta(source: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / source / "meta.json").read_text(encoding="utf-8"))
-    return data
+    """The validated ``recorded/meta.json`` of ``source`` as plain data."""
+    return load_meta(source).model_dump()
 
 
 def cases(source: str) -> list[Case]:
-    folder = FIXTURES / source
-    return [
-        Case(source, c["name"], c["url"], folder / c["response"], folder / c["expected"])
-        for c in meta(source)["cases"]
-    ]
+    folder = recorded_dir(source)
+    return [Case(source, c.name, c.url, folder / c.body, folder / c.expected) for c in load_meta(source).cases]
 
 
 def as_json(result: ParseResult) -> dict[str, Any]:
@@ -75,11 +73,6 @@ def write_expected(source: str) -> None:
         text = json.dumps(case.run(), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
         case.expected.write_text(text, encoding="utf-8")
         print(f"wrote {case.expected}")
-
-
-if __name__ == "__main__":
-    for name in sys.argv[1:]:
-        write_expected(name)
 
 
 def only_documented_errors(source: str, body: bytes, url: str) -> ParseResult | None:
@@ -114,3 +107,8 @@ def assert_only_documented_errors_on_damage(source: str, url: str, cut: int, jun
     body = cases(source)[0].body()
     only_documented_errors(source, body[: cut % len(body)], url)
     only_documented_errors(source, junk, url)
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:]:
+        write_expected(name)

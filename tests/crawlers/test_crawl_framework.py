@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from crawlers.items import MeasureItem, Rejected
 from crawlers.middlewares import ReplayRewriteMiddleware
 from crawlers.pipelines import MeasureStore, RunCounts, check_item, open_crawl_run, run_status
-from crawlers.replay import REPLAY_DIR, ReplayServer, load_exchanges
+from crawlers.recorded import recorded_dir
+from crawlers.replay import ReplayServer, load_exchanges
 from crawlers.sources import load_source, load_source_file, load_sources
 from pipeline.cli import main
 from schema.ids import measure_id
@@ -31,13 +32,13 @@ def test_every_source_yaml_loads_and_my_sources_have_snapshots() -> None:
     sources = load_sources()
     for source in ("eu_safety_gate", "us_cpsc", "ca_health_canada", "au_accc"):
         assert source in sources
-        assert (REPLAY_DIR / source / "exchanges.json").exists()
-        assert (REPLAY_DIR / source / "meta.json").exists()
+        assert (recorded_dir(source) / "exchanges.json").exists()
+        assert (recorded_dir(source) / "meta.json").exists()
         assert sources[source].kind == "recall"
 
 
 def test_a_bad_yaml_is_refused_naming_file_and_field(tmp_path: Path) -> None:
-    text = (REPO / "crawlers" / "sources" / "us_cpsc.yml").read_text()
+    text = (REPO / "crawlers" / "sources" / "us_cpsc" / "us_cpsc.yml").read_text()
     bad = tmp_path / "us_cpsc.yml"
     bad.write_text(text.replace("kind: recall", "kind: rumour").replace("expected_min: 0", "expected_min: 99999"))
     with pytest.raises(SourceConfigError) as info:
@@ -152,7 +153,7 @@ def test_store_links_follow_ups_across_batches_and_quarantines_once(sqlite_engin
 
 
 def test_parse_command_prints_measure_fields_and_rejects(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    report = REPLAY_DIR / "eu_safety_gate" / "report_10000282.xml.gz"
+    report = recorded_dir("eu_safety_gate") / "report_10000282.xml.gz"
     assert main(["parse", "eu_safety_gate", str(report)]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(lines) == 47

@@ -8,15 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawlers.parsers.eaeu_eec import designation, parse, russian_date
 from crawlers.sources import load_source
+from crawlers.sources.eaeu_eec.parser import designation, parse, russian_date
 from tbt_alert.errors import RecordRejected, StructureChanged
 from tests.crawlers.recorded import (
-    Case,
     assert_only_documented_errors_on_damage,
     assert_rows_are_items_or_rejects,
     cases,
-    expected,
     meta,
     table_rows,
 )
@@ -28,11 +26,6 @@ URL = "https://eec.eaeunion.org/comission/department/deptexreg/tr/TR_general.php
 def page(header: str, rows: str, charset: str = "utf-8") -> bytes:
     return (f'<html><head><meta charset="{charset}"></head><body><table><tr>{header}</tr>{rows}</table>'
             "</body></html>").encode(charset)
-
-
-@pytest.mark.parametrize("case", cases(SOURCE), ids=lambda c: c.name)
-def test_fixtures_parse_to_the_expected_items(case: Case) -> None:
-    assert case.run() == expected(case)
 
 
 def test_the_page_is_marked_constructed_and_the_source_unverified() -> None:

@@ -8,18 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawlers.parsers.eu_safety_gate_api import parse
 from crawlers.sources import load_source
+from crawlers.sources.eu_safety_gate_api.parser import parse
 from tbt_alert.errors import StructureChanged
-from tests.crawlers.recorded import Case, cases, expected, only_documented_errors
+from tests.crawlers.recorded import cases, only_documented_errors
 
 SOURCE = "eu_safety_gate_api"
 URL = "https://ec.europa.eu/safety-gate-alerts/public/api/notification/10098375?language=fr"
-
-
-@pytest.mark.parametrize("case", cases(SOURCE), ids=lambda c: c.name)
-def test_real_alerts_parse_to_the_expected_items(case: Case) -> None:
-    assert case.run() == expected(case)
 
 
 def test_french_texts_are_kept_with_origin_and_language() -> None:

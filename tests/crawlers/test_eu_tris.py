@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawlers.parsers.eu_tris import parse
 from crawlers.sources import load_source
+from crawlers.sources.eu_tris.parser import parse
 from tbt_alert.errors import StructureChanged
-from tests.crawlers.recorded import Case, cases, expected, meta, only_documented_errors
+from tests.crawlers.recorded import cases, meta, only_documented_errors
 
 SOURCE = "eu_tris"
 CSV_URL = "https://raw.githubusercontent.com/jfjelstul/eutr/x/build-database/EUTR-notifications.csv"
@@ -19,11 +19,6 @@ HEADER = (
     '"start_year","end_date","end_year","postponement","comments","count_comments","commission_comment",'
     '"opinions","count_opinions","commission_opinion"\n'
 )
-
-
-@pytest.mark.parametrize("case", cases(SOURCE), ids=lambda c: c.name)
-def test_fixtures_parse_to_the_expected_items(case: Case) -> None:
-    assert case.run() == expected(case)
 
 
 def test_the_page_fixture_is_marked_constructed_and_the_csv_real() -> None:

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from crawlers.recorded import recorded_dir
 from crawlers.replay import REPLAY_DIR
 from crawlers.run import CrawlOutcome, crawl, crawl_all, exit_code
 from crawlers.saved import read_saved
@@ -58,7 +59,7 @@ def _expected_keys(source: str) -> list[str]:
 
     config = load_source(source)
     keys: set[str] = set()
-    for exchange in load_exchanges(REPLAY_DIR / source)[0]:
+    for exchange in load_exchanges(recorded_dir(source))[0]:
         if exchange.body_path is None or exchange.url == SG_LIST:
             continue
         keys |= {i.source_key for i in get_parser(source)(read_saved(exchange.body_path), exchange.url, config).items}
@@ -110,7 +111,7 @@ def _replay_dir(tmp_path: Path, source: str, exchanges: list[dict[str, Any]], fi
 def test_safety_gate_retries_a_503_then_one_report_times_out_and_the_other_is_stored(
     settings: Settings, db_url: str, tmp_path: Path
 ) -> None:
-    snapshot = REPLAY_DIR / "eu_safety_gate"
+    snapshot = recorded_dir("eu_safety_gate")
     replay = _replay_dir(
         tmp_path,
         "eu_safety_gate",
@@ -142,7 +143,7 @@ def test_safety_gate_retries_a_503_then_one_report_times_out_and_the_other_is_st
 def test_truncated_body_fails_after_retries_and_changed_structure_fails_naming_the_field(
     settings: Settings, db_url: str, tmp_path: Path
 ) -> None:
-    cpsc_body = (REPLAY_DIR / "us_cpsc" / "recalls_bluestar_2018.json").read_bytes()
+    cpsc_body = (recorded_dir("us_cpsc") / "recalls_bluestar_2018.json").read_bytes()
     replay = _replay_dir(
         tmp_path, "us_cpsc",
         [{"url": "https://www.saferproducts.gov/RestWebServices/Recall?format=json", "match": "path",
@@ -188,11 +189,11 @@ def test_bad_records_are_quarantined_once_and_a_changed_record_becomes_a_revisio
 ) -> None:
     # Test-constructed variants of a real report: its first alert names an unknown country,
     # and in the third run that same alert's product text changes too.
-    real = gzip.decompress((REPLAY_DIR / "eu_safety_gate" / "report_10000282.xml.gz").read_bytes()).decode()
+    real = gzip.decompress((recorded_dir("eu_safety_gate") / "report_10000282.xml.gz").read_bytes()).decode()
     bad = real.replace("<notifyingCountry>", "<notifyingCountry>Atlantis", 1)
     first_product = real.index("<product><![CDATA[") + len("<product><![CDATA[")
     changed = bad[:first_product] + "CHANGED " + bad[first_product:]
-    list_body = (REPLAY_DIR / "eu_safety_gate" / "weekly_list.xml").read_bytes()
+    list_body = (recorded_dir("eu_safety_gate") / "weekly_list.xml").read_bytes()
 
     def run(report: str, folder: str) -> CrawlOutcome:
         replay = _replay_dir(
@@ -222,11 +223,11 @@ def test_bad_records_are_quarantined_once_and_a_changed_record_becomes_a_revisio
 
 
 def test_changed_alert_is_kept_as_a_revision(settings: Settings, db_url: str, tmp_path: Path) -> None:
-    real = gzip.decompress((REPLAY_DIR / "eu_safety_gate" / "report_10000282.xml.gz").read_bytes()).decode()
+    real = gzip.decompress((recorded_dir("eu_safety_gate") / "report_10000282.xml.gz").read_bytes()).decode()
     start = real.index("<product><![CDATA[") + len("<product><![CDATA[")
     changed = real[:start] + "CHANGED " + real[start:]
     case = real[real.index("<caseNumber>") + 12 : real.index("</caseNumber>")]
-    list_body = (REPLAY_DIR / "eu_safety_gate" / "weekly_list.xml").read_bytes()
+    list_body = (recorded_dir("eu_safety_gate") / "weekly_list.xml").read_bytes()
     outcomes = []
     for number, report in enumerate((real, changed)):
         replay = _replay_dir(
@@ -254,7 +255,7 @@ def test_crawl_all_skips_sources_without_a_snapshot_and_a_crawl_timeout_fails_th
     settings: Settings, tmp_path: Path
 ) -> None:
     replay = tmp_path / "replay"
-    shutil.copytree(REPLAY_DIR / "au_accc", replay / "au_accc")
+    shutil.copytree(recorded_dir("au_accc"), replay / "au_accc")
     outcomes = crawl_all(settings, replay_dir=replay, timeout=120, scrapy_settings=FAST)
     assert [(o.source_id, o.status) for o in outcomes] == [("au_accc", "success")]
 

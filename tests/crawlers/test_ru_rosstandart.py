@@ -8,17 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawlers.parsers.ru_rosstandart import parse
 from crawlers.sources import load_source
+from crawlers.sources.ru_rosstandart.parser import parse
 from tbt_alert.errors import StructureChanged
-from tests.crawlers.recorded import Case, cases, expected, meta, only_documented_errors
+from tests.crawlers.recorded import cases, meta, only_documented_errors
 
 SOURCE = "ru_rosstandart"
-
-
-@pytest.mark.parametrize("case", cases(SOURCE), ids=lambda c: c.name)
-def test_fixtures_parse_to_the_expected_items(case: Case) -> None:
-    assert case.run() == expected(case)
 
 
 def test_constructed_cases_are_marked() -> None:

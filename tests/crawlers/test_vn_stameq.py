@@ -8,15 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawlers.parsers.vn_stameq import parse, qcvn_number, vietnamese_date
 from crawlers.sources import load_source
+from crawlers.sources.vn_stameq.parser import parse, qcvn_number, vietnamese_date
 from tbt_alert.errors import RecordRejected, StructureChanged
 from tests.crawlers.recorded import (
-    Case,
     assert_only_documented_errors_on_damage,
     assert_rows_are_items_or_rejects,
     cases,
-    expected,
     meta,
     table_rows,
 )
@@ -28,11 +26,6 @@ HEADER = "<th>Số hiệu</th><th>Tên quy chuẩn</th><th>Ngày ban hành</th><
 
 def page(rows: str, header: str = HEADER) -> bytes:
     return f"<!DOCTYPE html><html><body><table><tr>{header}</tr>{rows}</table></body></html>".encode()
-
-
-@pytest.mark.parametrize("case", cases(SOURCE), ids=lambda c: c.name)
-def test_fixtures_parse_to_the_expected_items(case: Case) -> None:
-    assert case.run() == expected(case)
 
 
 def test_the_page_is_marked_constructed_and_the_source_unverified() -> None:

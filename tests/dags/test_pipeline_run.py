@@ -23,7 +23,8 @@ from tbt_alert.settings import Settings
 from tests.dags.conftest import REPO_ROOT
 from tests.tables import table_counts
 
-REPLAY = REPO_ROOT / "crawlers" / "replay"
+# The shipped recordings: crawlers/sources/<id>/recorded/ (crawlers.run.replay_folder finds them).
+REPLAY = REPO_ROOT / "crawlers" / "sources"
 BROKEN_REPLAY = REPO_ROOT / "tests" / "fixtures" / "pipeline" / "broken_replay"
 
 pytestmark = [pytest.mark.slow, pytest.mark.encoder]
@@ -65,7 +66,7 @@ def test_pipeline_end_to_end_then_rerun_changes_nothing(
     assert first["state"] == "success", first["log"][-5000:]
     assert all(state == "success" for state in states.values()), states
     crawled = sorted(t["label"] for name, t in first["tasks"].items() if name.startswith("crawl["))
-    recorded = {p.name for p in REPLAY.iterdir() if (p / "exchanges.json").exists()}
+    recorded = {p.name for p in REPLAY.iterdir() if (p / "recorded" / "exchanges.json").exists()}
     assert crawled == sorted(c.id for c in load_sources().values() if c.enabled and c.id in recorded)
 
     counts = table_counts(settings)
@@ -109,7 +110,7 @@ def test_failing_source_stops_neither_the_others_nor_the_later_stages(
 ) -> None:
     # One real recorded source beside one that answers with a maintenance page (constructed).
     replay = tmp_path / "replay"
-    shutil.copytree(REPLAY / "au_accc", replay / "au_accc")
+    shutil.copytree(REPLAY / "au_accc" / "recorded", replay / "au_accc")
     shutil.copytree(BROKEN_REPLAY / "us_cpsc", replay / "us_cpsc")
     settings = make_settings(TBT_INDEX_PREFIX=index_prefix, TBT_SMTP_PORT=str(smtp_sink.port))
 

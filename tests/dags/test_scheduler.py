@@ -28,7 +28,8 @@ from schema.models import CrawlRun, Measure
 from tbt_alert.settings import Settings
 from tests.dags.conftest import REPO_ROOT, airflow_env
 
-REPLAY = REPO_ROOT / "crawlers" / "replay"
+# The shipped recordings: crawlers/sources/<id>/recorded/ (crawlers.run.replay_folder finds them).
+REPLAY = REPO_ROOT / "crawlers" / "sources"
 SCRIPT = REPO_ROOT / "scripts" / "airflow-local"
 # Start-up, parsing, one run of small tasks and shutdown; generous for a loaded 2-core machine.
 DEADLINE_SECONDS = 300
@@ -71,7 +72,7 @@ def test_scheduler_runs_tbt_pipeline_on_postgresql(
 ) -> None:
     # One small recorded source keeps the run short; the DAG does not know the difference.
     replay = tmp_path / "replay"
-    shutil.copytree(REPLAY / "au_accc", replay / "au_accc")
+    shutil.copytree(REPLAY / "au_accc" / "recorded", replay / "au_accc")
     settings = make_settings(
         TBT_DATABASE_URL=postgres_url, TBT_INDEX_PREFIX=index_prefix, TBT_SMTP_PORT=str(smtp_sink.port),
         TBT_REPLAY_DIR=str(replay),

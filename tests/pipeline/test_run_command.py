@@ -20,7 +20,8 @@ from schema.models import Delivery, Measure
 from tbt_alert.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-REPLAY = REPO_ROOT / "crawlers" / "replay"
+# The shipped recordings: crawlers/sources/<id>/recorded/ (crawlers.run.replay_folder finds them).
+REPLAY = REPO_ROOT / "crawlers" / "sources"
 
 pytestmark = [pytest.mark.slow, pytest.mark.encoder]
 
@@ -54,7 +55,7 @@ def test_main_job_on_recorded_data_mails_bulletins_and_builds_the_report(
     # Two recorded recall sources keep it short: EU Safety Gate (many China-made products) and ACCC.
     replay = tmp_path / "replay"
     for source in ("eu_safety_gate", "au_accc"):
-        shutil.copytree(REPLAY / source, replay / source)
+        shutil.copytree(REPLAY / source / "recorded", replay / source)
     settings = make_settings(TBT_INDEX_PREFIX=index_prefix, TBT_SMTP_PORT=str(smtp_sink.port))
 
     first = _run(settings, "--replay", str(replay))

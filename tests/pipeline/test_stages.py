@@ -23,7 +23,8 @@ from schema.models import CrawlRun, Subscriber
 from tbt_alert.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-REPLAY = REPO_ROOT / "crawlers" / "replay"
+# The shipped recordings: crawlers/sources/<id>/recorded/ (crawlers.run.replay_folder finds them).
+REPLAY = REPO_ROOT / "crawlers" / "sources"
 BROKEN_REPLAY = REPO_ROOT / "tests" / "fixtures" / "pipeline" / "broken_replay"
 UTC = dt.UTC
 
@@ -86,7 +87,7 @@ def test_due_sources_with_a_replay_folder_only_offer_recorded_sources(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
     settings = make_settings()
-    shutil.copytree(REPLAY / "au_accc", tmp_path / "au_accc")
+    shutil.copytree(REPLAY / "au_accc" / "recorded", tmp_path / "au_accc")
     assert stages.due_sources(settings, replay_dir=tmp_path) == ["au_accc"]
 
 
@@ -120,7 +121,7 @@ def test_crawl_source_raises_on_a_failed_crawl_so_the_task_retries(
 
     # crawl_sources (the CLI's sequential run) records the failure and goes on with the next source.
     shutil.copytree(BROKEN_REPLAY / "us_cpsc", tmp_path / "us_cpsc")
-    shutil.copytree(REPLAY / "au_accc", tmp_path / "au_accc")
+    shutil.copytree(REPLAY / "au_accc" / "recorded", tmp_path / "au_accc")
     results = stages.crawl_sources(settings, ["us_cpsc", "au_accc"], replay_dir=tmp_path)
     assert [(r["source_id"], r["status"]) for r in results] == [("us_cpsc", "failed"), ("au_accc", "success")]
 
@@ -143,7 +144,7 @@ def test_suspicious_crawl_mails_the_operator_once(make_settings: Callable[..., S
     assert [m["To"] for m in mails] == ["ops@example.com", "ops@example.com"]
     assert mails[0]["Subject"] == "[tbt-alert operator] crawl of au_accc saw 0 records (expected 1-500)"
     body = mails[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert "crawlers/sources/au_accc.yml" in body
+    assert "crawlers/sources/au_accc/au_accc.yml" in body
 
 
 def test_no_operator_address_means_no_mail(make_settings: Callable[..., Settings], smtp_sink: SmtpSink) -> None:

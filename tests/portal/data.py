@@ -1,6 +1,6 @@
 """Real records for the portal tests, loaded the way a crawl stores them.
 
-- ePing: the wto_eping fixture pages (tests/fixtures/wto_eping, marked constructed: real values
+- ePing: the wto_eping fixture pages (crawlers/sources/wto_eping/recorded, marked constructed: real values
   in a reconstructed page shape, see its meta.json), parsed by the real parser, so follow-ups
   (Rev.1) and a quarantined record come with them.
 - EU Safety Gate: one real weekly report from ../shared/data (report 10000285, 2025-W52),

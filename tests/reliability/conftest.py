@@ -19,7 +19,8 @@ from tbt_alert.settings import Settings
 from tests.reliability.services import ThrowawayElasticsearch, ThrowawayPostgres, service_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-REPLAY = REPO_ROOT / "crawlers" / "replay"
+# The shipped recordings: crawlers/sources/<id>/recorded/ (crawlers.run.replay_folder finds them).
+REPLAY = REPO_ROOT / "crawlers" / "sources"
 
 
 @pytest.fixture

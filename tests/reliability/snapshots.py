@@ -1,5 +1,5 @@
 """Replay snapshots built from the complete recorded data in ../shared/data, for tests that
-need more than the small snapshots in crawlers/replay, and for bench/bench_backfill.py.
+need more than the small snapshots in crawlers/sources/<id>/recorded, and for bench/bench_backfill.py.
 
 The report bodies are the real recorded files (linked, not copied). What is constructed is
 said in each folder's meta.json: the Safety Gate *list* of reports (the recorded list is an
@@ -15,8 +15,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = REPO_ROOT.parent / "shared" / "data"
+from tests.paths import SHARED_DATA
+
+SHARED = SHARED_DATA
 SAFETY_GATE = SHARED / "safety_gate"
 HEALTH_CANADA_DUMP = SHARED / "health_canada" / "HCRSAMOpenData_en_until_2025.json.gz"
 LIST_URL = "https://ec.europa.eu/safety-gate-alerts/api/download/weeklyReport/list/xml/en"
@@ -52,7 +53,7 @@ def manifest() -> list[WeeklyReport]:
 
 def _list_entry(report: WeeklyReport) -> str:
     day = report.published
-    # The real list's format, trailing comma in the URL included (see crawlers/replay/eu_safety_gate).
+    # The real list's format, trailing comma in the URL included (see crawlers/sources/eu_safety_gate/recorded).
     url = REPORT_URL.format(id=report.report_id).replace("&", "&amp;")
     return (
         f"<weeklyReport><report_language>en</report_language><reference>Report-{day.year}-{report.week}</reference>"

@@ -37,7 +37,7 @@ def test_garbage_and_a_changed_structure_fail_loudly_and_alert_the_operator(
     tmp_path: Path,
 ) -> None:
     replay = tmp_path / "replay"
-    shutil.copytree(REPLAY / "au_accc", replay / "au_accc")
+    shutil.copytree(REPLAY / "au_accc" / "recorded", replay / "au_accc")
     for source in EXPECTED_ERRORS:
         shutil.copytree(FAULTY / source, replay / source)
     settings = make_settings(TBT_SMTP_PORT=str(smtp_sink.port), TBT_CLASSIFIER_MODE="rules",

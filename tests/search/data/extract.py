@@ -1,6 +1,6 @@
 """Build measures.json: a few dozen measures for the search tests, run once by hand.
 
-Real records are read with the project's own parsers (``crawlers/parsers``) from the recorded
+Real records are read with the project's own parsers (``crawlers/sources/<id>/parser.py``) from the recorded
 data in ../shared/data and the crawlers' replay snapshot, then picked by source key; nothing
 here invents a value of theirs. Two records are not parser output (see meta.json):
 one Safety Gate API alert mapped by hand (its multilingual versions give real Arabic and
@@ -21,7 +21,7 @@ from crawlers.sources import load_source
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 SHARED = ROOT.parent / "shared" / "data"
-REPLAY = ROOT / "crawlers" / "replay"
+SOURCES = ROOT / "crawlers" / "sources"
 OECD = "arwfamily/oecd-global-recalls@541ee7e8b92737a7b817389074bf255a9cb78fe3:data/raw"
 
 # (source, file, url the parser is told, provenance, keys to keep)
@@ -40,20 +40,20 @@ PICKS: list[tuple[str, Path, str, str, list[str]]] = [
         "GSA/recalls_api@368cbdfffea4a8f537ea3b78c0c9eba0735f1286:test/fixtures/files/cpsc.json", [],
     ),
     (
-        "wto_eping", REPLAY / "wto_eping/tbt_page_1.json",
+        "wto_eping", SOURCES / "wto_eping/recorded/tbt_page_1.json",
         "https://epingalert.org/api/v1/azureSearch/getAll?language=1&domainIds=1&sortBy=distributionDate&sortDirection=desc&page=1&pageSize=10",
-        "crawlers/replay/wto_eping/tbt_page_1.json (CONSTRUCTED page shape, real values; see its meta.json)",
+        "crawlers/sources/wto_eping/recorded/tbt_page_1.json (CONSTRUCTED page shape, real values; see its meta.json)",
         ["G/TBT/N/BHR/780", "G/TBT/N/SAU/1437", "crn:25_03831", "crn:25_03774", "crn:25_03845"],
     ),
     (
-        "wto_eping", REPLAY / "wto_eping/sps_page_1.json",
+        "wto_eping", SOURCES / "wto_eping/recorded/sps_page_1.json",
         "https://epingalert.org/api/v1/azureSearch/getAll?language=1&domainIds=2&sortBy=distributionDate&sortDirection=desc&page=1&pageSize=10",
-        "crawlers/replay/wto_eping/sps_page_1.json (CONSTRUCTED page shape, real values; see its meta.json)",
+        "crawlers/sources/wto_eping/recorded/sps_page_1.json (CONSTRUCTED page shape, real values; see its meta.json)",
         ["crn:25_03795", "crn:25_03767", "crn:25_03762"],
     ),
     (
-        "ru_rosstandart", REPLAY / "ru_rosstandart/api_page_1.json", "https://x/api_page_1.json",
-        "crawlers/replay/ru_rosstandart/api_page_1.json (see its meta.json)",
+        "ru_rosstandart", SOURCES / "ru_rosstandart/recorded/api_page_1.json", "https://x/api_page_1.json",
+        "crawlers/sources/ru_rosstandart/recorded/api_page_1.json (see its meta.json)",
         ["b855d61f-af76-49f1-9ffe-128ee2bc5fa8", "488b5cd9-9474-4920-8fb3-f6f298ad9084"],
     ),
 ]  # fmt: skip

@@ -1,0 +1,1 @@
+"""The au_accc source: YAML, parser and recorded responses (see crawlers/README.md)."""

@@ -1,0 +1,36 @@
+"""EU Safety Gate: read the weekly report list, fetch the reports published since the last run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from scrapy.http import Response
+
+from crawlers.sources.eu_safety_gate.parser import parse_report, weekly_reports
+from crawlers.spiders.base import SourceSpider
+from tbt_alert.errors import StructureChanged
+
+
+class EuSafetyGateSpider(SourceSpider):
+    name = "eu_safety_gate"
+
+    def start_urls_for(self) -> list[str]:
+        return [self.config.base_urls["weekly_list"]]
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        try:
+            reports = weekly_reports(response.body, self.config)
+        except StructureChanged as exc:
+            self.fail(exc, response.url)
+        since = self.since or self.config.backfill_since
+        for ref in reports:
+            if since is None or ref.published_on is None or ref.published_on >= since:
+                yield self.request(ref.url, callback=self.parse_report)
+
+    def parse_report(self, response: Response) -> Iterator[Any]:
+        try:
+            result = parse_report(response.body, response.url, self.config)
+        except StructureChanged as exc:
+            self.fail(exc, response.url)
+        yield from self.emit(result)

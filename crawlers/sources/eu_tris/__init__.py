@@ -1,0 +1,1 @@
+"""The eu_tris source: YAML, parser and recorded responses (see crawlers/README.md)."""

@@ -1,0 +1,1 @@
+"""The us_cpsc source: YAML, parser and recorded responses (see crawlers/README.md)."""
