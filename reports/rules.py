@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 
+from classifiers.taxonomy import UNTAGGED
 from reports.hazards import OTHER, HazardVocabulary
-from reports.selection import EU, UNTAGGED, RecallRow
+from reports.selection import EU, RecallRow
 from schema.models import Measure, SectorTag
 
 RULE_KINDS = ("tbt_notification", "regulation", "standard")

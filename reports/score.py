@@ -30,8 +30,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from classifiers.taxonomy import UNTAGGED
 from reports.periods import Period, months_back
-from reports.selection import SEVERITY_WEIGHTS, UNTAGGED, RecallRow
+from reports.selection import SEVERITY_WEIGHTS, RecallRow
 from tbt_alert.errors import TbtError
 
 EXPOSURE_FILE = Path(__file__).resolve().parent / "data" / "zhejiang_export_shares.csv"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+from typing import Any
 
 from crawlers.recorded import table_page, write_recorded
 
@@ -23,9 +24,9 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[2].parent / "shared" / "data" / "eping" / "gcc_tbt_notifications_normalized.json"
 
 
-def joint_notifications() -> list[dict]:
+def joint_notifications() -> list[dict[str, Any]]:
     entries = json.loads(DATA.read_text(encoding="utf-8"))["eping_gcc_43020"]["entries"]
-    seen: dict[str, dict] = {}
+    seen: dict[str, dict[str, Any]] = {}
     for entry in entries:
         symbols = entry["meta"]["Document symbol(s)"]
         if "," in symbols:
@@ -33,7 +34,7 @@ def joint_notifications() -> list[dict]:
     return list(seen.values())
 
 
-def row(entry: dict) -> str:
+def row(entry: dict[str, Any]) -> str:
     meta = entry["meta"]
     e = html.escape
     documents = " ".join(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from crawlers.recorded import write_recorded
 
@@ -29,7 +30,7 @@ API_FIELDS = {
 }
 
 
-def api_row(record: dict) -> dict:
+def api_row(record: dict[str, Any]) -> dict[str, Any]:
     link = f"<a target='_blank' href='../rsprs/nds-details?uuid={record['id']}'>{record['prns_code']}</a>"
     row = {"@rsprsPrns:prns": link}
     row.update({api: record[name] for name, api in API_FIELDS.items()})

@@ -11,6 +11,7 @@ import csv
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from crawlers.recorded import write_recorded
 
@@ -38,7 +39,7 @@ def coded(text: str) -> list[dict[str, str]]:
     return out
 
 
-def from_gcc(entry: dict) -> dict:
+def from_gcc(entry: dict[str, Any]) -> dict[str, Any]:
     meta = entry["meta"]
     item = {
         "id": int(entry["uid"]),
@@ -59,8 +60,8 @@ def from_gcc(entry: dict) -> dict:
     return item
 
 
-def from_csv(row: dict, hs_as_objects: bool) -> dict:
-    item: dict = {
+def from_csv(row: dict[str, Any], hs_as_objects: bool) -> dict[str, Any]:
+    item: dict[str, Any] = {
         "documentSymbol": row["Document symbol"],  # empty in the export: kept empty, never made up
         "notifyingMember": row["Notifying Member"],
         "distributionDate": row["Distribution date"],
@@ -86,7 +87,7 @@ def from_csv(row: dict, hs_as_objects: bool) -> dict:
     return item
 
 
-def domain_of(row: dict) -> str | None:
+def domain_of(row: dict[str, Any]) -> str | None:
     signals = row["Notified document"] + " " + row["Objectives"] + " " + row["Notification type"]
     if "/TBT/" in signals or "(TBT)" in signals:
         return "TBT"
