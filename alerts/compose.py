@@ -28,7 +28,7 @@ from alerts.links import manage_url, unsubscribe_url
 from alerts.matching import Candidate, MeasurePool, Reason, merge_reasons, prepare
 from alerts.outbox import new_message_id
 from alerts.render import CLOSING_SOON_DAYS, BulletinView, ItemView, Renderer, subscription_summary
-from schema.engine import make_engine, session_factory
+from schema.engine import engine_scope, session_factory
 from schema.models import Bulletin, BulletinItem, Delivery, Measure, SectorTag, Subscriber, Subscription
 from tbt_alert.settings import Settings
 
@@ -294,65 +294,60 @@ def compose_bulletins(
 ) -> ComposeOutcome:
     """Compose, render and queue (as deliveries) every bulletin due at ``now``; idempotent for its period."""
     now = _utc(now) or dt.datetime.now(dt.UTC)
-    own_engine = engine is None
-    engine = engine or make_engine(settings.database_url)
     outcome = ComposeOutcome()
-    try:
-        with session_factory(engine)() as session:
-            groups = _due_groups(session, now)
-            outcome.due = len(groups)
-            if not groups:
-                return outcome
-            existing = _existing_bulletins(session, groups)
-            start = min(g.window_start for g in groups)
-            end = max(g.period_end for g in groups)
-            candidates, changed_at = _load_candidates(session, start, end)
-            pool = MeasurePool(candidates)
-            prior = _prior_alerts(session, candidates)
-            today = now.date()
-            reminders = _reminders(session, today)
-            renderer = Renderer(settings, today)
-            pending: list[tuple[_Group, BulletinView, list[ItemView]]] = []
-            done_subs: list[dict[str, object]] = []
-            for group in groups:
-                for sub in group.subscriptions:
-                    done_subs.append({"id": sub.id, "last_bulletin_at": group.period_end})
-                if (group.subscriber.id, group.period_start, group.period_end) in existing:
-                    outcome.already_composed += 1
-                    continue
-                matched = _items_for(group, pool, changed_at, prior)
-                items, left_out = _most_relevant(matched, settings.bulletin_max_items)
-                shown = {i.candidate.id for i in items}
-                closing = [
-                    ItemView(candidate=c, reasons=[], section="closing_soon")
-                    for c in prepare(reminders.get(group.subscriber.id, []))
-                    if c.id not in shown
-                ]
-                if not items and not closing:
-                    outcome.empty += 1
-                    continue
-                lang = group.subscriber.language if group.subscriber.language in ("zh", "en") else "zh"
-                view = BulletinView(
-                    subscriber_email=group.subscriber.email,
-                    language=lang,
-                    frequency=group.frequency,
-                    period_start=group.period_start,
-                    period_end=group.period_end,
-                    items=items,
-                    closing_soon=closing,
-                    subscription_summaries=[subscription_summary(s, lang) for s in group.subscriptions],
-                    manage_url=manage_url(settings, group.subscriber),
-                    unsubscribe_url=unsubscribe_url(settings, group.subscriber),
-                    left_out=left_out,
-                )
-                pending.append((group, view, items + closing))
-                if len(pending) >= BATCH:
-                    _write(session, settings, renderer, pending, done_subs, outcome)
-                    pending, done_subs = [], []
-            _write(session, settings, renderer, pending, done_subs, outcome)
-    finally:
-        if own_engine:
-            engine.dispose()
+    # _write commits each batch itself, so a plain session rather than session_for's.
+    with engine_scope(engine or settings) as engine, session_factory(engine)() as session:
+        groups = _due_groups(session, now)
+        outcome.due = len(groups)
+        if not groups:
+            return outcome
+        existing = _existing_bulletins(session, groups)
+        start = min(g.window_start for g in groups)
+        end = max(g.period_end for g in groups)
+        candidates, changed_at = _load_candidates(session, start, end)
+        pool = MeasurePool(candidates)
+        prior = _prior_alerts(session, candidates)
+        today = now.date()
+        reminders = _reminders(session, today)
+        renderer = Renderer(settings, today)
+        pending: list[tuple[_Group, BulletinView, list[ItemView]]] = []
+        done_subs: list[dict[str, object]] = []
+        for group in groups:
+            for sub in group.subscriptions:
+                done_subs.append({"id": sub.id, "last_bulletin_at": group.period_end})
+            if (group.subscriber.id, group.period_start, group.period_end) in existing:
+                outcome.already_composed += 1
+                continue
+            matched = _items_for(group, pool, changed_at, prior)
+            items, left_out = _most_relevant(matched, settings.bulletin_max_items)
+            shown = {i.candidate.id for i in items}
+            closing = [
+                ItemView(candidate=c, reasons=[], section="closing_soon")
+                for c in prepare(reminders.get(group.subscriber.id, []))
+                if c.id not in shown
+            ]
+            if not items and not closing:
+                outcome.empty += 1
+                continue
+            lang = group.subscriber.language if group.subscriber.language in ("zh", "en") else "zh"
+            view = BulletinView(
+                subscriber_email=group.subscriber.email,
+                language=lang,
+                frequency=group.frequency,
+                period_start=group.period_start,
+                period_end=group.period_end,
+                items=items,
+                closing_soon=closing,
+                subscription_summaries=[subscription_summary(s, lang) for s in group.subscriptions],
+                manage_url=manage_url(settings, group.subscriber),
+                unsubscribe_url=unsubscribe_url(settings, group.subscriber),
+                left_out=left_out,
+            )
+            pending.append((group, view, items + closing))
+            if len(pending) >= BATCH:
+                _write(session, settings, renderer, pending, done_subs, outcome)
+                pending, done_subs = [], []
+        _write(session, settings, renderer, pending, done_subs, outcome)
     log.info(
         "composed %d bulletins (%d items) for %d due groups; %d empty, %d already composed",
         outcome.bulletins,

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from alerts.links import unsubscribe_url
 from alerts.outbox import build_mime, stamp
-from schema.engine import make_engine, session_factory
+from schema.engine import engine_scope, session_factory
 from schema.models import Bulletin, Delivery, Subscriber
 from tbt_alert.errors import DeliveryError
 from tbt_alert.settings import Settings
@@ -203,12 +203,11 @@ def send_pending(
     """Send every due pending delivery once. ``now`` decides which rows are due (tests move it)."""
     now = _utc(now)
     outcome = SendOutcome()
-    engine = make_engine(settings.database_url)
-    connection = _Connection(settings)
+    connection = _Connection(settings)  # opens nothing until the first mail
     interval = 1.0 / settings.smtp_rate_per_second
     last_start = 0.0
     try:
-        with session_factory(engine)() as session:
+        with engine_scope(settings) as engine, session_factory(engine)() as session:
             outcome.uncertain = recover_interrupted(session, now)
             query = (
                 select(Delivery.id)
@@ -239,7 +238,6 @@ def send_pending(
                     break
     finally:
         connection.quit()
-        engine.dispose()
     return outcome
 
 

@@ -74,15 +74,11 @@ def sync_sources(settings: Settings) -> dict[str, Any]:
     """Mirror ``crawlers/sources/*.yml`` into the ``sources`` table."""
     from crawlers.sources import load_sources
     from crawlers.sources import sync_sources as sync
-    from schema.engine import make_engine, session_scope
+    from schema.engine import session_for
 
     configs = list(load_sources().values())
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            counts = sync(session, configs)
-    finally:
-        engine.dispose()
+    with session_for(settings) as session:
+        counts = sync(session, configs)
     return {"sources": len(configs), "enabled": sum(c.enabled for c in configs), **summary(counts)}
 
 
@@ -100,19 +96,15 @@ def schedule_slot(schedule: str, at: dt.datetime) -> dt.datetime:
 def _last_done_crawls(settings: Settings) -> dict[str, dt.datetime]:
     from sqlalchemy import func, select
 
-    from schema.engine import make_engine, session_scope
+    from schema.engine import session_for
     from schema.models import CrawlRun
 
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            rows = session.execute(
-                select(CrawlRun.source_id, func.max(CrawlRun.started_at))
-                .where(CrawlRun.status.in_(_DONE_STATUSES))
-                .group_by(CrawlRun.source_id)
-            ).all()
-    finally:
-        engine.dispose()
+    with session_for(settings) as session:
+        rows = session.execute(
+            select(CrawlRun.source_id, func.max(CrawlRun.started_at))
+            .where(CrawlRun.status.in_(_DONE_STATUSES))
+            .group_by(CrawlRun.source_id)
+        ).all()
     return {source: _utc(started) for source, started in rows}
 
 
@@ -234,16 +226,12 @@ def _let_latest_minute_pass(settings: Settings) -> None:
 
     from sqlalchemy import func, select
 
-    from schema.engine import make_engine, session_scope
+    from schema.engine import session_for
     from schema.models import Measure, SectorTag
 
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            stamps = [session.scalar(select(func.max(Measure.last_changed))),
-                      session.scalar(select(func.max(SectorTag.created_at)))]
-    finally:
-        engine.dispose()
+    with session_for(settings) as session:
+        stamps = [session.scalar(select(func.max(Measure.last_changed))),
+                  session.scalar(select(func.max(SectorTag.created_at)))]
     known = [_utc(s) for s in stamps if s is not None]
     if not known:
         return
@@ -275,20 +263,16 @@ def demo_subscribers(settings: Settings, path: Path = DEMO_SUBSCRIBERS) -> dict[
     """
     from alerts.subscriptions import import_csv
     from pipeline.bookkeeping import claim
-    from schema.engine import make_engine, session_scope
+    from schema.engine import session_for
 
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            if not claim(session, f"demo-subscribers/{path.name}", {"path": str(path)}):
-                return {"added": 0, "subscriptions": 0, "note": "already added"}
-            outcome = import_csv(session, path, confirmed=True)
-            if outcome.errors:
-                problems = "; ".join(f"line {line}: {message}" for line, message in outcome.errors)
-                raise TbtError(f"{path}: demo subscribers rejected ({problems}); fix the CSV.")
-            return {"added": outcome.added, "subscriptions": outcome.subscriptions}
-    finally:
-        engine.dispose()
+    with session_for(settings) as session:
+        if not claim(session, f"demo-subscribers/{path.name}", {"path": str(path)}):
+            return {"added": 0, "subscriptions": 0, "note": "already added"}
+        outcome = import_csv(session, path, confirmed=True)
+        if outcome.errors:
+            problems = "; ".join(f"line {line}: {message}" for line, message in outcome.errors)
+            raise TbtError(f"{path}: demo subscribers rejected ({problems}); fix the CSV.")
+        return {"added": outcome.added, "subscriptions": outcome.subscriptions}
 
 
 # ------------------------------------------------------------------------- reports
@@ -321,15 +305,11 @@ def latest_report_period(settings: Settings) -> str | None:
     """
     from sqlalchemy import func, select
 
-    from schema.engine import make_engine, session_scope
+    from schema.engine import session_for
     from schema.models import Measure
 
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            latest = session.scalar(select(func.max(Measure.published_on)).where(Measure.kind == "recall"))
-    finally:
-        engine.dispose()
+    with session_for(settings) as session:
+        latest = session.scalar(select(func.max(Measure.published_on)).where(Measure.kind == "recall"))
     return None if latest is None else f"{latest.year}-Q{(latest.month - 1) // 3 + 1}"
 
 
@@ -343,7 +323,7 @@ def mail_report(
     from alerts.delivery import send_pending
     from alerts.outbox import enqueue_mail
     from pipeline.bookkeeping import claim
-    from schema.engine import make_engine, session_scope
+    from schema.engine import session_for
 
     to = list(recipients if recipients is not None else settings.analyst_emails)
     period = str(report["period"])
@@ -352,24 +332,20 @@ def mail_report(
         return {"period": period, "queued": 0}
     attachments = [Path(p) for p in (report.get("pdf_path"), report.get("html_path")) if p]
     queued = 0
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            for recipient in to:
-                key = f"report-mail/recall-risk/{period}/{recipient}"
-                if not claim(session, key, {"report_id": report.get("report_id")}):
-                    continue
-                enqueue_mail(
-                    session,
-                    recipient=recipient,
-                    subject=f"出口召回风险分析报告 Recall-risk report {period}",
-                    text=_report_text(report, period),
-                    purpose="report",
-                    attachments=tuple(attachments),
-                )
-                queued += 1
-    finally:
-        engine.dispose()
+    with session_for(settings) as session:
+        for recipient in to:
+            key = f"report-mail/recall-risk/{period}/{recipient}"
+            if not claim(session, key, {"report_id": report.get("report_id")}):
+                continue
+            enqueue_mail(
+                session,
+                recipient=recipient,
+                subject=f"出口召回风险分析报告 Recall-risk report {period}",
+                text=_report_text(report, period),
+                purpose="report",
+                attachments=tuple(attachments),
+            )
+            queued += 1
     sent = summary(send_pending(settings)) if queued else {}
     return {"period": period, "queued": queued, "recipients": to, "delivery": sent}
 

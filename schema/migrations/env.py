@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from schema.engine import make_engine
+from schema.engine import engine_scope
 from schema.models import Base
 
 config = context.config
@@ -20,14 +20,12 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     assert url is not None
-    engine = make_engine(url)
-    with engine.connect() as connection:
+    with engine_scope(url) as engine, engine.connect() as connection:
         # Batch mode lets ALTER TABLE migrations run on SQLite too.
         context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True,
                           compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
-    engine.dispose()
 
 
 if context.is_offline_mode():
