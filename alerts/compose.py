@@ -30,6 +30,7 @@ from alerts.outbox import new_message_id
 from alerts.render import CLOSING_SOON_DAYS, BulletinView, ItemView, Renderer, subscription_summary
 from schema.engine import engine_scope, session_factory
 from schema.models import Bulletin, BulletinItem, Delivery, Measure, SectorTag, Subscriber, Subscription
+from tbt_alert.clock import as_utc
 from tbt_alert.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,10 +59,6 @@ class _Group:
     period_start: dt.datetime
     period_end: dt.datetime
     window_start: dt.datetime
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
 
 
 def period_for(frequency: str, now: dt.datetime, last: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
@@ -95,7 +92,7 @@ def _due_groups(session: Session, now: dt.datetime) -> list[_Group]:
     groups = []
     for (_, frequency), members in grouped.items():
         subs = [s for s, _ in members]
-        lasts = [_utc(s.last_bulletin_at) for s in subs]
+        lasts = [s.last_bulletin_at for s in subs]
         known = [x for x in lasts if x is not None]
         start, end = period_for(frequency, now, min(known) if known else None)
         if all(x is not None and x >= end for x in lasts):
@@ -129,9 +126,9 @@ def _load_candidates(
     )
     changed_at: dict[str, dt.datetime] = {}
     for m in measures:
-        stamps = [_utc(m.last_changed)] + [_utc(t.created_at) for t in m.sector_tags]
-        in_window = [s for s in stamps if s is not None and start <= s < end]
-        changed_at[m.id] = max(in_window) if in_window else _utc(m.last_changed)  # type: ignore[assignment]
+        stamps = [m.last_changed] + [t.created_at for t in m.sector_tags]
+        in_window = [s for s in stamps if start <= s < end]
+        changed_at[m.id] = max(in_window) if in_window else m.last_changed
     parent_ids = sorted({m.parent_id for m in measures if m.parent_id} - {m.id for m in measures})
     parents = {m.id: m for m in measures}
     for chunk in _chunks(parent_ids):
@@ -160,11 +157,10 @@ def _prior_alerts(session: Session, candidates: Sequence[Candidate]) -> dict[tup
             .join(Measure, Measure.id == BulletinItem.measure_id)
             .where(condition, BulletinItem.section.in_(("new", "changed")))
         ).all()
-        for subscriber_id, measure, created in rows:
+        for subscriber_id, measure, period_end in rows:
             key = (subscriber_id, _key(measure))
-            stamp = _utc(created)
-            if stamp is not None and (key not in found or stamp > found[key]):
-                found[key] = stamp
+            if key not in found or period_end > found[key]:
+                found[key] = period_end
     return found
 
 
@@ -228,8 +224,7 @@ def _items_for(
             continue
         key = _key(c.measure)
         before = prior.get((group.subscriber.id, key))
-        last_changed = _utc(c.measure.last_changed)
-        if before is not None and last_changed is not None and before >= last_changed:
+        if before is not None and before >= c.measure.last_changed:
             continue  # they already have this version
         sections[key] = "changed" if before is not None else "new"
         by_key[key].append((c, matches[i]))
@@ -293,7 +288,7 @@ def compose_bulletins(
     settings: Settings, *, now: dt.datetime | None = None, engine: Engine | None = None
 ) -> ComposeOutcome:
     """Compose, render and queue (as deliveries) every bulletin due at ``now``; idempotent for its period."""
-    now = _utc(now) or dt.datetime.now(dt.UTC)
+    now = as_utc(now or dt.datetime.now(dt.UTC))
     outcome = ComposeOutcome()
     # _write commits each batch itself, so a plain session rather than session_for's.
     with engine_scope(engine or settings) as engine, session_factory(engine)() as session:
@@ -364,7 +359,7 @@ def _existing_bulletins(session: Session, groups: Sequence[_Group]) -> set[tuple
     rows = session.execute(
         select(Bulletin.subscriber_id, Bulletin.period_start, Bulletin.period_end).where(Bulletin.period_end.in_(ends))
     ).all()
-    return {(sid, _utc(start), _utc(end)) for sid, start, end in rows}  # type: ignore[misc]
+    return {(sid, start, end) for sid, start, end in rows}
 
 
 def _write(

@@ -35,6 +35,7 @@ from alerts.links import unsubscribe_url
 from alerts.outbox import build_mime, stamp
 from schema.engine import engine_scope, session_factory
 from schema.models import Bulletin, Delivery, Subscriber
+from tbt_alert.clock import as_utc
 from tbt_alert.errors import DeliveryError
 from tbt_alert.settings import Settings
 
@@ -64,16 +65,6 @@ class _Temporary(Exception):
 
 class _Permanent(Exception):
     """A failure that retrying will not fix (5xx)."""
-
-
-def _utc(now: dt.datetime | None) -> dt.datetime:
-    now = now or dt.datetime.now(dt.UTC)
-    return now if now.tzinfo else now.replace(tzinfo=dt.UTC)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes; every one we store is UTC."""
-    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -180,7 +171,7 @@ def recover_interrupted(session: Session, now: dt.datetime) -> int:
                                                                  Delivery.next_attempt_at < now - SENDING_LEASE))
     ).all()
     for row in stale:
-        claimed = _aware(row.next_attempt_at)
+        claimed = row.next_attempt_at
         row.status = "failed"
         row.last_error = (
             f"{UNCERTAIN}: the sender stopped while handing this message to the SMTP server "
@@ -201,7 +192,7 @@ def send_pending(
     sleep: Callable[[float], None] = time.sleep,
 ) -> SendOutcome:
     """Send every due pending delivery once. ``now`` decides which rows are due (tests move it)."""
-    now = _utc(now)
+    now = as_utc(now or dt.datetime.now(dt.UTC))
     outcome = SendOutcome()
     connection = _Connection(settings)  # opens nothing until the first mail
     interval = 1.0 / settings.smtp_rate_per_second
@@ -298,7 +289,7 @@ def _send_one(session: Session, settings: Settings, connection: _Connection, del
             session.commit()
             return "failed" if delivery.status == "failed" else "retry"
         delivery.status = "sent"
-        delivery.sent_at = _utc(None)
+        delivery.sent_at = dt.datetime.now(dt.UTC)
         delivery.last_error = None
         delivery.next_attempt_at = None
         session.commit()

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tbt_alert.clock import as_utc
 from tbt_alert.errors import CrawlFailed, TbtError
 
 if TYPE_CHECKING:
@@ -61,12 +62,6 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _utc(moment: dt.datetime | None) -> dt.datetime:
-    if moment is None:
-        return dt.datetime.now(dt.UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 # ------------------------------------------------------------------------- sources
 
 
@@ -86,11 +81,11 @@ def schedule_slot(schedule: str, at: dt.datetime) -> dt.datetime:
     """The latest time at or before ``at`` when ``schedule`` (cron or @daily...) fires."""
     from croniter import croniter
 
-    at = _utc(at)
+    at = as_utc(at)
     # croniter's get_prev is strictly before its start; start a second later so a slot
     # that falls exactly on ``at`` counts.
     previous = croniter(schedule, at + dt.timedelta(seconds=1)).get_prev(dt.datetime)
-    return _utc(previous)
+    return as_utc(previous)
 
 
 def _last_done_crawls(settings: Settings) -> dict[str, dt.datetime]:
@@ -104,8 +99,8 @@ def _last_done_crawls(settings: Settings) -> dict[str, dt.datetime]:
             select(CrawlRun.source_id, func.max(CrawlRun.started_at))
             .where(CrawlRun.status.in_(_DONE_STATUSES))
             .group_by(CrawlRun.source_id)
-        ).all()
-    return {source: _utc(started) for source, started in rows}
+        ).tuples().all()
+    return dict(rows)
 
 
 def _is_due(config: SourceConfig, at: dt.datetime, last_done: Mapping[str, dt.datetime]) -> bool:
@@ -123,7 +118,7 @@ def due_sources(settings: Settings, *, at: dt.datetime | None = None, replay_dir
     from crawlers.run import replay_folder
     from crawlers.sources import load_sources
 
-    moment = _utc(at)
+    moment = as_utc(at or dt.datetime.now(dt.UTC))
     last_done = _last_done_crawls(settings)
     due = []
     for config in load_sources().values():
@@ -159,7 +154,7 @@ def crawl_source(
     from pipeline.operator_alerts import suspicious_crawl
 
     config = load_source(source_id)
-    if at is not None and not _is_due(config, _utc(at), _last_done_crawls(settings)):
+    if at is not None and not _is_due(config, as_utc(at), _last_done_crawls(settings)):
         log.info("source %s was already crawled for its slot at %s; nothing to do", source_id, at)
         return {"source_id": source_id, "status": "skipped", "reason": "already crawled for this slot"}
     outcome = crawl(settings, source_id, replay_dir=replay_dir, timeout=timeout)
@@ -232,7 +227,7 @@ def _let_latest_minute_pass(settings: Settings) -> None:
     with session_for(settings) as session:
         stamps = [session.scalar(select(func.max(Measure.last_changed))),
                   session.scalar(select(func.max(SectorTag.created_at)))]
-    known = [_utc(s) for s in stamps if s is not None]
+    known = [s for s in stamps if s is not None]
     if not known:
         return
     minute_over = max(known).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
@@ -286,7 +281,7 @@ def report_period(interval_start: dt.datetime, *, timezone: str = "Asia/Shanghai
     """
     from zoneinfo import ZoneInfo
 
-    year, week, _ = _utc(interval_start).astimezone(ZoneInfo(timezone)).isocalendar()
+    year, week, _ = as_utc(interval_start).astimezone(ZoneInfo(timezone)).isocalendar()
     return f"{year}-W{week:02d}"
 
 

@@ -29,6 +29,7 @@ from search.documents import bulletin_document, measure_document
 from search.lock import index_lock
 from search.mappings import bulletin_mappings, dynamic_settings, index_settings, measure_mappings
 from search.names import KINDS, alias, is_versioned_index, new_index
+from tbt_alert.clock import as_utc
 from tbt_alert.errors import SearchError
 from tbt_alert.settings import Settings
 
@@ -93,10 +94,6 @@ def _save_checkpoint(session: Session, settings: Settings, value: dict[str, Any]
         session.add(PipelineState(key=key, value=value))
     else:
         state.value = value
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _raise_for(report: BulkReport, what: str) -> None:
@@ -258,7 +255,7 @@ def update_index(
         if state is None or not live:
             return UpdateOutcome(rebuilt=rebuild_index(settings, client=client))
         with index_lock(client, settings, "update"):
-            return _update_locked(client, settings, engine, state, _aware(now or utcnow()))
+            return _update_locked(client, settings, engine, state, as_utc(now or utcnow()))
 
 
 def _update_locked(

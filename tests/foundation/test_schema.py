@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from schema.engine import engine_scope, make_engine, session_for
 from schema.ids import measure_id
 from schema.migrate import current_revision, downgrade, head_revision, upgrade
-from schema.models import Base, Measure, MeasureRevision, SectorTag, Source, Subscriber, Subscription
+from schema.models import Base, CrawlRun, Measure, MeasureRevision, SectorTag, Source, Subscriber, Subscription
 from schema.upsert import UpsertCounts, store_measures, upsert
 
 
@@ -168,3 +168,27 @@ def test_session_for_commits_rolls_back_and_disposes_its_engine(
         assert list(session.scalars(select(Source.id))) == ["eu_safety_gate"]
     assert len(disposed) == 2  # an engine the caller passed in stays the caller's to dispose
     engine.dispose()
+
+
+def test_timestamps_read_back_as_aware_utc(session: Session) -> None:
+    # SQLite has no time zones: without UtcDateTime it would hand back naive values (and keep
+    # another zone's wall-clock time as it was given).
+    _source(session)
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    run = CrawlRun(
+        source_id="eu_safety_gate",
+        status="success",
+        started_at=dt.datetime(2025, 1, 2, 3, 4, tzinfo=shanghai),
+        finished_at=dt.datetime(2025, 1, 2, 3, 5),  # naive: taken as UTC
+    )
+    session.add(run)
+    session.commit()
+    session.expire_all()
+    stored = session.get_one(CrawlRun, run.id)
+    assert stored.started_at == dt.datetime(2025, 1, 1, 19, 4, tzinfo=dt.UTC)
+    assert stored.started_at.utcoffset() == dt.timedelta(0)
+    assert stored.finished_at == dt.datetime(2025, 1, 2, 3, 5, tzinfo=dt.UTC)
+    latest = session.scalar(select(func.max(CrawlRun.started_at)))
+    assert latest == stored.started_at
+    assert latest is not None
+    assert latest.utcoffset() == dt.timedelta(0)
