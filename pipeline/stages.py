@@ -18,8 +18,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline.demo import SUBSCRIBERS as DEMO_SUBSCRIBERS
 from tbt_alert.clock import as_utc
-from tbt_alert.errors import CrawlFailed, TbtError
+from tbt_alert.errors import CrawlFailed
 
 if TYPE_CHECKING:
     from crawlers.sources import SourceConfig
@@ -89,18 +90,11 @@ def schedule_slot(schedule: str, at: dt.datetime) -> dt.datetime:
 
 
 def _last_done_crawls(settings: Settings) -> dict[str, dt.datetime]:
-    from sqlalchemy import func, select
-
     from schema.engine import session_for
-    from schema.models import CrawlRun
+    from schema.queries import last_crawl_started
 
     with session_for(settings) as session:
-        rows = session.execute(
-            select(CrawlRun.source_id, func.max(CrawlRun.started_at))
-            .where(CrawlRun.status.in_(_DONE_STATUSES))
-            .group_by(CrawlRun.source_id)
-        ).tuples().all()
-    return dict(rows)
+        return last_crawl_started(session, _DONE_STATUSES)
 
 
 def _is_due(config: SourceConfig, at: dt.datetime, last_done: Mapping[str, dt.datetime]) -> bool:
@@ -219,18 +213,14 @@ def compose(settings: Settings, *, now: dt.datetime | None = None) -> dict[str, 
 def _let_latest_minute_pass(settings: Settings) -> None:
     import time
 
-    from sqlalchemy import func, select
-
     from schema.engine import session_for
-    from schema.models import Measure, SectorTag
+    from schema.queries import latest_change
 
     with session_for(settings) as session:
-        stamps = [session.scalar(select(func.max(Measure.last_changed))),
-                  session.scalar(select(func.max(SectorTag.created_at)))]
-    known = [s for s in stamps if s is not None]
-    if not known:
+        latest = latest_change(session)
+    if latest is None:
         return
-    minute_over = max(known).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    minute_over = latest.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
     wait = (minute_over - dt.datetime.now(dt.UTC)).total_seconds()
     if wait > 0:
         log.info("waiting %.0f s for the minute of the latest change to end before composing", wait)
@@ -247,27 +237,11 @@ def deliver(settings: Settings, *, now: dt.datetime | None = None) -> dict[str, 
 # ------------------------------------------------------------------------- demo
 
 
-DEMO_SUBSCRIBERS = REPO_ROOT / "pipeline" / "demo" / "subscribers.csv"
-
-
 def demo_subscribers(settings: Settings, path: Path = DEMO_SUBSCRIBERS) -> dict[str, Any]:
-    """Add the constructed demo subscribers (see pipeline/demo/meta.json), confirmed, once per database.
+    """Add the constructed demo subscribers (see :mod:`pipeline.demo`), confirmed, once per database."""
+    from pipeline.demo import add_demo_subscribers
 
-    They exist so the main job on recorded data composes and mails real bulletins (to
-    example.com addresses, caught by the local SMTP sink).
-    """
-    from alerts.subscriptions import import_csv
-    from pipeline.bookkeeping import claim
-    from schema.engine import session_for
-
-    with session_for(settings) as session:
-        if not claim(session, f"demo-subscribers/{path.name}", {"path": str(path)}):
-            return {"added": 0, "subscriptions": 0, "note": "already added"}
-        outcome = import_csv(session, path, confirmed=True)
-        if outcome.errors:
-            problems = "; ".join(f"line {line}: {message}" for line, message in outcome.errors)
-            raise TbtError(f"{path}: demo subscribers rejected ({problems}); fix the CSV.")
-        return {"added": outcome.added, "subscriptions": outcome.subscriptions}
+    return add_demo_subscribers(settings, path)
 
 
 # ------------------------------------------------------------------------- reports
@@ -298,14 +272,11 @@ def latest_report_period(settings: Settings) -> str | None:
     A quarter rather than a month: the main job's report should have enough recalls to
     show trends, and analysts read quarterly reports (the weekly DAG asks for weeks).
     """
-    from sqlalchemy import func, select
-
+    from reports.selection import latest_recall_quarter
     from schema.engine import session_for
-    from schema.models import Measure
 
     with session_for(settings) as session:
-        latest = session.scalar(select(func.max(Measure.published_on)).where(Measure.kind == "recall"))
-    return None if latest is None else f"{latest.year}-Q{(latest.month - 1) // 3 + 1}"
+        return latest_recall_quarter(session)
 
 
 def mail_report(
@@ -318,6 +289,7 @@ def mail_report(
     from alerts.delivery import send_pending
     from alerts.outbox import enqueue_mail
     from pipeline.bookkeeping import claim
+    from reports.mail import analyst_mail
     from schema.engine import session_for
 
     to = list(recipients if recipients is not None else settings.analyst_emails)
@@ -325,34 +297,15 @@ def mail_report(
     if not to:
         log.warning("recall-risk report %s not mailed: TBT_ANALYST_EMAILS is empty", period)
         return {"period": period, "queued": 0}
-    attachments = [Path(p) for p in (report.get("pdf_path"), report.get("html_path")) if p]
+    mail = analyst_mail(report)
     queued = 0
     with session_for(settings) as session:
         for recipient in to:
             key = f"report-mail/recall-risk/{period}/{recipient}"
             if not claim(session, key, {"report_id": report.get("report_id")}):
                 continue
-            enqueue_mail(
-                session,
-                recipient=recipient,
-                subject=f"出口召回风险分析报告 Recall-risk report {period}",
-                text=_report_text(report, period),
-                purpose="report",
-                attachments=tuple(attachments),
-            )
+            enqueue_mail(session, recipient=recipient, subject=mail.subject, text=mail.text, purpose="report",
+                         attachments=mail.attachments)  # fmt: skip
             queued += 1
     sent = summary(send_pending(settings)) if queued else {}
     return {"period": period, "queued": queued, "recipients": to, "delivery": sent}
-
-
-def _report_text(report: Mapping[str, Any], period: str) -> str:
-    lines = [
-        f"出口召回风险分析报告 / Recall-risk report, {period}",
-        "",
-        "报告见附件 (PDF, HTML). The report is attached (PDF, HTML).",
-    ]
-    facts = report.get("summary")
-    if isinstance(facts, Mapping):
-        lines.append("")
-        lines += [f"- {key}: {value}" for key, value in facts.items() if not isinstance(value, Mapping | list)]
-    return "\n".join(lines) + "\n"
