@@ -17,7 +17,7 @@ def last_crawl_started(session: Session, statuses: Iterable[str]) -> dict[str, d
         select(CrawlRun.source_id, func.max(CrawlRun.started_at))
         .where(CrawlRun.status.in_(list(statuses)))
         .group_by(CrawlRun.source_id)
-    ).tuples().all()
+    ).all()
     return dict(rows)
 
 
