@@ -28,8 +28,10 @@ from alerts.links import manage_url, unsubscribe_url
 from alerts.matching import Candidate, MeasurePool, Reason, merge_reasons, prepare
 from alerts.outbox import new_message_id
 from alerts.render import CLOSING_SOON_DAYS, BulletinView, ItemView, Renderer, subscription_summary
-from schema.engine import make_engine, session_factory
+from alerts.subscriptions import LANGUAGES
+from schema.engine import engine_scope, session_factory
 from schema.models import Bulletin, BulletinItem, Delivery, Measure, SectorTag, Subscriber, Subscription
+from tbt_alert.clock import as_utc
 from tbt_alert.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -60,8 +62,7 @@ class _Group:
     window_start: dt.datetime
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
+_Pending = tuple[_Group, BulletinView]  # a composed bulletin waiting for its batch to be written
 
 
 def period_for(frequency: str, now: dt.datetime, last: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
@@ -95,7 +96,7 @@ def _due_groups(session: Session, now: dt.datetime) -> list[_Group]:
     groups = []
     for (_, frequency), members in grouped.items():
         subs = [s for s, _ in members]
-        lasts = [_utc(s.last_bulletin_at) for s in subs]
+        lasts = [s.last_bulletin_at for s in subs]
         known = [x for x in lasts if x is not None]
         start, end = period_for(frequency, now, min(known) if known else None)
         if all(x is not None and x >= end for x in lasts):
@@ -129,9 +130,9 @@ def _load_candidates(
     )
     changed_at: dict[str, dt.datetime] = {}
     for m in measures:
-        stamps = [_utc(m.last_changed)] + [_utc(t.created_at) for t in m.sector_tags]
-        in_window = [s for s in stamps if s is not None and start <= s < end]
-        changed_at[m.id] = max(in_window) if in_window else _utc(m.last_changed)  # type: ignore[assignment]
+        stamps = [m.last_changed] + [t.created_at for t in m.sector_tags]
+        in_window = [s for s in stamps if start <= s < end]
+        changed_at[m.id] = max(in_window) if in_window else m.last_changed
     parent_ids = sorted({m.parent_id for m in measures if m.parent_id} - {m.id for m in measures})
     parents = {m.id: m for m in measures}
     for chunk in _chunks(parent_ids):
@@ -160,11 +161,10 @@ def _prior_alerts(session: Session, candidates: Sequence[Candidate]) -> dict[tup
             .join(Measure, Measure.id == BulletinItem.measure_id)
             .where(condition, BulletinItem.section.in_(("new", "changed")))
         ).all()
-        for subscriber_id, measure, created in rows:
+        for subscriber_id, measure, period_end in rows:
             key = (subscriber_id, _key(measure))
-            stamp = _utc(created)
-            if stamp is not None and (key not in found or stamp > found[key]):
-                found[key] = stamp
+            if key not in found or period_end > found[key]:
+                found[key] = period_end
     return found
 
 
@@ -228,8 +228,7 @@ def _items_for(
             continue
         key = _key(c.measure)
         before = prior.get((group.subscriber.id, key))
-        last_changed = _utc(c.measure.last_changed)
-        if before is not None and last_changed is not None and before >= last_changed:
+        if before is not None and before >= c.measure.last_changed:
             continue  # they already have this version
         sections[key] = "changed" if before is not None else "new"
         by_key[key].append((c, matches[i]))
@@ -293,66 +292,16 @@ def compose_bulletins(
     settings: Settings, *, now: dt.datetime | None = None, engine: Engine | None = None
 ) -> ComposeOutcome:
     """Compose, render and queue (as deliveries) every bulletin due at ``now``; idempotent for its period."""
-    now = _utc(now) or dt.datetime.now(dt.UTC)
-    own_engine = engine is None
-    engine = engine or make_engine(settings.database_url)
+    now = as_utc(now or dt.datetime.now(dt.UTC))
     outcome = ComposeOutcome()
-    try:
-        with session_factory(engine)() as session:
-            groups = _due_groups(session, now)
-            outcome.due = len(groups)
-            if not groups:
-                return outcome
-            existing = _existing_bulletins(session, groups)
-            start = min(g.window_start for g in groups)
-            end = max(g.period_end for g in groups)
-            candidates, changed_at = _load_candidates(session, start, end)
-            pool = MeasurePool(candidates)
-            prior = _prior_alerts(session, candidates)
-            today = now.date()
-            reminders = _reminders(session, today)
-            renderer = Renderer(settings, today)
-            pending: list[tuple[_Group, BulletinView, list[ItemView]]] = []
-            done_subs: list[dict[str, object]] = []
-            for group in groups:
-                for sub in group.subscriptions:
-                    done_subs.append({"id": sub.id, "last_bulletin_at": group.period_end})
-                if (group.subscriber.id, group.period_start, group.period_end) in existing:
-                    outcome.already_composed += 1
-                    continue
-                matched = _items_for(group, pool, changed_at, prior)
-                items, left_out = _most_relevant(matched, settings.bulletin_max_items)
-                shown = {i.candidate.id for i in items}
-                closing = [
-                    ItemView(candidate=c, reasons=[], section="closing_soon")
-                    for c in prepare(reminders.get(group.subscriber.id, []))
-                    if c.id not in shown
-                ]
-                if not items and not closing:
-                    outcome.empty += 1
-                    continue
-                lang = group.subscriber.language if group.subscriber.language in ("zh", "en") else "zh"
-                view = BulletinView(
-                    subscriber_email=group.subscriber.email,
-                    language=lang,
-                    frequency=group.frequency,
-                    period_start=group.period_start,
-                    period_end=group.period_end,
-                    items=items,
-                    closing_soon=closing,
-                    subscription_summaries=[subscription_summary(s, lang) for s in group.subscriptions],
-                    manage_url=manage_url(settings, group.subscriber),
-                    unsubscribe_url=unsubscribe_url(settings, group.subscriber),
-                    left_out=left_out,
-                )
-                pending.append((group, view, items + closing))
-                if len(pending) >= BATCH:
-                    _write(session, settings, renderer, pending, done_subs, outcome)
-                    pending, done_subs = [], []
-            _write(session, settings, renderer, pending, done_subs, outcome)
-    finally:
-        if own_engine:
-            engine.dispose()
+    # _write commits each batch itself, so a plain session rather than session_for's.
+    with engine_scope(engine or settings) as engine, session_factory(engine)() as session:
+        groups = _due_groups(session, now)
+        outcome.due = len(groups)
+        if not groups:
+            return outcome
+        inputs = _load_inputs(session, groups, now.date())
+        _compose_in_batches(session, settings, Renderer(settings, now.date()), groups, inputs, outcome)
     log.info(
         "composed %d bulletins (%d items) for %d due groups; %d empty, %d already composed",
         outcome.bulletins,
@@ -364,81 +313,180 @@ def compose_bulletins(
     return outcome
 
 
+@dataclass
+class _Inputs:
+    """What the due groups' bulletins are made of, loaded once for all of them."""
+
+    existing: set[tuple[int, dt.datetime, dt.datetime]]  # (subscriber, period) composed already
+    pool: MeasurePool
+    changed_at: dict[str, dt.datetime]
+    prior: dict[tuple[int, str], dt.datetime]
+    reminders: dict[int, list[Measure]]
+
+
+def _load_inputs(session: Session, groups: Sequence[_Group], today: dt.date) -> _Inputs:
+    # One window covering every group: a query per group would repeat the same rows.
+    start = min(g.window_start for g in groups)
+    end = max(g.period_end for g in groups)
+    candidates, changed_at = _load_candidates(session, start, end)
+    return _Inputs(
+        existing=_existing_bulletins(session, groups),
+        pool=MeasurePool(candidates),
+        changed_at=changed_at,
+        prior=_prior_alerts(session, candidates),
+        reminders=_reminders(session, today),
+    )
+
+
+def _compose_in_batches(
+    session: Session,
+    settings: Settings,
+    renderer: Renderer,
+    groups: Sequence[_Group],
+    inputs: _Inputs,
+    outcome: ComposeOutcome,
+) -> None:
+    """Every group's bulletin, written BATCH at a time with the subscriptions it advances."""
+    pending: list[_Pending] = []
+    done_subs: list[dict[str, object]] = []
+    for group in groups:
+        # Advanced even when nothing is sent: an empty or already composed period is done too.
+        done_subs += [{"id": sub.id, "last_bulletin_at": group.period_end} for sub in group.subscriptions]
+        if (group.subscriber.id, group.period_start, group.period_end) in inputs.existing:
+            outcome.already_composed += 1
+            continue
+        view = _view_for(group, settings, inputs)
+        if view is None:
+            outcome.empty += 1
+            continue
+        pending.append((group, view))
+        if len(pending) >= BATCH:
+            _write(session, settings, renderer, pending, done_subs, outcome)
+            pending, done_subs = [], []
+    _write(session, settings, renderer, pending, done_subs, outcome)
+
+
+def _view_for(group: _Group, settings: Settings, inputs: _Inputs) -> BulletinView | None:
+    """The bulletin of one due group, or None when it has nothing to say."""
+    matched = _items_for(group, inputs.pool, inputs.changed_at, inputs.prior)
+    items, left_out = _most_relevant(matched, settings.bulletin_max_items)
+    shown = {i.candidate.id for i in items}
+    closing = [
+        ItemView(candidate=c, reasons=[], section="closing_soon")
+        for c in prepare(inputs.reminders.get(group.subscriber.id, []))
+        if c.id not in shown
+    ]
+    if not items and not closing:
+        return None
+    # A language bulletins are not written in (an old row, a hand edit) gets the first, the default.
+    lang = group.subscriber.language if group.subscriber.language in LANGUAGES else LANGUAGES[0]
+    return BulletinView(
+        subscriber_email=group.subscriber.email,
+        language=lang,
+        frequency=group.frequency,
+        period_start=group.period_start,
+        period_end=group.period_end,
+        items=items,
+        closing_soon=closing,
+        subscription_summaries=[subscription_summary(s, lang) for s in group.subscriptions],
+        manage_url=manage_url(settings, group.subscriber),
+        unsubscribe_url=unsubscribe_url(settings, group.subscriber),
+        left_out=left_out,
+    )
+
+
 def _existing_bulletins(session: Session, groups: Sequence[_Group]) -> set[tuple[int, dt.datetime, dt.datetime]]:
     ends = sorted({g.period_end for g in groups})
     rows = session.execute(
         select(Bulletin.subscriber_id, Bulletin.period_start, Bulletin.period_end).where(Bulletin.period_end.in_(ends))
     ).all()
-    return {(sid, _utc(start), _utc(end)) for sid, start, end in rows}  # type: ignore[misc]
+    return {(sid, start, end) for sid, start, end in rows}
 
 
 def _write(
     session: Session,
     settings: Settings,
     renderer: Renderer,
-    pending: list[tuple[_Group, BulletinView, list[ItemView]]],
+    pending: Sequence[_Pending],
     done_subs: list[dict[str, object]],
     outcome: ComposeOutcome,
 ) -> None:
     """Render and store one batch of bulletins with their items and deliveries, in one transaction."""
     if pending:
-        rows = []
-        for group, view, _ in pending:
-            subject, html, text = renderer.render_bulletin(view)
-            rows.append(
-                {
-                    "subscriber_id": group.subscriber.id,
-                    "period_start": group.period_start,
-                    "period_end": group.period_end,
-                    "frequency": group.frequency,
-                    "language": view.language,
-                    "subject": subject,
-                    "html": html,
-                    "text": text,
-                    "created_at": dt.datetime.now(dt.UTC),
-                    "indexed_at": None,
-                }
-            )
-        ids = list(session.scalars(insert(Bulletin).returning(Bulletin.id, sort_by_parameter_order=True), rows))
-        item_rows: list[dict[str, object]] = []
-        delivery_rows: list[dict[str, object]] = []
-        for bulletin_id, (group, _, items) in zip(ids, pending, strict=True):
-            seen: set[str] = set()
-            for item in _flatten(items):
-                for c in [item.candidate, *item.also_seen]:
-                    if c.id not in seen:
-                        seen.add(c.id)
-                        item_rows.append(
-                            {
-                                "bulletin_id": bulletin_id,
-                                "measure_id": c.id,
-                                "section": item.section,
-                                "reasons": item.reasons,
-                            }
-                        )
-            delivery_rows.append(
-                {
-                    "bulletin_id": bulletin_id,
-                    "subscriber_id": group.subscriber.id,
-                    "recipient": group.subscriber.email,
-                    "purpose": "bulletin",
-                    "subject": rows[len(delivery_rows)]["subject"],
-                    "status": "pending",
-                    "attempts": 0,
-                    "message_id": new_message_id(settings),
-                    "created_at": dt.datetime.now(dt.UTC),
-                }
-            )
-        if item_rows:
-            session.execute(insert(BulletinItem), item_rows)
-        session.execute(insert(Delivery), delivery_rows)
+        rendered = [renderer.render_bulletin(view) for _, view in pending]
+        ids = _insert_bulletins(session, pending, rendered)
+        subjects = [subject for subject, _, _ in rendered]
+        outcome.items += _insert_items(session, ids, pending)
+        outcome.deliveries += _insert_deliveries(session, settings, ids, pending, subjects)
         outcome.bulletins += len(ids)
-        outcome.items += len(item_rows)
-        outcome.deliveries += len(delivery_rows)
         outcome.bulletin_ids.extend(ids)
     if done_subs:
         session.execute(update(Subscription), done_subs)
     session.commit()
+
+
+def _insert_bulletins(
+    session: Session, pending: Sequence[_Pending], rendered: Sequence[tuple[str, str, str]]
+) -> list[int]:
+    """The new bulletins' ids, in the order of ``pending``."""
+    rows = [
+        {
+            "subscriber_id": group.subscriber.id,
+            "period_start": group.period_start,
+            "period_end": group.period_end,
+            "frequency": group.frequency,
+            "language": view.language,
+            "subject": subject,
+            "html": html,
+            "text": text,
+            "created_at": dt.datetime.now(dt.UTC),
+            "indexed_at": None,
+        }
+        for (group, view), (subject, html, text) in zip(pending, rendered, strict=True)
+    ]
+    return list(session.scalars(insert(Bulletin).returning(Bulletin.id, sort_by_parameter_order=True), rows))
+
+
+def _insert_items(session: Session, bulletin_ids: Sequence[int], pending: Sequence[_Pending]) -> int:
+    """Store which measures each bulletin lists (each once, other sources' records included); how many rows."""
+    rows: list[dict[str, object]] = []
+    for bulletin_id, (_, view) in zip(bulletin_ids, pending, strict=True):
+        seen: set[str] = set()
+        for item in _flatten([*view.items, *view.closing_soon]):
+            for c in [item.candidate, *item.also_seen]:
+                if c.id not in seen:
+                    seen.add(c.id)
+                    rows.append({"bulletin_id": bulletin_id, "measure_id": c.id, "section": item.section,
+                                 "reasons": item.reasons})  # fmt: skip
+    if rows:
+        session.execute(insert(BulletinItem), rows)
+    return len(rows)
+
+
+def _insert_deliveries(
+    session: Session,
+    settings: Settings,
+    bulletin_ids: Sequence[int],
+    pending: Sequence[_Pending],
+    subjects: Sequence[str],
+) -> int:
+    """Queue each bulletin for its subscriber in the outbox; how many rows."""
+    rows = [
+        {
+            "bulletin_id": bulletin_id,
+            "subscriber_id": group.subscriber.id,
+            "recipient": group.subscriber.email,
+            "purpose": "bulletin",
+            "subject": subject,
+            "status": "pending",
+            "attempts": 0,
+            "message_id": new_message_id(settings),
+            "created_at": dt.datetime.now(dt.UTC),
+        }
+        for bulletin_id, (group, _), subject in zip(bulletin_ids, pending, subjects, strict=True)
+    ]
+    session.execute(insert(Delivery), rows)
+    return len(rows)
 
 
 def _flatten(items: Iterable[ItemView]) -> Iterable[ItemView]:

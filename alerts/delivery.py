@@ -33,8 +33,9 @@ from sqlalchemy.orm import Session
 
 from alerts.links import unsubscribe_url
 from alerts.outbox import build_mime, stamp
-from schema.engine import make_engine, session_factory
+from schema.engine import engine_scope, session_factory
 from schema.models import Bulletin, Delivery, Subscriber
+from tbt_alert.clock import as_utc
 from tbt_alert.errors import DeliveryError
 from tbt_alert.settings import Settings
 
@@ -64,16 +65,6 @@ class _Temporary(Exception):
 
 class _Permanent(Exception):
     """A failure that retrying will not fix (5xx)."""
-
-
-def _utc(now: dt.datetime | None) -> dt.datetime:
-    now = now or dt.datetime.now(dt.UTC)
-    return now if now.tzinfo else now.replace(tzinfo=dt.UTC)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes; every one we store is UTC."""
-    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -181,7 +172,7 @@ def recover_interrupted(session: Session, now: dt.datetime) -> int:
                                                                  Delivery.next_attempt_at < now - SENDING_LEASE))
     ).all()
     for row in stale:
-        claimed = _aware(row.next_attempt_at)
+        claimed = row.next_attempt_at
         row.status = "failed"
         row.last_error = (
             f"{UNCERTAIN}: the sender stopped while handing this message to the SMTP server "
@@ -202,14 +193,13 @@ def send_pending(
     sleep: Callable[[float], None] = time.sleep,
 ) -> SendOutcome:
     """Send every due pending delivery once. ``now`` decides which rows are due (tests move it)."""
-    now = _utc(now)
+    now = as_utc(now or dt.datetime.now(dt.UTC))
     outcome = SendOutcome()
-    engine = make_engine(settings.database_url)
-    connection = _Connection(settings)
+    connection = _Connection(settings)  # opens nothing until the first mail
     interval = 1.0 / settings.smtp_rate_per_second
     last_start = 0.0
     try:
-        with session_factory(engine)() as session:
+        with engine_scope(settings) as engine, session_factory(engine)() as session:
             outcome.uncertain = recover_interrupted(session, now)
             query = (
                 select(Delivery.id)
@@ -240,7 +230,6 @@ def send_pending(
                     break
     finally:
         connection.quit()
-        engine.dispose()
     return outcome
 
 
@@ -301,7 +290,7 @@ def _send_one(session: Session, settings: Settings, connection: _Connection, del
             session.commit()
             return "failed" if delivery.status == "failed" else "retry"
         delivery.status = "sent"
-        delivery.sent_at = _utc(None)
+        delivery.sent_at = dt.datetime.now(dt.UTC)
         delivery.last_error = None
         delivery.next_attempt_at = None
         session.commit()

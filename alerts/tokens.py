@@ -69,14 +69,11 @@ def verify_token(
     """The subscriber id of a valid, unexpired, unrevoked ``purpose`` token; raises TokenError otherwise."""
     subscriber_id, generation = decode_token(settings, token, purpose, max_age=max_age)
     if session is None:
-        from schema.engine import make_engine, session_factory
+        from schema.engine import engine_scope, session_factory
 
-        engine = make_engine(settings.database_url)
-        try:
-            with session_factory(engine)() as own:
-                return _check_generation(own, subscriber_id, generation, purpose)
-        finally:
-            engine.dispose()
+        # Read only: a plain session (no commit), unlike session_for.
+        with engine_scope(settings) as engine, session_factory(engine)() as own:
+            return _check_generation(own, subscriber_id, generation, purpose)
     return _check_generation(session, subscriber_id, generation, purpose)
 
 

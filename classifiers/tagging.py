@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, or_, select
 
 from classifiers.classifier import Classifier, classifier_from_settings
 from classifiers.language import detect_language
-from schema.engine import make_engine, session_scope
+from schema.engine import engine_scope, session_scope
 from schema.models import Measure, SectorTag
 
 if TYPE_CHECKING:
@@ -99,9 +99,6 @@ def tag_pending(
 
 def classify_pending(settings: Settings, *, limit: int | None = None, batch_size: int = 64) -> ClassifyOutcome:
     """Tag every pending measure of the database in ``settings`` (at most ``limit``)."""
-    engine = make_engine(settings.database_url)
-    try:
+    with engine_scope(settings) as engine:
         classifier = classifier_from_settings(settings)
         return tag_pending(engine, classifier, limit=limit, batch_size=batch_size)
-    finally:
-        engine.dispose()

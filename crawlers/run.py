@@ -119,11 +119,10 @@ def crawl(
     """
     from crawlers.pipelines import open_crawl_run
     from crawlers.replay import ReplayServer, load_exchanges
-    from schema.engine import make_engine
+    from schema.engine import engine_scope
 
     config = load_source(source_id)
-    engine = make_engine(settings.database_url)
-    try:
+    with engine_scope(settings) as engine:
         if since is None and replay_dir is None:
             since = last_success(engine, source_id)
         run_id = open_crawl_run(engine, config, None, since=since)
@@ -145,8 +144,6 @@ def crawl(
         finally:
             if server is not None:
                 server.stop()
-    finally:
-        engine.dispose()
 
 
 def crawl_all(

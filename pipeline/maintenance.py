@@ -73,30 +73,26 @@ def prune_raw_payloads(settings: Settings, *, now: dt.datetime | None = None) ->
     """Drop raw payloads past the retention period (see the module doc for what is kept)."""
     from sqlalchemy import update
 
-    from schema.engine import make_engine, session_scope
+    from schema.engine import session_for
     from schema.models import MeasureRevision, QuarantinedRecord
 
     cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=settings.raw_payload_retention_days)
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            revisions = session.execute(
-                update(MeasureRevision)
-                .where(MeasureRevision.recorded_at < cutoff, MeasureRevision.raw_payload.is_not(None))
-                .values(raw_payload=None)
+    with session_for(settings) as session:
+        revisions = session.execute(
+            update(MeasureRevision)
+            .where(MeasureRevision.recorded_at < cutoff, MeasureRevision.raw_payload.is_not(None))
+            .values(raw_payload=None)
+        )
+        quarantined = session.execute(
+            update(QuarantinedRecord)
+            .where(
+                QuarantinedRecord.resolved.is_(True),
+                QuarantinedRecord.created_at < cutoff,
+                QuarantinedRecord.raw_payload.is_not(None),
             )
-            quarantined = session.execute(
-                update(QuarantinedRecord)
-                .where(
-                    QuarantinedRecord.resolved.is_(True),
-                    QuarantinedRecord.created_at < cutoff,
-                    QuarantinedRecord.raw_payload.is_not(None),
-                )
-                .values(raw_payload=None)
-            )
-            pruned = {"revisions": revisions.rowcount or 0, "quarantined": quarantined.rowcount or 0}  # type: ignore[attr-defined]
-    finally:
-        engine.dispose()
+            .values(raw_payload=None)
+        )
+        pruned = {"revisions": revisions.rowcount or 0, "quarantined": quarantined.rowcount or 0}  # type: ignore[attr-defined]
     return {"cutoff": cutoff.isoformat(), "pruned": pruned}
 
 

@@ -30,25 +30,21 @@ def alert_operator(settings: Settings, *, key: str, subject: str, text: str) -> 
     from alerts.delivery import send_pending
     from alerts.outbox import enqueue_mail
     from pipeline.bookkeeping import claim
-    from schema.engine import make_engine, session_scope
+    from schema.engine import session_for
 
     if not settings.operator_email:
         log.warning("operator alert not mailed (TBT_OPERATOR_EMAIL is empty): %s", subject)
         return False
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            if not claim(session, f"operator-alert/{key}", {"subject": subject}):
-                return False
-            enqueue_mail(
-                session,
-                recipient=settings.operator_email,
-                subject=f"{SUBJECT_PREFIX} {subject}",
-                text=text,
-                purpose="operator",
-            )
-    finally:
-        engine.dispose()
+    with session_for(settings) as session:
+        if not claim(session, f"operator-alert/{key}", {"subject": subject}):
+            return False
+        enqueue_mail(
+            session,
+            recipient=settings.operator_email,
+            subject=f"{SUBJECT_PREFIX} {subject}",
+            text=text,
+            purpose="operator",
+        )
     # Sent now rather than at the next deliver stage: a broken pipeline may never get there.
     send_pending(settings)
     return True

@@ -18,7 +18,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tbt_alert.errors import CrawlFailed, TbtError
+from pipeline.demo import SUBSCRIBERS as DEMO_SUBSCRIBERS
+from tbt_alert.clock import as_utc
+from tbt_alert.errors import CrawlFailed
 
 if TYPE_CHECKING:
     from crawlers.sources import SourceConfig
@@ -61,12 +63,6 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _utc(moment: dt.datetime | None) -> dt.datetime:
-    if moment is None:
-        return dt.datetime.now(dt.UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 # ------------------------------------------------------------------------- sources
 
 
@@ -74,15 +70,11 @@ def sync_sources(settings: Settings) -> dict[str, Any]:
     """Mirror ``crawlers/sources/*.yml`` into the ``sources`` table."""
     from crawlers.sources import load_sources
     from crawlers.sources import sync_sources as sync
-    from schema.engine import make_engine, session_scope
+    from schema.engine import session_for
 
     configs = list(load_sources().values())
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            counts = sync(session, configs)
-    finally:
-        engine.dispose()
+    with session_for(settings) as session:
+        counts = sync(session, configs)
     return {"sources": len(configs), "enabled": sum(c.enabled for c in configs), **summary(counts)}
 
 
@@ -90,30 +82,19 @@ def schedule_slot(schedule: str, at: dt.datetime) -> dt.datetime:
     """The latest time at or before ``at`` when ``schedule`` (cron or @daily...) fires."""
     from croniter import croniter
 
-    at = _utc(at)
+    at = as_utc(at)
     # croniter's get_prev is strictly before its start; start a second later so a slot
     # that falls exactly on ``at`` counts.
     previous = croniter(schedule, at + dt.timedelta(seconds=1)).get_prev(dt.datetime)
-    return _utc(previous)
+    return as_utc(previous)
 
 
 def _last_done_crawls(settings: Settings) -> dict[str, dt.datetime]:
-    from sqlalchemy import func, select
+    from schema.engine import session_for
+    from schema.queries import last_crawl_started
 
-    from schema.engine import make_engine, session_scope
-    from schema.models import CrawlRun
-
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            rows = session.execute(
-                select(CrawlRun.source_id, func.max(CrawlRun.started_at))
-                .where(CrawlRun.status.in_(_DONE_STATUSES))
-                .group_by(CrawlRun.source_id)
-            ).all()
-    finally:
-        engine.dispose()
-    return {source: _utc(started) for source, started in rows}
+    with session_for(settings) as session:
+        return last_crawl_started(session, _DONE_STATUSES)
 
 
 def _is_due(config: SourceConfig, at: dt.datetime, last_done: Mapping[str, dt.datetime]) -> bool:
@@ -131,7 +112,7 @@ def due_sources(settings: Settings, *, at: dt.datetime | None = None, replay_dir
     from crawlers.run import replay_folder
     from crawlers.sources import load_sources
 
-    moment = _utc(at)
+    moment = as_utc(at or dt.datetime.now(dt.UTC))
     last_done = _last_done_crawls(settings)
     due = []
     for config in load_sources().values():
@@ -167,7 +148,7 @@ def crawl_source(
     from pipeline.operator_alerts import suspicious_crawl
 
     config = load_source(source_id)
-    if at is not None and not _is_due(config, _utc(at), _last_done_crawls(settings)):
+    if at is not None and not _is_due(config, as_utc(at), _last_done_crawls(settings)):
         log.info("source %s was already crawled for its slot at %s; nothing to do", source_id, at)
         return {"source_id": source_id, "status": "skipped", "reason": "already crawled for this slot"}
     outcome = crawl(settings, source_id, replay_dir=replay_dir, timeout=timeout)
@@ -232,22 +213,14 @@ def compose(settings: Settings, *, now: dt.datetime | None = None) -> dict[str, 
 def _let_latest_minute_pass(settings: Settings) -> None:
     import time
 
-    from sqlalchemy import func, select
+    from schema.engine import session_for
+    from schema.queries import latest_change
 
-    from schema.engine import make_engine, session_scope
-    from schema.models import Measure, SectorTag
-
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            stamps = [session.scalar(select(func.max(Measure.last_changed))),
-                      session.scalar(select(func.max(SectorTag.created_at)))]
-    finally:
-        engine.dispose()
-    known = [_utc(s) for s in stamps if s is not None]
-    if not known:
+    with session_for(settings) as session:
+        latest = latest_change(session)
+    if latest is None:
         return
-    minute_over = max(known).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    minute_over = latest.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
     wait = (minute_over - dt.datetime.now(dt.UTC)).total_seconds()
     if wait > 0:
         log.info("waiting %.0f s for the minute of the latest change to end before composing", wait)
@@ -264,31 +237,11 @@ def deliver(settings: Settings, *, now: dt.datetime | None = None) -> dict[str, 
 # ------------------------------------------------------------------------- demo
 
 
-DEMO_SUBSCRIBERS = REPO_ROOT / "pipeline" / "demo" / "subscribers.csv"
-
-
 def demo_subscribers(settings: Settings, path: Path = DEMO_SUBSCRIBERS) -> dict[str, Any]:
-    """Add the constructed demo subscribers (see pipeline/demo/meta.json), confirmed, once per database.
+    """Add the constructed demo subscribers (see :mod:`pipeline.demo`), confirmed, once per database."""
+    from pipeline.demo import add_demo_subscribers
 
-    They exist so the main job on recorded data composes and mails real bulletins (to
-    example.com addresses, caught by the local SMTP sink).
-    """
-    from alerts.subscriptions import import_csv
-    from pipeline.bookkeeping import claim
-    from schema.engine import make_engine, session_scope
-
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            if not claim(session, f"demo-subscribers/{path.name}", {"path": str(path)}):
-                return {"added": 0, "subscriptions": 0, "note": "already added"}
-            outcome = import_csv(session, path, confirmed=True)
-            if outcome.errors:
-                problems = "; ".join(f"line {line}: {message}" for line, message in outcome.errors)
-                raise TbtError(f"{path}: demo subscribers rejected ({problems}); fix the CSV.")
-            return {"added": outcome.added, "subscriptions": outcome.subscriptions}
-    finally:
-        engine.dispose()
+    return add_demo_subscribers(settings, path)
 
 
 # ------------------------------------------------------------------------- reports
@@ -302,7 +255,7 @@ def report_period(interval_start: dt.datetime, *, timezone: str = "Asia/Shanghai
     """
     from zoneinfo import ZoneInfo
 
-    year, week, _ = _utc(interval_start).astimezone(ZoneInfo(timezone)).isocalendar()
+    year, week, _ = as_utc(interval_start).astimezone(ZoneInfo(timezone)).isocalendar()
     return f"{year}-W{week:02d}"
 
 
@@ -319,18 +272,11 @@ def latest_report_period(settings: Settings) -> str | None:
     A quarter rather than a month: the main job's report should have enough recalls to
     show trends, and analysts read quarterly reports (the weekly DAG asks for weeks).
     """
-    from sqlalchemy import func, select
+    from reports.selection import latest_recall_quarter
+    from schema.engine import session_for
 
-    from schema.engine import make_engine, session_scope
-    from schema.models import Measure
-
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            latest = session.scalar(select(func.max(Measure.published_on)).where(Measure.kind == "recall"))
-    finally:
-        engine.dispose()
-    return None if latest is None else f"{latest.year}-Q{(latest.month - 1) // 3 + 1}"
+    with session_for(settings) as session:
+        return latest_recall_quarter(session)
 
 
 def mail_report(
@@ -343,45 +289,23 @@ def mail_report(
     from alerts.delivery import send_pending
     from alerts.outbox import enqueue_mail
     from pipeline.bookkeeping import claim
-    from schema.engine import make_engine, session_scope
+    from reports.mail import analyst_mail
+    from schema.engine import session_for
 
     to = list(recipients if recipients is not None else settings.analyst_emails)
     period = str(report["period"])
     if not to:
         log.warning("recall-risk report %s not mailed: TBT_ANALYST_EMAILS is empty", period)
         return {"period": period, "queued": 0}
-    attachments = [Path(p) for p in (report.get("pdf_path"), report.get("html_path")) if p]
+    mail = analyst_mail(report)
     queued = 0
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            for recipient in to:
-                key = f"report-mail/recall-risk/{period}/{recipient}"
-                if not claim(session, key, {"report_id": report.get("report_id")}):
-                    continue
-                enqueue_mail(
-                    session,
-                    recipient=recipient,
-                    subject=f"出口召回风险分析报告 Recall-risk report {period}",
-                    text=_report_text(report, period),
-                    purpose="report",
-                    attachments=tuple(attachments),
-                )
-                queued += 1
-    finally:
-        engine.dispose()
+    with session_for(settings) as session:
+        for recipient in to:
+            key = f"report-mail/recall-risk/{period}/{recipient}"
+            if not claim(session, key, {"report_id": report.get("report_id")}):
+                continue
+            enqueue_mail(session, recipient=recipient, subject=mail.subject, text=mail.text, purpose="report",
+                         attachments=mail.attachments)  # fmt: skip
+            queued += 1
     sent = summary(send_pending(settings)) if queued else {}
     return {"period": period, "queued": queued, "recipients": to, "delivery": sent}
-
-
-def _report_text(report: Mapping[str, Any], period: str) -> str:
-    lines = [
-        f"出口召回风险分析报告 / Recall-risk report, {period}",
-        "",
-        "报告见附件 (PDF, HTML). The report is attached (PDF, HTML).",
-    ]
-    facts = report.get("summary")
-    if isinstance(facts, Mapping):
-        lines.append("")
-        lines += [f"- {key}: {value}" for key, value in facts.items() if not isinstance(value, Mapping | list)]
-    return "\n".join(lines) + "\n"

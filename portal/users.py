@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from portal.access import ROLE_RANK
 from portal.security import api_key_hash, hash_password, new_api_key
-from schema.engine import make_engine, session_scope
+from schema.engine import session_for
 from schema.models import ApiKey, PipelineState, User
 from tbt_alert.errors import UserError
 from tbt_alert.settings import Settings
@@ -53,23 +53,20 @@ def ensure_demo_user(settings: Settings) -> tuple[str, str]:
     `make run` can print it every time without storing it in the database.
     """
     password_file = settings.data_dir / "demo_password"
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            user = session.execute(select(User).where(User.username == DEMO_USERNAME)).scalar_one_or_none()
-            if user is not None and password_file.exists():
-                return DEMO_USERNAME, password_file.read_text().strip()
-            password = secrets.token_urlsafe(12)
-            if user is None:
-                create_user(session, DEMO_USERNAME, "staff", password)
-            else:  # the password file was lost: give the demo user a new password
-                user.password_hash = hash_password(password)
-            state = session.get(PipelineState, _DEMO_STATE_KEY) or PipelineState(key=_DEMO_STATE_KEY)
-            state.value = {"username": DEMO_USERNAME, "role": "staff"}
-            session.merge(state)
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        password_file.touch(mode=0o600)
-        password_file.write_text(password)
-        return DEMO_USERNAME, password
-    finally:
-        engine.dispose()
+    with session_for(settings) as session:
+        user = session.execute(select(User).where(User.username == DEMO_USERNAME)).scalar_one_or_none()
+        if user is not None and password_file.exists():
+            return DEMO_USERNAME, password_file.read_text().strip()
+        password = secrets.token_urlsafe(12)
+        if user is None:
+            create_user(session, DEMO_USERNAME, "staff", password)
+        else:  # the password file was lost: give the demo user a new password
+            user.password_hash = hash_password(password)
+        state = session.get(PipelineState, _DEMO_STATE_KEY) or PipelineState(key=_DEMO_STATE_KEY)
+        state.value = {"username": DEMO_USERNAME, "role": "staff"}
+        session.merge(state)
+    # Written once the user is committed: a file without its user would be a login that fails.
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    password_file.touch(mode=0o600)
+    password_file.write_text(password)
+    return DEMO_USERNAME, password

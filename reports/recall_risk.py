@@ -26,7 +26,7 @@ from reports.periods import Period, months_back, parse_period
 from reports.rules import Cluster, link_rules
 from reports.score import FORMULA, RiskScore, load_exposure, score_pairs
 from reports.selection import EU, RecallRow, load_recalls
-from schema.engine import make_engine, session_scope
+from schema.engine import engine_scope, session_scope
 from schema.models import Report
 from tbt_alert.errors import TbtError
 from tbt_alert.settings import Settings
@@ -85,9 +85,7 @@ def build_report(settings: Settings, period: str | Period, *, market: str | None
     clock = _Clock()
     chosen = period if isinstance(period, Period) else parse_period(period)
     market_code, sector_code = normalise_market(market), normalise_sector(sector)
-    own_engine = engine is None
-    engine = engine or make_engine(settings.database_url)
-    try:
+    with engine_scope(engine or settings) as engine:
         vocabulary = load_vocabulary()
         exposure = load_exposure()
         window_start = min(chosen.previous().start, chosen.year_ago().start, months_back(chosen.end, 12)[0].start)
@@ -115,9 +113,6 @@ def build_report(settings: Settings, period: str | Period, *, market: str | None
         report_id = clock.run("store", lambda: _store(engine, chosen.label, parameters, files, summary))
         summary["timings"] = clock.timings
         return ReportOutcome(report_id, html_path, pdf_path, summary)
-    finally:
-        if own_engine:
-            engine.dispose()
 
 
 def _clusters(result: RecallAnalysis, scores: list[RiskScore]) -> list[tuple[str, str]]:
@@ -258,12 +253,9 @@ def _store(engine: Engine, period: str, parameters: dict[str, Any], files: dict[
 def recall_rows_for(settings: Settings, period: str) -> list[RecallRow]:
     """The recall rows a report of ``period`` reads (for the portal and for checks)."""
     chosen = parse_period(period)
-    engine = make_engine(settings.database_url)
-    try:
+    with engine_scope(settings) as engine:
         start = min(chosen.previous().start, chosen.year_ago().start, months_back(chosen.end, 12)[0].start)
         return load_recalls(engine, start, chosen.end, load_vocabulary())
-    finally:
-        engine.dispose()
 
 
 def report_mail(outcome: ReportOutcome) -> tuple[str, str]:

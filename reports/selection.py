@@ -23,7 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, false, or_, select
+from sqlalchemy import Engine, and_, false, func, or_, select
+from sqlalchemy.orm import Session
 
 from classifiers.taxonomy import UNTAGGED
 from reports.hazards import HazardVocabulary
@@ -196,3 +197,9 @@ def _product_type(product_type: str | None, category: str | None) -> str | None:
 
 def filter_rows(rows: Iterable[RecallRow], *, market: str | None = None) -> list[RecallRow]:
     return [r for r in rows if market is None or r.market == market]
+
+
+def latest_recall_quarter(session: Session) -> str | None:
+    """The quarter (``2025-Q4``) of the latest ``published_on`` of any measure of kind recall; None without any."""
+    latest = session.scalar(select(func.max(Measure.published_on)).where(Measure.kind == "recall"))
+    return None if latest is None else f"{latest.year}-Q{(latest.month - 1) // 3 + 1}"

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from tbt_alert.settings import Settings
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -49,3 +52,31 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def engine_scope(database: str | Settings | Engine, **kwargs: Any) -> Iterator[Engine]:
+    """An engine for a database URL (or ``settings.database_url``), disposed on the way out.
+
+    Given an :class:`Engine`, yields it unchanged and leaves it open: whoever made it (a test,
+    the portal, a caller batching several stages) owns its pool and disposes it.
+    """
+    if isinstance(database, Engine):
+        yield database
+        return
+    url = database if isinstance(database, str) else database.database_url
+    engine = make_engine(url, **kwargs)
+    try:
+        yield engine
+    finally:
+        # Each stage runs in its own short-lived task: close the pool's connections now
+        # rather than leave them to the garbage collector (PostgreSQL counts them).
+        engine.dispose()
+
+
+@contextmanager
+def session_for(database: str | Settings | Engine) -> Iterator[Session]:
+    """A :func:`session_scope` session on :func:`engine_scope`'s engine: commits on success,
+    rolls back on any error, then disposes the engine (unless the caller passed its own)."""
+    with engine_scope(database) as engine, session_scope(engine) as session:
+        yield session

@@ -32,14 +32,10 @@ def downgrade(url: str, revision: str = "base") -> None:
 def current_revision(url: str) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
-    from schema.engine import make_engine
+    from schema.engine import engine_scope
 
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
-    finally:
-        engine.dispose()
+    with engine_scope(url) as engine, engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
 
 
 def head_revision() -> str | None:

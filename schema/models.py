@@ -14,7 +14,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -25,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from schema.types import UtcDateTime
 
 # JSONB on PostgreSQL (indexable, compact), plain JSON text on SQLite.
 JsonType = JSON().with_variant(JSONB(), "postgresql")
@@ -46,7 +47,8 @@ def utcnow() -> dt.datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JsonType, list[Any]: JsonType}
+    # A datetime column without an explicit type is a UtcDateTime too.
+    type_annotation_map = {dict[str, Any]: JsonType, list[Any]: JsonType, dt.datetime: UtcDateTime()}
 
 
 class Source(Base):
@@ -66,7 +68,7 @@ class Source(Base):
     verified: Mapped[bool] = mapped_column(Boolean, default=True)
     expected_min: Mapped[int | None] = mapped_column(Integer)
     expected_max: Mapped[int | None] = mapped_column(Integer)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class Measure(Base):
@@ -125,9 +127,9 @@ class Measure(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     revision: Mapped[int] = mapped_column(Integer, default=1)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
-    first_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_changed: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    first_seen: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_changed: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # Version of the classifier whose tags are current; NULL = waiting to be tagged.
     tagged_version: Mapped[str | None] = mapped_column(String(64))
 
@@ -155,7 +157,7 @@ class MeasureRevision(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     content: Mapped[dict[str, Any]] = mapped_column()  # the measure's fields at that revision
     raw_payload: Mapped[str | None] = mapped_column(Text)
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     measure: Mapped[Measure] = relationship(back_populates="revisions")
 
@@ -176,7 +178,7 @@ class SectorTag(Base):
     method: Mapped[str] = mapped_column(String(16))
     evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
     classifier_version: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     measure: Mapped[Measure] = relationship(back_populates="sector_tags")
 
@@ -189,8 +191,8 @@ class CrawlRun(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     status: Mapped[str] = mapped_column(String(16), default="running")
     since: Mapped[dt.date | None] = mapped_column(Date)
     seen: Mapped[int] = mapped_column(Integer, default=0)
@@ -214,7 +216,7 @@ class QuarantinedRecord(Base):
     field: Mapped[str | None] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(Text)
     raw_payload: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -229,11 +231,11 @@ class Subscriber(Base):
     company: Mapped[str | None] = mapped_column(String(300))
     language: Mapped[str] = mapped_column(String(8), default="zh")
     confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
-    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     # Bumped to invalidate every token issued before (e.g. after a leaked link).
     token_generation: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan", passive_deletes=True
@@ -256,8 +258,8 @@ class Subscription(Base):
     frequency: Mapped[str] = mapped_column(String(16), default="daily")
     min_relevance: Mapped[float] = mapped_column(Float, default=0.5)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    last_bulletin_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_bulletin_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
 
@@ -270,15 +272,15 @@ class Bulletin(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
-    period_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    period_end: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    period_start: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    period_end: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     frequency: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(8))
     subject: Mapped[str] = mapped_column(String(500))
     html: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    indexed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    indexed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     items: Mapped[list[BulletinItem]] = relationship(
         back_populates="bulletin", cascade="all, delete-orphan", passive_deletes=True
@@ -321,9 +323,9 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     message_id: Mapped[str] = mapped_column(String(300), unique=True)  # fixed before the first attempt
     last_error: Mapped[str | None] = mapped_column(Text)
-    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Report(Base):
@@ -338,7 +340,7 @@ class Report(Base):
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     files: Mapped[dict[str, Any]] = mapped_column(default=dict)  # format -> path
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class User(Base):
@@ -352,8 +354,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class ApiKey(Base):
@@ -365,7 +367,7 @@ class ApiKey(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     key_hash: Mapped[str] = mapped_column(String(128), unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -377,5 +379,5 @@ class PipelineState(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+        UtcDateTime(), default=utcnow, onupdate=utcnow
     )

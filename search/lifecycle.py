@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
-from schema.engine import make_engine, session_scope
+from schema.engine import engine_scope, session_for, session_scope
 from schema.models import Bulletin, PipelineState, utcnow
 from search import reader
 from search.bulk import BulkReport, DocumentError, delete_action, index_action, send
@@ -29,6 +29,7 @@ from search.documents import bulletin_document, measure_document
 from search.lock import index_lock
 from search.mappings import bulletin_mappings, dynamic_settings, index_settings, measure_mappings
 from search.names import KINDS, alias, is_versioned_index, new_index
+from tbt_alert.clock import as_utc
 from tbt_alert.errors import SearchError
 from tbt_alert.settings import Settings
 
@@ -95,10 +96,6 @@ def _save_checkpoint(session: Session, settings: Settings, value: dict[str, Any]
         state.value = value
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def _raise_for(report: BulkReport, what: str) -> None:
     if report.errors:
         shown = "; ".join(str(e) for e in report.errors[:MAX_ERRORS_SHOWN])
@@ -158,12 +155,8 @@ def rebuild_index(
     and indexing overlap (the load benchmark's 63,000 measures: 62 s with one, 37 s with two).
     """
     client = client or make_client(settings)
-    engine = make_engine(settings.database_url)
-    try:
-        with index_lock(client, settings, "rebuild"):
-            return _rebuild_locked(client, settings, engine, progress, batch_size, threads)
-    finally:
-        engine.dispose()
+    with engine_scope(settings) as engine, index_lock(client, settings, "rebuild"):
+        return _rebuild_locked(client, settings, engine, progress, batch_size, threads)
 
 
 def _rebuild_locked(
@@ -255,17 +248,14 @@ def update_index(
     refuses are reported in the outcome and retried by the next update.
     """
     client = client or make_client(settings)
-    engine = make_engine(settings.database_url)
-    try:
+    with engine_scope(settings) as engine:
         with session_scope(engine) as session:
             state = _load_checkpoint(session, settings)
         live = all(_alias_targets(client, settings, alias(settings, kind)) for kind in KINDS)
         if state is None or not live:
             return UpdateOutcome(rebuilt=rebuild_index(settings, client=client))
         with index_lock(client, settings, "update"):
-            return _update_locked(client, settings, engine, state, _aware(now or utcnow()))
-    finally:
-        engine.dispose()
+            return _update_locked(client, settings, engine, state, as_utc(now or utcnow()))
 
 
 def _update_locked(
@@ -325,13 +315,9 @@ def _withdrawn_in_index(client: Elasticsearch, settings: Settings, session: Sess
 def index_counts(settings: Settings, *, client: Elasticsearch | None = None) -> dict[str, Any]:
     """Database versus index counts, the live indices and the checkpoint, for `tbt-alert index status`."""
     client = client or make_client(settings)
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            database = {"measures": reader.live_measure_count(session), "bulletins": reader.bulletin_count(session)}
-            state = _load_checkpoint(session, settings)
-    finally:
-        engine.dispose()
+    with session_for(settings) as session:
+        database = {"measures": reader.live_measure_count(session), "bulletins": reader.bulletin_count(session)}
+        state = _load_checkpoint(session, settings)
     indexed: dict[str, int | None] = {}
     live: dict[str, list[str]] = {}
     for kind in KINDS:

@@ -64,12 +64,11 @@ def _send(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
-    from schema.engine import make_engine, session_scope
+    from schema.engine import session_for
     from schema.models import Delivery
     from tbt_alert.settings import load_settings
 
-    settings = load_settings()
-    with session_scope(make_engine(settings.database_url)) as session:
+    with session_for(load_settings()) as session:
         counts = dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
         for status in ("pending", "sending", "sent", "failed", "cancelled"):
             print(f"{status:10} {counts.get(status, 0)}")
@@ -82,12 +81,11 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _requeue(args: argparse.Namespace) -> int:
-    from schema.engine import make_engine, session_scope
+    from schema.engine import session_for
     from schema.models import Delivery
     from tbt_alert.settings import load_settings
 
-    settings = load_settings()
-    with session_scope(make_engine(settings.database_url)) as session:
+    with session_for(load_settings()) as session:
         delivery = session.get(Delivery, args.delivery_id)
         if delivery is None or delivery.status != "failed":
             print(f"tbt-alert: delivery {args.delivery_id} is not a failed delivery; see `tbt-alert bulletins status`")

@@ -54,10 +54,11 @@ def _classify(args: argparse.Namespace) -> int:
         return _classify_jsonl(classifier_from_settings(settings, mode=_mode(args)), source, target, args.batch_size)
     from classifiers.classifier import classifier_from_settings
     from classifiers.tagging import tag_pending
-    from schema.engine import make_engine
+    from schema.engine import engine_scope
 
     classifier = classifier_from_settings(settings, mode=_mode(args))
-    outcome = tag_pending(make_engine(settings.database_url), classifier, limit=args.limit, batch_size=args.batch_size)
+    with engine_scope(settings) as engine:
+        outcome = tag_pending(engine, classifier, limit=args.limit, batch_size=args.batch_size)
     print(
         f"tagged {outcome.measures_tagged} measures with {outcome.tags_written} sector tags "
         f"(classifier {outcome.classifier_version}, mode {outcome.mode}, {outcome.seconds}s; "

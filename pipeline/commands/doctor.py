@@ -17,14 +17,12 @@ def register(sub: Any) -> None:
 def _database(settings: Any) -> tuple[bool, str]:
     from sqlalchemy import text
 
-    from schema.engine import make_engine
+    from schema.engine import engine_scope
     from schema.migrate import current_revision, head_revision
 
     try:
-        engine = make_engine(settings.database_url)
-        with engine.connect() as conn:
+        with engine_scope(settings) as engine, engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        engine.dispose()
         current, head = current_revision(settings.database_url), head_revision()
     except Exception as exc:  # noqa: BLE001 - doctor reports every failure, whatever its type
         return False, f"cannot connect ({exc}); check TBT_DATABASE_URL or run `make services`"
@@ -74,12 +72,11 @@ def _encoder(settings: Any) -> tuple[bool, str]:
 def _crawls(settings: Any) -> tuple[bool, str]:
     from sqlalchemy import select
 
-    from schema.engine import make_engine, session_scope
+    from schema.engine import session_for
     from schema.models import CrawlRun, Source
 
     try:
-        engine = make_engine(settings.database_url)
-        with session_scope(engine) as session:
+        with session_for(settings) as session:
             problems = []
             for source in session.scalars(select(Source).where(Source.enabled)):
                 last = session.scalars(
@@ -94,7 +91,6 @@ def _crawls(settings: Any) -> tuple[bool, str]:
                         f"{source.id} last crawl saw {last.seen} records, outside the expected "
                         f"{source.expected_min}-{source.expected_max}"
                     )
-        engine.dispose()
     except Exception as exc:  # noqa: BLE001
         return False, f"cannot read crawl runs ({exc})"
     if problems:

@@ -63,33 +63,23 @@ def _portal(args: argparse.Namespace) -> int:
 
 def _users_add(args: argparse.Namespace) -> int:
     from portal.users import create_user
-    from schema.engine import make_engine, session_scope
+    from schema.engine import session_for
     from tbt_alert.settings import load_settings
 
     password = args.password or getpass.getpass(f"password for {args.username}: ")
-    settings = load_settings()
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            user = create_user(session, args.username, args.role, password, email=args.email)
-            print(f"user {user.username} ({user.role}) created")
-    finally:
-        engine.dispose()
+    with session_for(load_settings()) as session:
+        user = create_user(session, args.username, args.role, password, email=args.email)
+        print(f"user {user.username} ({user.role}) created")
     return 0
 
 
 def _users_apikey(args: argparse.Namespace) -> int:
     from portal.users import issue_api_key
-    from schema.engine import make_engine, session_scope
+    from schema.engine import session_for
     from tbt_alert.settings import load_settings
 
-    settings = load_settings()
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            key = issue_api_key(session, args.username, name=args.name)
-    finally:
-        engine.dispose()
+    with session_for(load_settings()) as session:
+        key = issue_api_key(session, args.username, name=args.name)
     print(key)
     print("Keep it now: only its hash is stored. Send it in the X-API-Key header.")
     return 0

@@ -163,31 +163,27 @@ def _print_summary(settings: Settings, job: _Job) -> None:
 def _facts(settings: Settings) -> dict[str, Any]:
     from sqlalchemy import func, select
 
-    from schema.engine import make_engine, session_scope
+    from schema.engine import session_for
     from schema.models import Bulletin, Delivery, Measure, SectorTag
 
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            def count(query: Any) -> int:
-                return int(session.scalar(query) or 0)
+    with session_for(settings) as session:
+        def count(query: Any) -> int:
+            return int(session.scalar(query) or 0)
 
-            facts: dict[str, Any] = {
-                "measures": count(select(func.count()).select_from(Measure)),
-                "recalls": count(select(func.count()).select_from(Measure).where(Measure.kind == "recall")),
-                "sources": count(select(func.count(func.distinct(Measure.source_id)))),
-                "tagged": count(select(func.count()).select_from(Measure).where(Measure.tagged_version.is_not(None))),
-                "sector_tags": count(select(func.count()).select_from(SectorTag)),
-                "bulletins": count(select(func.count()).select_from(Bulletin)),
-                "bulletins_sent": count(
-                    select(func.count()).select_from(Delivery)
-                    .where(Delivery.purpose == "bulletin", Delivery.status == "sent")
-                ),
-                "pending": count(select(func.count()).select_from(Delivery).where(Delivery.status == "pending")),
-                "failed": count(select(func.count()).select_from(Delivery).where(Delivery.status == "failed")),
-            }
-    finally:
-        engine.dispose()
+        facts: dict[str, Any] = {
+            "measures": count(select(func.count()).select_from(Measure)),
+            "recalls": count(select(func.count()).select_from(Measure).where(Measure.kind == "recall")),
+            "sources": count(select(func.count(func.distinct(Measure.source_id)))),
+            "tagged": count(select(func.count()).select_from(Measure).where(Measure.tagged_version.is_not(None))),
+            "sector_tags": count(select(func.count()).select_from(SectorTag)),
+            "bulletins": count(select(func.count()).select_from(Bulletin)),
+            "bulletins_sent": count(
+                select(func.count()).select_from(Delivery)
+                .where(Delivery.purpose == "bulletin", Delivery.status == "sent")
+            ),
+            "pending": count(select(func.count()).select_from(Delivery).where(Delivery.status == "pending")),
+            "failed": count(select(func.count()).select_from(Delivery).where(Delivery.status == "failed")),
+        }
     try:
         from search.lifecycle import index_counts
 

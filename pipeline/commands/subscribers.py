@@ -65,11 +65,11 @@ def register(sub: Any) -> None:
 
 
 def _session() -> tuple[Settings, AbstractContextManager[Session]]:
-    from schema.engine import make_engine, session_scope
+    from schema.engine import session_for
     from tbt_alert.settings import load_settings
 
     settings = load_settings()
-    return settings, session_scope(make_engine(settings.database_url))
+    return settings, session_for(settings)
 
 
 def _what(args: argparse.Namespace, *, only_given: bool = False) -> dict[str, Any]:

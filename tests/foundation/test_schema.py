@@ -7,10 +7,10 @@ from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from schema.engine import make_engine
+from schema.engine import engine_scope, make_engine, session_for
 from schema.ids import measure_id
 from schema.migrate import current_revision, downgrade, head_revision, upgrade
-from schema.models import Base, Measure, MeasureRevision, SectorTag, Source, Subscriber, Subscription
+from schema.models import Base, CrawlRun, Measure, MeasureRevision, SectorTag, Source, Subscriber, Subscription
 from schema.upsert import UpsertCounts, store_measures, upsert
 
 
@@ -138,3 +138,57 @@ def test_subscriber_cascade_and_dates_round_trip(session: Session) -> None:
     session.delete(subscriber)
     session.commit()
     assert session.scalar(select(func.count()).select_from(Subscription)) == 0
+
+
+def test_session_for_commits_rolls_back_and_disposes_its_engine(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disposed: list[Engine] = []
+    original = Engine.dispose
+
+    def spy(self: Engine, close: bool = True) -> None:
+        disposed.append(self)
+        original(self, close)
+
+    monkeypatch.setattr(Engine, "dispose", spy)
+    with session_for(sqlite_url) as session:
+        _source(session)
+
+    def fail_after_adding() -> None:
+        with session_for(sqlite_url) as session:
+            session.add(Source(id="other", name="Other", kind="recall", jurisdiction="USA"))
+            raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError):
+        fail_after_adding()
+    assert len(disposed) == 2
+    engine = make_engine(sqlite_url)
+    with engine_scope(engine) as same, session_for(same) as session:
+        assert same is engine
+        assert list(session.scalars(select(Source.id))) == ["eu_safety_gate"]
+    assert len(disposed) == 2  # an engine the caller passed in stays the caller's to dispose
+    engine.dispose()
+
+
+def test_timestamps_read_back_as_aware_utc(session: Session) -> None:
+    # SQLite has no time zones: without UtcDateTime it would hand back naive values (and keep
+    # another zone's wall-clock time as it was given).
+    _source(session)
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    run = CrawlRun(
+        source_id="eu_safety_gate",
+        status="success",
+        started_at=dt.datetime(2025, 1, 2, 3, 4, tzinfo=shanghai),
+        finished_at=dt.datetime(2025, 1, 2, 3, 5),  # naive: taken as UTC
+    )
+    session.add(run)
+    session.commit()
+    session.expire_all()
+    stored = session.get_one(CrawlRun, run.id)
+    assert stored.started_at == dt.datetime(2025, 1, 1, 19, 4, tzinfo=dt.UTC)
+    assert stored.started_at.utcoffset() == dt.timedelta(0)
+    assert stored.finished_at == dt.datetime(2025, 1, 2, 3, 5, tzinfo=dt.UTC)
+    latest = session.scalar(select(func.max(CrawlRun.started_at)))
+    assert latest == stored.started_at
+    assert latest is not None
+    assert latest.utcoffset() == dt.timedelta(0)
