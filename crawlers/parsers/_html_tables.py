@@ -11,12 +11,16 @@ row out of the page needs; it never raises on bad markup.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urljoin
 
-from crawlers.parsers._fields import clean_text
+from crawlers.items import ParseResult
+from crawlers.parsers._fields import build, clean_text
 from crawlers.sources import SourceConfig
 from tbt_alert.errors import StructureChanged
 
@@ -231,6 +235,22 @@ def mapped_rows(
         f"crawlers/sources/{config.id}/{config.id}.yml)",
         field=best_missing[0],
     )
+
+
+# Reads one row's fields: (config, row, record key, page URL) -> MeasureItem fields.
+RowReader = Callable[[SourceConfig, "TableRow", str, str], dict[str, Any]]
+
+
+def parse_table_page(
+    body: bytes, url: str, config: SourceConfig, *, required: tuple[str, ...], read: RowReader
+) -> ParseResult:
+    """The whole parser of a source that publishes one HTML table: each row an item or a reject."""
+    page = decode_page(body, config.id)
+    result = ParseResult()
+    for row in mapped_rows(config, page, url, required=required):
+        key = f"row {row.index}"
+        result.add(build(config, key, row.raw, functools.partial(read, config, row, key, url)))
+    return result
 
 
 def _split_header(table: Table) -> tuple[Row | None, list[Row]]:

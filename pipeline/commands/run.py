@@ -76,6 +76,7 @@ def _brief(result: Any) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     from pipeline import stages
+    from pipeline.demo import SUBSCRIBERS as DEMO_SUBSCRIBERS
     from schema.migrate import upgrade
     from tbt_alert.settings import load_settings
 
@@ -111,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
     job.stage("classify", lambda: stages.classify(settings))
     job.stage("index update", lambda: stages.update_index(settings))
     if not args.no_demo_subscribers:
-        path = args.subscribers or stages.DEMO_SUBSCRIBERS
+        path = args.subscribers or DEMO_SUBSCRIBERS
         job.stage("demo subscribers", lambda: stages.demo_subscribers(settings, path))
     if "classify" in job.failures:
         # As in the DAG: no bulletin from measures whose sectors are unknown; they go out

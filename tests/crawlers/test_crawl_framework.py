@@ -28,12 +28,10 @@ from tbt_alert.errors import SourceConfigError, UnknownLookupValue
 REPO = Path(__file__).resolve().parent.parent.parent
 
 
-def test_every_source_yaml_loads_and_my_sources_have_snapshots() -> None:
+def test_the_recall_sources_are_recalls() -> None:
+    # Every source's folder, parser and recordings are checked in test_recorded.py; this pins the kinds.
     sources = load_sources()
     for source in ("eu_safety_gate", "us_cpsc", "ca_health_canada", "au_accc"):
-        assert source in sources
-        assert (recorded_dir(source) / "exchanges.json").exists()
-        assert (recorded_dir(source) / "meta.json").exists()
         assert sources[source].kind == "recall"
 
 

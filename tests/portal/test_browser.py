@@ -123,7 +123,7 @@ def test_staff_journey(browser, live_portal: str, portal_env: PortalEnv, tmp_pat
     shot(page, tmp_path, "report")
 
     page.goto(f"{live_portal}/lang/en?next=/search")
-    assert page.locator("header").inner_text().find("Search") >= 0
+    assert "Search" in page.locator("header").inner_text()
     shot(page, tmp_path, "search-en")
     assert errors == []  # no CSP violations or script errors
     context.close()

@@ -13,13 +13,11 @@ are given in ``extra["applies_to"]`` (YAML ``options.members``) for matching by 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from typing import Any
 
 from crawlers.items import ParseResult
-from crawlers.parsers._fields import build
-from crawlers.parsers._html_tables import Cell, TableRow, decode_page, mapped_rows
+from crawlers.parsers._html_tables import Cell, TableRow, parse_table_page
 from crawlers.sources import SourceConfig
 from tbt_alert.errors import RecordRejected
 
@@ -38,12 +36,7 @@ _QUOTES = "«»\"“”„"
 
 
 def parse(body: bytes, url: str, config: SourceConfig) -> ParseResult:
-    page = decode_page(body, config.id)
-    result = ParseResult()
-    for row in mapped_rows(config, page, url, required=("title",)):
-        key = f"row {row.index}"
-        result.add(build(config, key, row.raw, functools.partial(_read, config, row, key, url)))
-    return result
+    return parse_table_page(body, url, config, required=("title",), read=_read)
 
 
 def designation(text: str) -> str | None:

@@ -15,13 +15,12 @@ The source key is the first member's WTO symbol; a revision (``/Rev.1``) follows
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import Any
 
 from crawlers.items import ParseResult
-from crawlers.parsers._fields import build, parse_date
-from crawlers.parsers._html_tables import TableRow, decode_page, mapped_rows
+from crawlers.parsers._fields import parse_date
+from crawlers.parsers._html_tables import TableRow, parse_table_page
 from crawlers.sources import SourceConfig
 from crawlers.symbols import parse_symbols
 from tbt_alert.errors import InvalidSymbol, RecordRejected
@@ -37,12 +36,7 @@ _LANGUAGES = {"e": "en", "f": "fr", "s": "es"}
 
 
 def parse(body: bytes, url: str, config: SourceConfig) -> ParseResult:
-    page = decode_page(body, config.id)
-    result = ParseResult()
-    for row in mapped_rows(config, page, url, required=("title", "symbols")):
-        key = f"row {row.index}"
-        result.add(build(config, key, row.raw, functools.partial(_read, config, row, key, url)))
-    return result
+    return parse_table_page(body, url, config, required=("title", "symbols"), read=_read)
 
 
 def _text(row: TableRow, name: str) -> str | None:

@@ -11,13 +11,11 @@ are found by their headings (the YAML's ``columns`` lookup). An amendment (``S�
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from typing import Any
 
 from crawlers.items import ParseResult
-from crawlers.parsers._fields import build
-from crawlers.parsers._html_tables import TableRow, decode_page, mapped_rows
+from crawlers.parsers._html_tables import TableRow, parse_table_page
 from crawlers.sources import SourceConfig
 from tbt_alert.errors import RecordRejected
 
@@ -29,12 +27,7 @@ _WORDED_DATE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{
 
 
 def parse(body: bytes, url: str, config: SourceConfig) -> ParseResult:
-    page = decode_page(body, config.id)
-    result = ParseResult()
-    for row in mapped_rows(config, page, url, required=("number", "title")):
-        key = f"row {row.index}"
-        result.add(build(config, key, row.raw, functools.partial(_read, config, row, key, url)))
-    return result
+    return parse_table_page(body, url, config, required=("number", "title"), read=_read)
 
 
 def qcvn_number(text: str) -> tuple[str, str] | None:
