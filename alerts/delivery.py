@@ -168,8 +168,10 @@ def _classify(exc: Exception) -> Exception:
 def recover_interrupted(session: Session, now: dt.datetime) -> int:
     """Mark rows left 'sending' by a dead sender as failed-uncertain (never resent automatically)."""
     stale = session.scalars(
-        select(Delivery).where(Delivery.status == "sending", or_(Delivery.next_attempt_at.is_(None),
-                                                                 Delivery.next_attempt_at < now - SENDING_LEASE))
+        select(Delivery).where(
+            Delivery.status == "sending",
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at < now - SENDING_LEASE),
+        )
     ).all()
     for row in stale:
         claimed = row.next_attempt_at
@@ -203,8 +205,10 @@ def send_pending(
             outcome.uncertain = recover_interrupted(session, now)
             query = (
                 select(Delivery.id)
-                .where(Delivery.status == "pending",
-                       or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now))
+                .where(
+                    Delivery.status == "pending",
+                    or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+                )
                 .order_by(Delivery.id)
             )
             if limit:
@@ -249,8 +253,15 @@ def _send_one(session: Session, settings: Settings, connection: _Connection, del
         try:
             smtp = connection.open()
         except _Temporary as exc:
-            _record_failure(session, delivery, str(exc), temporary=True, now=now, count_attempt=True,
-                            max_attempts=settings.smtp_max_attempts)
+            _record_failure(
+                session,
+                delivery,
+                str(exc),
+                temporary=True,
+                now=now,
+                count_attempt=True,
+                max_attempts=settings.smtp_max_attempts,
+            )
             session.commit()
             return "failed-connection" if delivery.status == "failed" else "retry-connection"
         try:
@@ -285,8 +296,15 @@ def _send_one(session: Session, settings: Settings, connection: _Connection, del
                     connection.drop()
             else:
                 connection.drop()  # 421 or a lost connection: the server has closed its side
-            _record_failure(session, delivery, str(failure), temporary=isinstance(failure, _Temporary), now=now,
-                            count_attempt=not claimed, max_attempts=settings.smtp_max_attempts)
+            _record_failure(
+                session,
+                delivery,
+                str(failure),
+                temporary=isinstance(failure, _Temporary),
+                now=now,
+                count_attempt=not claimed,
+                max_attempts=settings.smtp_max_attempts,
+            )
             session.commit()
             return "failed" if delivery.status == "failed" else "retry"
         delivery.status = "sent"
@@ -323,4 +341,3 @@ def _record_failure(
         if temporary:
             delivery.last_error = f"gave up after {delivery.attempts} attempts: {delivery.last_error}"
     log.warning("delivery %s to %s: %s (%s)", delivery.id, delivery.recipient, error, delivery.status)
-

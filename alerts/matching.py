@@ -134,8 +134,14 @@ class MeasurePool:
             for i, tag in self.by_sector.get(sector, []):
                 if tag.score >= subscription.min_relevance:
                     what[i].append(
-                        {"type": "sector", "sector": sector, "score": round(tag.score, 3), "method": tag.method,
-                         "evidence": tag.evidence, "inherited": tag.inherited}
+                        {
+                            "type": "sector",
+                            "sector": sector,
+                            "score": round(tag.score, 3),
+                            "method": tag.method,
+                            "evidence": tag.evidence,
+                            "inherited": tag.inherited,
+                        }
                     )
         for prefix in subscription.hs_prefixes or []:
             for i, code in self.hs_hits(str(prefix)).items():
@@ -150,8 +156,9 @@ class MeasurePool:
             allowed: dict[int, Reason] = {}
             for group in subscription.country_groups or []:
                 for i in self.bri if group == "bri" else self.eu if group == "eu" else set():
-                    allowed.setdefault(i, {"type": "country", "country": self.candidates[i].measure.country,
-                                           "group": group})
+                    allowed.setdefault(
+                        i, {"type": "country", "country": self.candidates[i].measure.country, "group": group}
+                    )
             for code in subscription.countries or []:
                 for i in self.by_country.get(code, set()):
                     allowed[i] = {"type": "country", "country": code, "group": None}
@@ -179,4 +186,3 @@ def merge_reasons(*lists: Iterable[Reason]) -> list[Reason]:
                 seen.add(key)
                 merged.append(r)
     return merged
-

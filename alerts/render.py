@@ -74,10 +74,26 @@ def environment() -> Environment:
 
 # How evidence keys read in a mail; internal keys (thresholds, versions) are not shown.
 # Part scores and rule prefixes say nothing to an exporter; the codes, words and examples do.
-_EVIDENCE_LABELS = {"hs_codes": "HS", "ics_codes": "ICS", "keywords": "≈", "matched": "≈", "text": "≈",
-                    "category": "", "terms": "≈", "nearest_examples": "≈"}
-_EVIDENCE_HIDDEN = {"threshold", "classifier_version", "model", "version",
-                    "vector_score", "lexical_score", "neighbour_score", "rule_prefixes"}
+_EVIDENCE_LABELS = {
+    "hs_codes": "HS",
+    "ics_codes": "ICS",
+    "keywords": "≈",
+    "matched": "≈",
+    "text": "≈",
+    "category": "",
+    "terms": "≈",
+    "nearest_examples": "≈",
+}
+_EVIDENCE_HIDDEN = {
+    "threshold",
+    "classifier_version",
+    "model",
+    "version",
+    "vector_score",
+    "lexical_score",
+    "neighbour_score",
+    "rule_prefixes",
+}
 
 
 def _evidence_value(value: Any) -> str:
@@ -131,10 +147,14 @@ class Renderer:
             deadline_note = t["closed"] if left < 0 else t["today"] if left == 0 else t["days_left"].format(d=left)
         sectors = []
         for tag in sorted(c.tags, key=lambda x: -x.score):
-            sectors.append({
-                "name": sector_label(tag.sector, lang), "score": f"{tag.score:.2f}", "method": tag.method,
-                "evidence": _evidence_text(tag.evidence),
-            })
+            sectors.append(
+                {
+                    "name": sector_label(tag.sector, lang),
+                    "score": f"{tag.score:.2f}",
+                    "method": tag.method,
+                    "evidence": _evidence_text(tag.evidence),
+                }
+            )
         documents = [(lang_code.upper(), url) for lang_code, url in sorted((m.documents or {}).items()) if url]
         return {
             "m": m,

@@ -230,8 +230,19 @@ class ImportOutcome:
     new_subscribers: list[Subscriber] = field(default_factory=list)
 
 
-CSV_COLUMNS = ("email", "name", "company", "language", "frequency", "sectors", "hs_prefixes", "countries",
-               "keywords", "kinds", "min_relevance")
+CSV_COLUMNS = (
+    "email",
+    "name",
+    "company",
+    "language",
+    "frequency",
+    "sectors",
+    "hs_prefixes",
+    "countries",
+    "keywords",
+    "kinds",
+    "min_relevance",
+)
 
 
 def import_csv(session: Session, path: Path, *, confirmed: bool = False) -> ImportOutcome:

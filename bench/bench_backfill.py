@@ -91,13 +91,38 @@ def subscribers_csv(path: Path, count: int) -> Path:
     countries = ["", "eu", "bri", "USA;CAN", "AUS", "EUR;GBR", "RUS;KAZ", "SAU;ARE"]
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["email", "name", "company", "language", "frequency", "sectors", "hs_prefixes", "countries",
-                         "keywords", "kinds", "min_relevance"])
+        writer.writerow(
+            [
+                "email",
+                "name",
+                "company",
+                "language",
+                "frequency",
+                "sectors",
+                "hs_prefixes",
+                "countries",
+                "keywords",
+                "kinds",
+                "min_relevance",
+            ]
+        )
         for i in range(count):
             chosen = ";".join(sectors[(i + k * 7) % len(sectors)] for k in range(1 + i % 3))
-            writer.writerow([f"bench-{i:05d}@example.com", f"Bench subscriber {i} (constructed)",
-                             "constructed for bench_backfill", "zh" if i % 3 else "en", "immediate", chosen,
-                             "", countries[i % len(countries)], "", "", "0.5"])
+            writer.writerow(
+                [
+                    f"bench-{i:05d}@example.com",
+                    f"Bench subscriber {i} (constructed)",
+                    "constructed for bench_backfill",
+                    "zh" if i % 3 else "en",
+                    "immediate",
+                    chosen,
+                    "",
+                    countries[i % len(countries)],
+                    "",
+                    "",
+                    "0.5",
+                ]
+            )
     return path
 
 
@@ -118,8 +143,10 @@ def synthesise(settings: Any, copies: int) -> int:
             ids = list(session.scalars(select(Measure.id).order_by(Measure.id)))
         for start in range(0, len(ids), 2000):
             with session_scope(engine) as session:
-                rows = [dict(r._mapping) for r in session.execute(
-                    select(*columns).where(Measure.id.in_(ids[start:start + 2000])))]
+                rows = [
+                    dict(r._mapping)
+                    for r in session.execute(select(*columns).where(Measure.id.in_(ids[start : start + 2000])))
+                ]
                 for k in range(1, copies + 1):
                     batch = []
                     for row in rows:
@@ -168,13 +195,21 @@ def run_scale(n: int, args: argparse.Namespace) -> dict[str, Any]:
     db_url, drop = _database(args.database, work)
     try:
         with SmtpSink(work / "maildir") as sink:
-            settings = load_settings({
-                "TBT_DATA_DIR": str(work / "data"), "TBT_DATABASE_URL": db_url, "TBT_INDEX_PREFIX": prefix,
-                "TBT_CLASSIFIER_MODE": args.classifier_mode, "TBT_SMTP_PORT": str(sink.port), "TBT_SMTP_RATE": "1000",
-                "TBT_SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
-                "TBT_ELASTICSEARCH_URL": os.environ.get("TBT_ELASTICSEARCH_URL", "http://127.0.0.1:9200"),
-                **({"TBT_ENCODER_PATH": os.environ["TBT_ENCODER_PATH"]} if "TBT_ENCODER_PATH" in os.environ else {}),
-            })
+            settings = load_settings(
+                {
+                    "TBT_DATA_DIR": str(work / "data"),
+                    "TBT_DATABASE_URL": db_url,
+                    "TBT_INDEX_PREFIX": prefix,
+                    "TBT_CLASSIFIER_MODE": args.classifier_mode,
+                    "TBT_SMTP_PORT": str(sink.port),
+                    "TBT_SMTP_RATE": "1000",
+                    "TBT_SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
+                    "TBT_ELASTICSEARCH_URL": os.environ.get("TBT_ELASTICSEARCH_URL", "http://127.0.0.1:9200"),
+                    **(
+                        {"TBT_ENCODER_PATH": os.environ["TBT_ENCODER_PATH"]} if "TBT_ENCODER_PATH" in os.environ else {}
+                    ),
+                }
+            )
             upgrade(settings.database_url)
             stages.sync_sources(settings)
 
@@ -184,16 +219,18 @@ def run_scale(n: int, args: argparse.Namespace) -> dict[str, Any]:
                 timings[name] = round(time.perf_counter() - began, 2)
                 # max RSS only grows: the stage after which it grew is the one that set the peak.
                 peaks[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-                print(f"   {n}x {name}: {timings[name]} s, max RSS so far {peaks[name]} MB",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"   {n}x {name}: {timings[name]} s, max RSS so far {peaks[name]} MB", file=sys.stderr, flush=True
+                )
                 return result
 
             def crawl_everything() -> dict[str, int]:
                 seen = {}
                 for config in load_sources().values():
                     if config.enabled and replay_folder(args.replay, config.id) is not None:
-                        outcome = crawl(settings, config.id, replay_dir=args.replay, scrapy_settings=FAST_REPLAY,
-                                        timeout=7200)
+                        outcome = crawl(
+                            settings, config.id, replay_dir=args.replay, scrapy_settings=FAST_REPLAY, timeout=7200
+                        )
                         seen[config.id] = outcome.new
                         if outcome.status == "failed":
                             raise RuntimeError(f"crawl of {config.id} failed: {outcome.error}")
@@ -281,23 +318,32 @@ def report(results: list[dict[str, Any]], what: dict[str, Any], args: argparse.N
     for r in results:
         ratio = r["total_seconds"] / base["total_seconds"] if base["total_seconds"] else 0
         lines.append(
-            f"| {r['n']}x | {r['measures']} | " + " | ".join(str(r["seconds"].get(s, "-")) for s in STAGES)
+            f"| {r['n']}x | {r['measures']} | "
+            + " | ".join(str(r["seconds"].get(s, "-")) for s in STAGES)
             + f" | {r['total_seconds']} | {ratio:.2f} (N ratio {r['n'] / base['n']:.0f}) | {r['peak_rss_mb']}"
             f" | {r['peak_child_rss_mb']} |"
         )
-    lines += ["", "| N | bulletins | items | mails sent | index in sync | ms per measure (classify+index) |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| N | bulletins | items | mails sent | index in sync | ms per measure (classify+index) |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in results:
         per = 1000 * (r["seconds"]["classify"] + r["seconds"]["index"]) / max(r["measures"], 1)
-        lines.append(f"| {r['n']}x | {r['bulletins']} | {r['bulletin_items']} | {r['mails_sent']} | "
-                     f"{r['in_sync']} | {per:.2f} |")
-    lines += ["", "Max RSS (MB) of the run's process after each stage (it only grows; a jump = that stage's peak):",
-              "", "| N | " + " | ".join(STAGES) + " |", "|---" + "|---" * len(STAGES) + "|"]
+        lines.append(
+            f"| {r['n']}x | {r['bulletins']} | {r['bulletin_items']} | {r['mails_sent']} | {r['in_sync']} | {per:.2f} |"
+        )
+    lines += [
+        "",
+        "Max RSS (MB) of the run's process after each stage (it only grows; a jump = that stage's peak):",
+        "",
+        "| N | " + " | ".join(STAGES) + " |",
+        "|---" + "|---" * len(STAGES) + "|",
+    ]
     for r in results:
         lines.append(f"| {r['n']}x | " + " | ".join(str(r["max_rss_after_mb"].get(s, "-")) for s in STAGES) + " |")
     crawled = base.get("crawled", {})
-    lines += ["", "Crawled per source (1x, new measures): "
-              + ", ".join(f"{k} {v}" for k, v in sorted(crawled.items()))]
+    lines += ["", "Crawled per source (1x, new measures): " + ", ".join(f"{k} {v}" for k, v in sorted(crawled.items()))]
     return "\n".join(lines)
 
 
@@ -324,15 +370,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"backfill over {json.dumps(what)}; scales {args.scales}", file=sys.stderr, flush=True)
         results = []
         for n in [int(s) for s in args.scales.split(",")]:
-            command = [sys.executable, "-m", "bench.bench_backfill", "--child", str(n), "--replay", str(folder),
-                       "--subscribers", str(args.subscribers), "--classifier-mode", args.classifier_mode,
-                       "--database", args.database]
+            command = [
+                sys.executable,
+                "-m",
+                "bench.bench_backfill",
+                "--child",
+                str(n),
+                "--replay",
+                str(folder),
+                "--subscribers",
+                str(args.subscribers),
+                "--classifier-mode",
+                args.classifier_mode,
+                "--database",
+                args.database,
+            ]
             proc = subprocess.run(command, cwd=REPO, stdout=subprocess.PIPE, text=True, check=False)
             found = [line for line in proc.stdout.splitlines() if line.startswith(MARKER)]
             if proc.returncode != 0 or not found:
                 print(f"the {n}x run failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}", file=sys.stderr)
                 return 1
-            results.append(json.loads(found[-1][len(MARKER):]))
+            results.append(json.loads(found[-1][len(MARKER) :]))
         print(report(results, what, args))
     finally:
         shutil.rmtree(folder, ignore_errors=True)

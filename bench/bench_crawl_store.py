@@ -85,8 +85,13 @@ def scenario(name: str, source: str, db_url: str | None, quick: bool) -> dict[st
         store.flush()
         store.link_follow_ups()
         c = store.counts
-        counts = {"records": c.seen, "new": c.new, "changed": c.changed, "unchanged": c.unchanged,
-                  "rejected": c.rejected}
+        counts = {
+            "records": c.seen,
+            "new": c.new,
+            "changed": c.changed,
+            "unchanged": c.unchanged,
+            "rejected": c.rejected,
+        }
         engine.dispose()
     elif name == "row_by_row":
         from crawlers.pipelines import open_crawl_run
@@ -112,8 +117,14 @@ def scenario(name: str, source: str, db_url: str | None, quick: bool) -> dict[st
         engine.dispose()
     seconds = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"scenario": name, "source": source, "seconds": round(seconds, 2),
-            "records_per_s": round(counts["records"] / seconds) if seconds else 0, "peak_mb": round(peak_mb), **counts}
+    return {
+        "scenario": name,
+        "source": source,
+        "seconds": round(seconds, 2),
+        "records_per_s": round(counts["records"] / seconds) if seconds else 0,
+        "peak_mb": round(peak_mb),
+        **counts,
+    }
 
 
 def _run(name: str, source: str, db_url: str | None, quick: bool) -> dict[str, Any]:
@@ -122,8 +133,9 @@ def _run(name: str, source: str, db_url: str | None, quick: bool) -> dict[str, A
         command += ["--db", db_url]
     if quick:
         command.append("--quick")
-    out = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False,
-                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    out = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(REPO)}
+    )
     if out.returncode != 0:
         errors = [line[:500] for line in out.stderr.splitlines() if "Error" in line]
         raise SystemExit(f"scenario {name}/{source} failed:\n" + "\n".join(errors[-5:]))
@@ -220,8 +232,10 @@ def _report(rows: list[dict[str, Any]]) -> None:
     print("|---|---|---|---:|---:|---:|---:|---|")
     for r in rows:
         detail = "/".join(str(r.get(k, "-")) for k in ("new", "changed", "unchanged", "rejected"))
-        print(f"| {r['db']} | {r['source']} | {r['scenario']} | {r['records']} | {r['seconds']} | "
-              f"{r['records_per_s']} | {r['peak_mb']} | {detail} |")
+        print(
+            f"| {r['db']} | {r['source']} | {r['scenario']} | {r['records']} | {r['seconds']} | "
+            f"{r['records_per_s']} | {r['peak_mb']} | {detail} |"
+        )
 
     def rate(db: str, source: str, name: str) -> float:
         found = [r["records_per_s"] for r in rows if (r["db"], r["source"], r["scenario"]) == (db, source, name)]
@@ -235,9 +249,13 @@ def _report(rows: list[dict[str, Any]]) -> None:
         parse = rate("-", "eu_safety_gate", "parse")
         row = rate(db, "eu_safety_gate", "row_by_row")
         sg = next(r for r in rows if (r["db"], r["source"], r["scenario"]) == (db, "eu_safety_gate", "store"))
-        print(f"- {db}: full Safety Gate parse+store {sg['seconds']} s for {sg['records']} alerts "
-              f"(target < 120 s); store/parse-only rate ratio {store / parse:.2f}; "
-              f"batch upsert vs row-by-row ORM insert {store / row:.1f}x" if row and parse else "")
+        print(
+            f"- {db}: full Safety Gate parse+store {sg['seconds']} s for {sg['records']} alerts "
+            f"(target < 120 s); store/parse-only rate ratio {store / parse:.2f}; "
+            f"batch upsert vs row-by-row ORM insert {store / row:.1f}x"
+            if row and parse
+            else ""
+        )
 
 
 if __name__ == "__main__":

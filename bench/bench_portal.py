@@ -56,9 +56,17 @@ def _load(settings: Any, reports: int) -> int:
     weekly = sorted((DATA / "safety_gate" / "weekly_reports").glob("report_1000*.xml.gz"))[-reports:]
     jobs: list[tuple[str, list[tuple[bytes, str]]]] = [
         ("wto_eping", [(c.body(), c.url) for c in cases("wto_eping")]),
-        ("eu_safety_gate", [(gzip.decompress(p.read_bytes()),
-                             "https://ec.europa.eu/safety-gate-alerts/api/download/weeklyReport/detail/xml/"
-                             + p.stem.split("_")[1].split(".")[0]) for p in weekly]),
+        (
+            "eu_safety_gate",
+            [
+                (
+                    gzip.decompress(p.read_bytes()),
+                    "https://ec.europa.eu/safety-gate-alerts/api/download/weeklyReport/detail/xml/"
+                    + p.stem.split("_")[1].split(".")[0],
+                )
+                for p in weekly
+            ],
+        ),
     ]
     return sum(store_pages(settings, source_id, pages) for source_id, pages in jobs)
 
@@ -84,8 +92,13 @@ def _request_values(query: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def _phase(name: str, clients: int, queries: list[dict[str, Any]], seconds: float,
-                 send: Callable[[dict[str, Any]], Awaitable[int]]) -> dict[str, Any]:
+async def _phase(
+    name: str,
+    clients: int,
+    queries: list[dict[str, Any]],
+    seconds: float,
+    send: Callable[[dict[str, Any]], Awaitable[int]],
+) -> dict[str, Any]:
     latencies: list[float] = []
     errors = 0
     statuses: dict[int, int] = {}
@@ -115,13 +128,23 @@ async def _phase(name: str, clients: int, queries: list[dict[str, Any]], seconds
     def pct(p: float) -> float:
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))] if ordered else float("nan")
 
-    return {"name": name, "requests": len(latencies), "errors": errors, "seconds": took,
-            "rps": len(latencies) / took if took else 0.0, "p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99),
-            "mean": statistics.fmean(latencies) if latencies else float("nan"), "statuses": statuses}
+    return {
+        "name": name,
+        "requests": len(latencies),
+        "errors": errors,
+        "seconds": took,
+        "rps": len(latencies) / took if took else 0.0,
+        "p50": pct(0.50),
+        "p95": pct(0.95),
+        "p99": pct(0.99),
+        "mean": statistics.fmean(latencies) if latencies else float("nan"),
+        "statuses": statuses,
+    }
 
 
-async def _run_load(base: str, api_key: str, cookie: dict[str, str], es_url: str, settings: Any,
-                    args: argparse.Namespace) -> list[dict[str, Any]]:
+async def _run_load(
+    base: str, api_key: str, cookie: dict[str, str], es_url: str, settings: Any, args: argparse.Namespace
+) -> list[dict[str, Any]]:
     import httpx
 
     from search.names import alias
@@ -130,8 +153,10 @@ async def _run_load(base: str, api_key: str, cookie: dict[str, str], es_url: str
     queries = _queries(args.requests)
     limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
     index = alias(settings, "measures")
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as portal, \
-            httpx.AsyncClient(base_url=es_url, limits=limits, timeout=30) as es:
+    async with (
+        httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as portal,
+        httpx.AsyncClient(base_url=es_url, limits=limits, timeout=30) as es,
+    ):
 
         async def api(query: dict[str, Any]) -> int:
             r = await portal.get("/api/search", params=query, headers={"X-API-Key": api_key})
@@ -139,7 +164,7 @@ async def _run_load(base: str, api_key: str, cookie: dict[str, str], es_url: str
 
         async def page(query: dict[str, Any]) -> int:
             r = await portal.get("/search", params=query, cookies=cookie)
-            return r.status_code if "id=\"total\"" in r.text else 599
+            return r.status_code if 'id="total"' in r.text else 599
 
         async def direct(query: dict[str, Any]) -> int:
             # The msearch the portal sends (search.query.search_measures): the page of hits, and total + facets.
@@ -192,8 +217,12 @@ def main() -> int:
 
     prefix = f"tbt-bench-portal-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="tbt-bench-portal-") as tmp:
-        env = {**os.environ, "TBT_DATA_DIR": tmp, "TBT_INDEX_PREFIX": prefix,
-               "TBT_SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex}
+        env = {
+            **os.environ,
+            "TBT_DATA_DIR": tmp,
+            "TBT_INDEX_PREFIX": prefix,
+            "TBT_SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
+        }
         env.pop("TBT_DATABASE_URL", None)
         settings = load_settings(env)
         upgrade(settings.database_url)
@@ -210,9 +239,14 @@ def main() -> int:
         print(f"loaded and indexed {stored} measures in {time.monotonic() - began:.1f} s")
 
         port = free_port()
-        server = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "portal", "--port", str(port)],
-                                  cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  start_new_session=True)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", "portal", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             import httpx
@@ -225,8 +259,9 @@ def main() -> int:
                 except httpx.TransportError:
                     pass
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the portal did not start: " + (server.stderr.read().decode()[-2000:]
-                                                                     if server.stderr else ""))
+                    raise SystemExit(
+                        "the portal did not start: " + (server.stderr.read().decode()[-2000:] if server.stderr else "")
+                    )
                 time.sleep(0.2)
             cookie = _login(base, password)
             results = asyncio.run(_run_load(base, api_key, cookie, settings.elasticsearch_url, settings, args))
@@ -241,17 +276,22 @@ def main() -> int:
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
         rate = r["errors"] / r["requests"] if r["requests"] else float("nan")
-        print(f"| {r['name']} | {r['requests']} | {rate:.2%} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} "
-              f"| {r['p99']:.1f} |")
+        print(
+            f"| {r['name']} | {r['requests']} | {rate:.2%} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} "
+            f"| {r['p99']:.1f} |"
+        )
     for r in results:
         if r["statuses"]:
-            print(f"\n{r['name']} errors by status (-1 = transport failure, 599 = page without results): "
-                  f"{r['statuses']}")
+            print(
+                f"\n{r['name']} errors by status (-1 = transport failure, 599 = page without results): {r['statuses']}"
+            )
     direct = results[0]
     print("\nOverhead of the portal over Elasticsearch (same queries, same run):\n")
     for r in results[1:]:
-        print(f"- {r['name']}: p50 x{r['p50'] / direct['p50']:.2f}, p95 x{r['p95'] / direct['p95']:.2f}, "
-              f"throughput x{r['rps'] / direct['rps']:.2f}")
+        print(
+            f"- {r['name']}: p50 x{r['p50'] / direct['p50']:.2f}, p95 x{r['p95'] / direct['p95']:.2f}, "
+            f"throughput x{r['rps'] / direct['rps']:.2f}"
+        )
     return 0 if all(r["errors"] == 0 for r in results) else 1
 
 

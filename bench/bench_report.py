@@ -42,8 +42,10 @@ def _bodies(source: str) -> Iterator[tuple[bytes, str]]:
             yield gzip.decompress(path.read_bytes()), path.as_uri()
     elif source == "ca_health_canada":
         path = DATA / "health_canada" / "HCRSAMOpenData_en_until_2025.json.gz"
-        yield gzip.decompress(path.read_bytes()), "https://recalls-rappels.canada.ca/sites/default/files/" \
-            "opendata-donneesouvertes/HCRSAMOpenData.json"
+        yield (
+            gzip.decompress(path.read_bytes()),
+            "https://recalls-rappels.canada.ca/sites/default/files/opendata-donneesouvertes/HCRSAMOpenData.json",
+        )
     elif source == "us_cpsc":
         # The recallsatlas files hold API-shaped records (empty fields dropped) in {"meta", "recalls"}.
         for path in sorted((DATA / "cpsc" / "recallsatlas_json").glob("*.json")):
@@ -81,16 +83,22 @@ def build_database(db_url: str) -> dict[str, Any]:
                     store.add(rejected)
             store.flush()
             store.link_follow_ups()
-            timings[f"store {source}"] = {"seconds": round(time.perf_counter() - began, 1),
-                                          "records": store.counts.seen, "rejected": store.counts.rejected}
+            timings[f"store {source}"] = {
+                "seconds": round(time.perf_counter() - began, 1),
+                "records": store.counts.seen,
+                "rejected": store.counts.rejected,
+            }
             print(f"  stored {source}: {timings[f'store {source}']}", flush=True)
         from classifiers.classifier import Classifier
         from classifiers.tagging import tag_pending
 
         began = time.perf_counter()
         outcome = tag_pending(engine, Classifier.load(mode="rules"), batch_size=1000)
-        timings["tag (rules mode)"] = {"seconds": round(time.perf_counter() - began, 1),
-                                       "measures": outcome.measures_tagged, "tags": outcome.tags_written}
+        timings["tag (rules mode)"] = {
+            "seconds": round(time.perf_counter() - began, 1),
+            "measures": outcome.measures_tagged,
+            "tags": outcome.tags_written,
+        }
         print(f"  tagged: {timings['tag (rules mode)']}", flush=True)
     finally:
         engine.dispose()
@@ -178,8 +186,9 @@ def main() -> int:
     engine = make_engine(db_url)
     with engine.connect() as conn:
         recalls = conn.execute(select(func.count()).select_from(Measure).where(Measure.kind == "recall")).scalar_one()
-        dated = conn.execute(select(func.min(Measure.published_on), func.max(Measure.published_on))
-                             .where(Measure.kind == "recall")).one()
+        dated = conn.execute(
+            select(func.min(Measure.published_on), func.max(Measure.published_on)).where(Measure.kind == "recall")
+        ).one()
     engine.dispose()
     first, last = dated
     if first is None or last is None:
@@ -187,11 +196,19 @@ def main() -> int:
     history = f"{first.year}..{last.year}"
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings({"TBT_DATA_DIR": tmp, "TBT_DATABASE_URL": db_url,
-                                  "TBT_SECRET_KEY": "bench-secret-key-not-for-production-000000"})
+        settings = load_settings(
+            {
+                "TBT_DATA_DIR": tmp,
+                "TBT_DATABASE_URL": db_url,
+                "TBT_SECRET_KEY": "bench-secret-key-not-for-production-000000",
+            }
+        )
         runs = []
-        for label, period in (("whole history, cold", history), ("whole history, warm", history),
-                              ("one quarter, warm", "2025-Q4")):
+        for label, period in (
+            ("whole history, cold", history),
+            ("whole history, warm", history),
+            ("one quarter, warm", "2025-Q4"),
+        ):
             began = time.perf_counter()
             outcome = build_report(settings, period)
             runs.append((label, period, time.perf_counter() - began, outcome.summary))
@@ -200,33 +217,47 @@ def main() -> int:
         py_seconds, py_counts = python_path(db_url, history)
 
     print("## Recall-risk report (bench/bench_report.py)\n")
-    print(f"Database: {db_url.split('///')[-1] if db_url.startswith('sqlite') else 'PostgreSQL'}; "
-          f"{recalls:,} recalls, published {first} to {last}.\n")
+    print(
+        f"Database: {db_url.split('///')[-1] if db_url.startswith('sqlite') else 'PostgreSQL'}; "
+        f"{recalls:,} recalls, published {first} to {last}.\n"
+    )
     if setup:
-        print("Set-up (once, then cached; figures of the run that built it): " + "; ".join(
-            f"{k} {v['seconds']} s ({', '.join(f'{a} {b:,}' for a, b in v.items() if a != 'seconds')})"
-            for k, v in setup.items()) + "\n")
+        print(
+            "Set-up (once, then cached; figures of the run that built it): "
+            + "; ".join(
+                f"{k} {v['seconds']} s ({', '.join(f'{a} {b:,}' for a, b in v.items() if a != 'seconds')})"
+                for k, v in setup.items()
+            )
+            + "\n"
+        )
     stages = list(runs[0][3]["timings"])
-    print("| run | period | recalls in period | China-made | unknown origin | total s | "
-          + " | ".join(stages) + " |")
+    print("| run | period | recalls in period | China-made | unknown origin | total s | " + " | ".join(stages) + " |")
     print("|---|---|---:|---:|---:|---:|" + "---:|" * len(stages))
     for label, period, seconds, summary in runs:
-        print(f"| {label} | {period} | {summary['total_recalls']:,} | {summary['china_made']:,} | "
-              f"{summary['unknown_origin']:,} | {seconds:.1f} | "
-              + " | ".join(f"{summary['timings'].get(s, 0):.2f}" for s in stages) + " |")
+        print(
+            f"| {label} | {period} | {summary['total_recalls']:,} | {summary['china_made']:,} | "
+            f"{summary['unknown_origin']:,} | {seconds:.1f} | "
+            + " | ".join(f"{summary['timings'].get(s, 0):.2f}" for s in stages)
+            + " |"
+        )
     full = runs[1][2]
-    print(f"\nTarget: whole-history report < {TARGET_SECONDS:.0f} s — warm {full:.1f} s, cold {runs[0][2]:.1f} s: "
-          f"{'met' if max(full, runs[0][2]) < TARGET_SECONDS else 'NOT met'}.\n")
+    print(
+        f"\nTarget: whole-history report < {TARGET_SECONDS:.0f} s — warm {full:.1f} s, cold {runs[0][2]:.1f} s: "
+        f"{'met' if max(full, runs[0][2]) < TARGET_SECONDS else 'NOT met'}.\n"
+    )
     print("Baseline, market × origin counts over the whole history:\n")
     print("| path | seconds | china | other | unknown |")
     print("|---|---:|---:|---:|---:|")
-    print(f"| SQL GROUP BY in the database (counts only) | {sql_seconds:.2f} | {sql_counts.get('china', 0):,} | "
-          f"{sql_counts.get('other', 0):,} | {sql_counts.get('unknown', 0):,} |")
-    print(f"| load + Python analyse (also sectors, hazards, severity) | {py_seconds:.2f} | "
-          f"{py_counts.get('china', 0):,} | {py_counts.get('other', 0):,} | {py_counts.get('unknown', 0):,} |")
+    print(
+        f"| SQL GROUP BY in the database (counts only) | {sql_seconds:.2f} | {sql_counts.get('china', 0):,} | "
+        f"{sql_counts.get('other', 0):,} | {sql_counts.get('unknown', 0):,} |"
+    )
+    print(
+        f"| load + Python analyse (also sectors, hazards, severity) | {py_seconds:.2f} | "
+        f"{py_counts.get('china', 0):,} | {py_counts.get('other', 0):,} | {py_counts.get('unknown', 0):,} |"
+    )
     agree = sql_counts == py_counts
-    print(f"\nRatio Python path / SQL: {py_seconds / sql_seconds:.1f}x; the counts "
-          f"{'agree' if agree else 'DISAGREE'}.")
+    print(f"\nRatio Python path / SQL: {py_seconds / sql_seconds:.1f}x; the counts {'agree' if agree else 'DISAGREE'}.")
     return 0 if agree else 1
 
 

@@ -360,36 +360,56 @@ def main() -> int:
         _drop_postgres(admin, url)
 
     print("## Search (bench/bench_search.py)\n")
-    print(f"{n_measures} measures from ../shared/data (Safety Gate, Health Canada, CPSC exports) and the replay "
-          f"snapshot (ePing, Rosstandart); {count} documents indexed; Elasticsearch {info.version}, "
-          f"Chinese analyzer: {info.chinese_analyzer or 'none (core standard analyzer)'}. "
-          f"{os.cpu_count()} CPUs shared with other work: load average {load_before[0]:.1f} at the start, "
-          f"{load_after[0]:.1f} at the end.\n")
+    print(
+        f"{n_measures} measures from ../shared/data (Safety Gate, Health Canada, CPSC exports) and the replay "
+        f"snapshot (ePing, Rosstandart); {count} documents indexed; Elasticsearch {info.version}, "
+        f"Chinese analyzer: {info.chinese_analyzer or 'none (core standard analyzer)'}. "
+        f"{os.cpu_count()} CPUs shared with other work: load average {load_before[0]:.1f} at the start, "
+        f"{load_after[0]:.1f} at the end.\n"
+    )
     print("| indexing (rebuild_index: DB read, documents, bulk, refresh, alias swap) | seconds | docs/s | target |")
     print("|---|---|---|---|")
     for build, threads in zip(builds, (1, args.threads), strict=True):
-        print(f"| Elasticsearch, {threads} bulk thread(s) | {build.seconds:.1f} | {build.docs_per_second:,.0f} "
-              f"| >= 2,000 {'OK' if build.docs_per_second >= 2000 else 'MISSED'} |")
-    print(f"| PostgreSQL baseline: tsvector column + GIN index build | {pg_index_s:.1f} | "
-          f"{n_measures / pg_index_s:,.0f} | - |\n")
-    print(f"{len(queries)} queries (75% text, random filters, all facets, highlighting, {PAGE_SIZE} hits; "
-          "seeded), each run on both engines back to back after 50 warm-up queries; client-side wall time in ms.\n")
+        print(
+            f"| Elasticsearch, {threads} bulk thread(s) | {build.seconds:.1f} | {build.docs_per_second:,.0f} "
+            f"| >= 2,000 {'OK' if build.docs_per_second >= 2000 else 'MISSED'} |"
+        )
+    print(
+        f"| PostgreSQL baseline: tsvector column + GIN index build | {pg_index_s:.1f} | "
+        f"{n_measures / pg_index_s:,.0f} | - |\n"
+    )
+    print(
+        f"{len(queries)} queries (75% text, random filters, all facets, highlighting, {PAGE_SIZE} hits; "
+        "seeded), each run on both engines back to back after 50 warm-up queries; client-side wall time in ms.\n"
+    )
     print("| latency ms | p50 | p95 | p99 | mean | queries with hits |")
     print("|---|---|---|---|---|---|")
-    print(f"| Elasticsearch (search_measures) | {pct(es_ms, 50):.1f} | {pct(es_ms, 95):.1f} | {pct(es_ms, 99):.1f} "
-          f"| {statistics.mean(es_ms):.1f} | {es_nonempty} |")
-    print(f"| Elasticsearch server `took` | {pct(es_took, 50):.1f} | {pct(es_took, 95):.1f} | {pct(es_took, 99):.1f} "
-          f"| {statistics.mean(es_took):.1f} | |")
-    print(f"| PostgreSQL full text (baseline) | {pct(pg_ms, 50):.1f} | {pct(pg_ms, 95):.1f} | {pct(pg_ms, 99):.1f} "
-          f"| {statistics.mean(pg_ms):.1f} | {pg_nonempty} |")
+    print(
+        f"| Elasticsearch (search_measures) | {pct(es_ms, 50):.1f} | {pct(es_ms, 95):.1f} | {pct(es_ms, 99):.1f} "
+        f"| {statistics.mean(es_ms):.1f} | {es_nonempty} |"
+    )
+    print(
+        f"| Elasticsearch server `took` | {pct(es_took, 50):.1f} | {pct(es_took, 95):.1f} | {pct(es_took, 99):.1f} "
+        f"| {statistics.mean(es_took):.1f} | |"
+    )
+    print(
+        f"| PostgreSQL full text (baseline) | {pct(pg_ms, 50):.1f} | {pct(pg_ms, 95):.1f} | {pct(pg_ms, 99):.1f} "
+        f"| {statistics.mean(pg_ms):.1f} | {pg_nonempty} |"
+    )
     ratios = {p: pct(pg_ms, p) / pct(es_ms, p) for p in (50, 95, 99)}
-    print(f"| ratio PostgreSQL / Elasticsearch | {ratios[50]:.2f}x | {ratios[95]:.2f}x | {ratios[99]:.2f}x | "
-          f"{statistics.mean(pg_ms) / statistics.mean(es_ms):.2f}x | |\n")
+    print(
+        f"| ratio PostgreSQL / Elasticsearch | {ratios[50]:.2f}x | {ratios[95]:.2f}x | {ratios[99]:.2f}x | "
+        f"{statistics.mean(pg_ms) / statistics.mean(es_ms):.2f}x | |\n"
+    )
     if SKIPPED:
-        print(f"Left out of the load: {len(SKIPPED)} records PostgreSQL refuses (value longer than its column), "
-              f"e.g. {SKIPPED[0]}.\n")
-    print(f"p95 target < 50 ms: {'OK' if pct(es_ms, 95) < 50 else 'MISSED'} ({pct(es_ms, 95):.1f} ms). "
-          f"Elapsed loading the database (parse + store, not timed above): {load_s:.0f}s.")
+        print(
+            f"Left out of the load: {len(SKIPPED)} records PostgreSQL refuses (value longer than its column), "
+            f"e.g. {SKIPPED[0]}.\n"
+        )
+    print(
+        f"p95 target < 50 ms: {'OK' if pct(es_ms, 95) < 50 else 'MISSED'} ({pct(es_ms, 95):.1f} ms). "
+        f"Elapsed loading the database (parse + store, not timed above): {load_s:.0f}s."
+    )
     return 0
 
 

@@ -57,8 +57,11 @@ def main() -> int:
         began = time.monotonic()
         print(f"== {script.name}", flush=True)
         proc = subprocess.run(
-            [sys.executable, "-m", f"bench.{script.stem}", *ARGS.get(script.stem, [])], capture_output=True, text=True,
-            cwd=BENCH.parent, timeout=3600,
+            [sys.executable, "-m", f"bench.{script.stem}", *ARGS.get(script.stem, [])],
+            capture_output=True,
+            text=True,
+            cwd=BENCH.parent,
+            timeout=3600,
         )
         took = time.monotonic() - began
         print(proc.stdout, flush=True)

@@ -131,8 +131,16 @@ def write_recorded(source_folder: Path, name: str, text: str) -> Path:
     return target
 
 
-def table_page(*, lang: str, title: str, heading: str, columns: Sequence[str], rows: str,
-               html_attrs: str = "", table_attrs: str = "") -> str:
+def table_page(
+    *,
+    lang: str,
+    title: str,
+    heading: str,
+    columns: Sequence[str],
+    rows: str,
+    html_attrs: str = "",
+    table_attrs: str = "",
+) -> str:
     """The HTML shell of a constructed list page: one table with ``columns`` and ``rows`` (ready HTML).
 
     The markup is ours, not the publisher's (each construct.py says so); the attribute

@@ -131,16 +131,22 @@ def crawl(
         if replay_dir is not None:
             folder = replay_folder(replay_dir, source_id)
             if folder is None:
-                return _fail(engine, config, run_id, f"source {source_id}: no recorded snapshot in {replay_dir}; "
-                             f"record one in {replay_dir}/{source_id}/exchanges.json")
+                return _fail(
+                    engine,
+                    config,
+                    run_id,
+                    f"source {source_id}: no recorded snapshot in {replay_dir}; "
+                    f"record one in {replay_dir}/{source_id}/exchanges.json",
+                )
             exchanges, spider_args = load_exchanges(folder)
             server = ReplayServer(exchanges).start()
         try:
             extra = dict(scrapy_settings or {})
             if server is not None:
                 extra["TBT_REPLAY_URL"] = server.url
-            return _run_child(settings, engine, config, run_id, since, spider_args, extra,
-                              timeout or settings.crawl_timeout_seconds)
+            return _run_child(
+                settings, engine, config, run_id, since, spider_args, extra, timeout or settings.crawl_timeout_seconds
+            )
         finally:
             if server is not None:
                 server.stop()
@@ -166,8 +172,14 @@ def crawl_all(
             log.warning("source %s has no recorded snapshot in %s; skipped", config.id, replay_dir)
             continue
         outcomes.append(
-            crawl(settings, config.id, since=since, replay_dir=replay_dir, timeout=timeout,
-                  scrapy_settings=scrapy_settings)
+            crawl(
+                settings,
+                config.id,
+                since=since,
+                replay_dir=replay_dir,
+                timeout=timeout,
+                scrapy_settings=scrapy_settings,
+            )
         )
     return outcomes
 
@@ -212,7 +224,11 @@ def _run_child(
     problem = None
     with log_path.open("wb") as log_file:
         child = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=_child_env(settings), stdout=log_file, stderr=subprocess.STDOUT,
+            command,
+            cwd=REPO_ROOT,
+            env=_child_env(settings),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so a timeout stops every child it made
         )
         try:
@@ -264,9 +280,17 @@ def _finish(
                 run.status = "partial"
             run.error_summary = "\n".join(p for p in (problem, run.error_summary) if p)
         outcome = CrawlOutcome(
-            run_id=run.id, source_id=config.id, status=run.status, seen=run.seen, new=run.new,
-            changed=run.changed, unchanged=run.unchanged, rejected=run.rejected, suspicious=run.suspicious,
-            error=run.error_summary, log_path=log_path,
+            run_id=run.id,
+            source_id=config.id,
+            status=run.status,
+            seen=run.seen,
+            new=run.new,
+            changed=run.changed,
+            unchanged=run.unchanged,
+            rejected=run.rejected,
+            suspicious=run.suspicious,
+            error=run.error_summary,
+            log_path=log_path,
         )
     return outcome
 

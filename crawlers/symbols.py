@@ -78,9 +78,7 @@ def parse_symbol(text: str) -> DocumentSymbol:
     if not match:
         raise InvalidSymbol(f"{text.strip()!r} is not a WTO notification symbol like G/TBT/N/EU/1234/Add.1")
     member = match.group("member").upper()
-    followups = tuple(
-        (_CANONICAL[kind.lower()], int(n)) for kind, n in _FOLLOWUP.findall(match.group("followups"))
-    )
+    followups = tuple((_CANONICAL[kind.lower()], int(n)) for kind, n in _FOLLOWUP.findall(match.group("followups")))
     domain: Domain = "TBT" if match.group("domain").upper() == "TBT" else "SPS"
     number = int(match.group("number"))
     base = f"G/{domain}/N/{member}/{number}"

@@ -30,7 +30,8 @@ from dags.common import DEFAULT_ARGS, replay_dir
     tags=["tbt-alert", "crawl", "classify", "bulletins"],
     params={
         "replay_dir": Param(
-            None, type=["null", "string"],
+            None,
+            type=["null", "string"],
             description="Crawl from this recorded snapshot folder instead of the network (default: TBT_REPLAY_DIR)",
         ),
     },
@@ -45,7 +46,8 @@ def tbt_pipeline() -> None:
         settings = load_settings()
         stages.sync_sources(settings)
         return stages.due_sources(
-            settings, at=context["data_interval_end"],
+            settings,
+            at=context["data_interval_end"],
             replay_dir=replay_dir(context["params"], settings.crawl_replay_dir),
         )
 
@@ -58,7 +60,9 @@ def tbt_pipeline() -> None:
         get_current_context()["source_id"] = source_id  # type: ignore[typeddict-unknown-key]
         settings = load_settings()
         return stages.crawl_source(
-            settings, source_id, at=context["data_interval_end"],
+            settings,
+            source_id,
+            at=context["data_interval_end"],
             replay_dir=replay_dir(context["params"], settings.crawl_replay_dir),
         )
 

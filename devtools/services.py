@@ -72,9 +72,7 @@ def _ensure_user(name: str) -> None:
     try:
         pwd.getpwnam(name)
     except KeyError:
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True
-        )
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True)
 
 
 def _as_user(user: str | None, argv: list[str]) -> list[str]:
@@ -171,14 +169,22 @@ def start_elasticsearch(timeout: float = 180.0) -> ServiceStatus:
     argv = [
         str(home / "bin" / "elasticsearch"),
         "-d",
-        "-p", str(pidfile),
-        "-E", "discovery.type=single-node",
-        "-E", "network.host=127.0.0.1",
-        "-E", f"http.port={ES_PORT}",
-        "-E", "xpack.security.enabled=false",
-        "-E", "cluster.routing.allocation.disk.threshold_enabled=false",
-        "-E", f"path.data={state / 'data'}",
-        "-E", f"path.logs={state / 'logs'}",
+        "-p",
+        str(pidfile),
+        "-E",
+        "discovery.type=single-node",
+        "-E",
+        "network.host=127.0.0.1",
+        "-E",
+        f"http.port={ES_PORT}",
+        "-E",
+        "xpack.security.enabled=false",
+        "-E",
+        "cluster.routing.allocation.disk.threshold_enabled=false",
+        "-E",
+        f"path.data={state / 'data'}",
+        "-E",
+        f"path.logs={state / 'logs'}",
     ]
     subprocess.run(_as_user(user, argv), check=True, env=env, cwd=home)
     deadline = time.monotonic() + timeout
@@ -245,9 +251,21 @@ def start_postgres(timeout: float = 60.0) -> ServiceStatus:
             _chown(data, user)
         # Trust on loopback only: a throwaway cluster for development and tests.
         subprocess.run(
-            _as_user(user, [_pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-                            "--encoding=UTF8", "--locale=C.UTF-8"]),
-            check=True, stdout=subprocess.DEVNULL,
+            _as_user(
+                user,
+                [
+                    _pg_bin("initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ],
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
     sockets = cache_dir() / "pg-run"
     sockets.mkdir(parents=True, exist_ok=True)
@@ -257,12 +275,17 @@ def start_postgres(timeout: float = 60.0) -> ServiceStatus:
     log.touch()
     if user:
         _chown(log, user)
-    options = (f"-c listen_addresses=127.0.0.1 -p {PG_PORT} -k {sockets} -c fsync=off "
-               "-c max_connections=200 -c shared_buffers=256MB")
+    options = (
+        f"-c listen_addresses=127.0.0.1 -p {PG_PORT} -k {sockets} -c fsync=off "
+        "-c max_connections=200 -c shared_buffers=256MB"
+    )
     subprocess.run(
-        _as_user(user, [_pg_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t",
-                        str(int(timeout)), "start"]),
-        check=True, stdout=subprocess.DEVNULL,
+        _as_user(
+            user,
+            [_pg_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", str(int(timeout)), "start"],
+        ),
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     status = postgres_status()
     if not status.up:
@@ -275,8 +298,11 @@ def stop_postgres() -> None:
     if not (data / "postmaster.pid").exists():
         return
     user = "postgres" if os.geteuid() == 0 else None
-    subprocess.run(_as_user(user, [_pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-                   check=False, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        _as_user(user, [_pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 # ---------------------------------------------------------------- SMTP sink
@@ -304,7 +330,10 @@ def start_smtp(maildir: Path, port: int = SMTP_PORT, timeout: float = 20.0) -> S
     with open(logfile, "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "devtools.smtp_sink", "--port", str(port), "--maildir", str(maildir)],
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
             cwd=Path(__file__).resolve().parent.parent,
         )
     pidfile.write_text(str(proc.pid))

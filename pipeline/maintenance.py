@@ -149,8 +149,16 @@ def restore_database(settings: Settings, backup: Path) -> None:
                 f"{backup} is not a pg_dump backup but TBT_DATABASE_URL is PostgreSQL; pass a .pgdump file."
             )
         _run(
-            [_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
-             "--dbname", _libpq_url(settings.database_url), str(backup)],
+            [
+                _pg_tool("pg_restore"),
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--single-transaction",
+                "--dbname",
+                _libpq_url(settings.database_url),
+                str(backup),
+            ],
             "pg_restore",
         )
     log.info("database restored from %s", backup)

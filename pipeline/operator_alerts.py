@@ -61,8 +61,7 @@ def suspicious_crawl(settings: Settings, outcome: Any, expected: tuple[int, int]
         f"the spider or adjust expected_min/expected_max in "
         f"crawlers/sources/{outcome.source_id}/{outcome.source_id}.yml.\n\n"
         f"Status {outcome.status}; new {outcome.new}, changed {outcome.changed}, unchanged {outcome.unchanged}, "
-        f"rejected {outcome.rejected}.\n"
-        + (f"\nErrors:\n{outcome.error}\n" if outcome.error else "")
+        f"rejected {outcome.rejected}.\n" + (f"\nErrors:\n{outcome.error}\n" if outcome.error else "")
     )
     return alert_operator(
         settings,

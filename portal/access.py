@@ -67,9 +67,9 @@ def _api_key_user(request: Request, session: Session) -> User | None:
     if not key:
         return None
     row = session.execute(
-        select(User).join(ApiKey, ApiKey.user_id == User.id).where(
-            ApiKey.key_hash == api_key_hash(key), ApiKey.revoked.is_(False), User.active.is_(True)
-        )
+        select(User)
+        .join(ApiKey, ApiKey.user_id == User.id)
+        .where(ApiKey.key_hash == api_key_hash(key), ApiKey.revoked.is_(False), User.active.is_(True))
     ).scalar_one_or_none()
     return row
 

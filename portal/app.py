@@ -72,8 +72,13 @@ def create_app(settings: Settings) -> FastAPI:
         session: SessionData = request.state.session
         if session != cookie_data:
             response.set_cookie(
-                SESSION_COOKIE, portal.signer.dumps(session), max_age=SESSION_MAX_AGE_SECONDS,
-                httponly=True, samesite="lax", secure=secure_cookies, path="/",
+                SESSION_COOKIE,
+                portal.signer.dumps(session),
+                max_age=SESSION_MAX_AGE_SECONDS,
+                httponly=True,
+                samesite="lax",
+                secure=secure_cookies,
+                path="/",
             )
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
@@ -85,8 +90,11 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(NotAuthenticated)
     async def _not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
         if exc.api:
-            return JSONResponse({"detail": "Send a valid API key in the X-API-Key header."}, status_code=401,
-                                headers={"WWW-Authenticate": "ApiKey"})
+            return JSONResponse(
+                {"detail": "Send a valid API key in the X-API-Key header."},
+                status_code=401,
+                headers={"WWW-Authenticate": "ApiKey"},
+            )
         target = request.url.path + (("?" + request.url.query) if request.url.query else "")
         from urllib.parse import urlencode
 

@@ -16,8 +16,13 @@ from markupsafe import Markup, escape
 from starlette.datastructures import QueryParams
 
 # Query-string name -> SearchRequest field, for fields that take several values.
-LIST_PARAMS = {"country": "countries", "sector": "sectors", "kind": "kinds", "language": "languages",
-               "risk": "risk_levels"}
+LIST_PARAMS = {
+    "country": "countries",
+    "sector": "sectors",
+    "kind": "kinds",
+    "language": "languages",
+    "risk": "risk_levels",
+}
 SCALAR_PARAMS = ("q", "hs_prefix", "date_from", "date_to", "sort", "deadline_within_days")
 FLAG_PARAMS = {"bri": "bri_only", "eu": "eu_only", "open": "open_for_comment", "china": "origin_china"}
 PAGE_SIZE = 20

@@ -43,8 +43,9 @@ def origins_by_market(lines: Sequence[tuple[str, int, int, int]]) -> str:
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(lines) + 1.4))
     labels = [m for m, *_ in lines]
     left = [0] * len(lines)
-    for k, (key, label) in enumerate((("china", "中国制造 China"), ("other", "其他产地 other"),
-                                      ("unknown", "产地不明 unknown"))):
+    for k, (key, label) in enumerate(
+        (("china", "中国制造 China"), ("other", "其他产地 other"), ("unknown", "产地不明 unknown"))
+    ):
         values = [int(line[k + 1]) for line in lines]
         ax.barh(labels, values, left=left, color=COLOURS[key], label=label)
         left = [a + b for a, b in zip(left, values, strict=True)]

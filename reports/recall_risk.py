@@ -78,8 +78,14 @@ def normalise_sector(sector: str | None) -> str | None:
     return code
 
 
-def build_report(settings: Settings, period: str | Period, *, market: str | None = None,
-                 sector: str | None = None, engine: Engine | None = None) -> ReportOutcome:
+def build_report(
+    settings: Settings,
+    period: str | Period,
+    *,
+    market: str | None = None,
+    sector: str | None = None,
+    engine: Engine | None = None,
+) -> ReportOutcome:
     """Write the HTML, PDF and CSV of the recall-risk report under ``settings.reports_dir`` and
     store (or update) its Report row."""
     clock = _Clock()
@@ -91,8 +97,7 @@ def build_report(settings: Settings, period: str | Period, *, market: str | None
         window_start = min(chosen.previous().start, chosen.year_ago().start, months_back(chosen.end, 12)[0].start)
         rows = clock.run("load", lambda: load_recalls(engine, window_start, chosen.end, vocabulary))
         result = clock.run("analyse", lambda: analyse(rows, chosen, market=market_code, sector=sector_code))
-        scores = clock.run("score", lambda: score_pairs(rows, chosen, exposure, market=market_code,
-                                                        sector=sector_code))
+        scores = clock.run("score", lambda: score_pairs(rows, chosen, exposure, market=market_code, sector=sector_code))
         cluster_keys = _clusters(result, scores)
         current = [r for r in rows if chosen.contains(r.day) and r.is_china]
         clusters = clock.run("link_rules", lambda: link_rules(engine, cluster_keys, current, vocabulary))
@@ -128,23 +133,37 @@ def _charts(result: RecallAnalysis, scores: list[RiskScore], vocabulary: Any) ->
     figures: dict[str, str] = {"markets": "", "trend": "", "hazards": "", "scores": ""}
     if result.markets and result.total:
         figures["markets"] = charts.origins_by_market(
-            [(m.market, m.china.current, m.other, m.unknown) for m in result.markets if m.total or m.china.current])
+            [(m.market, m.china.current, m.other, m.unknown) for m in result.markets if m.total or m.china.current]
+        )
     if any(v for series in result.monthly.values() for _, v in series):
         figures["trend"] = charts.monthly_trend(result.monthly)
     if result.top_hazards:
         figures["hazards"] = charts.bars(
             [(f"{vocabulary.name_zh(h)} {vocabulary.name_en(h)}", n) for h, n in result.top_hazards],
-            "主要危害 Top hazards (China-made)", "召回数 recalls")
+            "主要危害 Top hazards (China-made)",
+            "召回数 recalls",
+        )
     if scores:
         figures["scores"] = charts.bars(
             [(f"{names.sector_zh(s.sector)} · {s.market}", s.score) for s in scores[:15]],
-            "召回风险评分 Recall-risk score", "0–100", colour="#8e44ad")
+            "召回风险评分 Recall-risk score",
+            "0–100",
+            colour="#8e44ad",
+        )
     return figures
 
 
-def _context(result: RecallAnalysis, scores: list[RiskScore], clusters: list[Cluster], figures: dict[str, str],
-             exposure: Any, vocabulary: Any, generated: dt.datetime, window_start: dt.date,
-             loaded: int) -> dict[str, Any]:
+def _context(
+    result: RecallAnalysis,
+    scores: list[RiskScore],
+    clusters: list[Cluster],
+    figures: dict[str, str],
+    exposure: Any,
+    vocabulary: Any,
+    generated: dt.datetime,
+    window_start: dt.date,
+    loaded: int,
+) -> dict[str, Any]:
     return {
         "r": result,
         "scores": scores,
@@ -191,13 +210,38 @@ def _cube_csv(result: RecallAnalysis) -> str:
     """The full market × sector × hazard table (the HTML shows the top rows only)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["period", "market", "sector", "hazard", "china_made_recalls", "share_of_market_pct",
-                     "previous_period", "change_vs_previous_pct", "year_ago", "change_vs_year_ago_pct", "serious"])
+    writer.writerow(
+        [
+            "period",
+            "market",
+            "sector",
+            "hazard",
+            "china_made_recalls",
+            "share_of_market_pct",
+            "previous_period",
+            "change_vs_previous_pct",
+            "year_ago",
+            "change_vs_year_ago_pct",
+            "serious",
+        ]
+    )
     for line in result.hazards:
         c = line.change
-        writer.writerow([result.period.label, line.market, line.sector, line.hazard, c.current,
-                         _blank(line.share_of_market), c.previous, _blank(c.vs_previous), c.year_ago,
-                         _blank(c.vs_year_ago), line.serious])
+        writer.writerow(
+            [
+                result.period.label,
+                line.market,
+                line.sector,
+                line.hazard,
+                c.current,
+                _blank(line.share_of_market),
+                c.previous,
+                _blank(c.vs_previous),
+                c.year_ago,
+                _blank(c.vs_year_ago),
+                line.serious,
+            ]
+        )
     return out.getvalue()
 
 
@@ -205,8 +249,9 @@ def _blank(value: float | None) -> str:
     return "" if value is None else f"{value}"
 
 
-def _summary(result: RecallAnalysis, scores: list[RiskScore], clusters: list[Cluster],
-             timings: dict[str, float]) -> dict[str, Any]:
+def _summary(
+    result: RecallAnalysis, scores: list[RiskScore], clusters: list[Cluster], timings: dict[str, float]
+) -> dict[str, Any]:
     return {
         "period": result.period.label,
         "start": result.period.start.isoformat(),
@@ -219,14 +264,26 @@ def _summary(result: RecallAnalysis, scores: list[RiskScore], clusters: list[Clu
         "other_origin": result.origins.get("other", 0),
         "unknown_origin": result.origins.get("unknown", 0),
         "markets": {
-            m.market: {"total": m.total, "china_made": m.china.current, "previous": m.china.previous,
-                       "year_ago": m.china.year_ago, "serious": m.serious, "other_origin": m.other,
-                       "unknown_origin": m.unknown}
+            m.market: {
+                "total": m.total,
+                "china_made": m.china.current,
+                "previous": m.china.previous,
+                "year_ago": m.china.year_ago,
+                "serious": m.serious,
+                "other_origin": m.other,
+                "unknown_origin": m.unknown,
+            }
             for m in result.markets
         },
         "sectors": [
-            {"market": s.market, "sector": s.sector, "china_made": s.change.current, "previous": s.change.previous,
-             "year_ago": s.change.year_ago, "serious": s.serious}
+            {
+                "market": s.market,
+                "sector": s.sector,
+                "china_made": s.change.current,
+                "previous": s.change.previous,
+                "year_ago": s.change.year_ago,
+                "serious": s.serious,
+            }
             for s in result.sectors
         ],
         "top_hazards": [{"hazard": h, "recalls": n} for h, n in result.top_hazards[:5]],
@@ -236,11 +293,15 @@ def _summary(result: RecallAnalysis, scores: list[RiskScore], clusters: list[Clu
     }
 
 
-def _store(engine: Engine, period: str, parameters: dict[str, Any], files: dict[str, str],
-           summary: dict[str, Any]) -> int:
+def _store(
+    engine: Engine, period: str, parameters: dict[str, Any], files: dict[str, str], summary: dict[str, Any]
+) -> int:
     with session_scope(engine) as session:
-        existing = [r for r in session.scalars(select(Report).where(Report.kind == KIND, Report.period == period))
-                    if (r.parameters or {}) == parameters]
+        existing = [
+            r
+            for r in session.scalars(select(Report).where(Report.kind == KIND, Report.period == period))
+            if (r.parameters or {}) == parameters
+        ]
         report = existing[0] if existing else Report(kind=KIND, period=period, parameters=parameters)
         report.files = files
         report.summary = summary
@@ -268,13 +329,17 @@ def report_mail(outcome: ReportOutcome) -> tuple[str, str]:
     if s["empty"]:
         lines.append(f"本期无召回记录。No recalls were published in {s['period']}.")
     else:
-        lines.append(f"召回 Recalls: {s['total_recalls']} · 中国制造 China-made: {s['china_made']} · "
-                     f"产地不明 unknown origin: {s['unknown_origin']}")
+        lines.append(
+            f"召回 Recalls: {s['total_recalls']} · 中国制造 China-made: {s['china_made']} · "
+            f"产地不明 unknown origin: {s['unknown_origin']}"
+        )
         if s["top_hazards"]:
             hazards = ", ".join(f"{h['hazard']} {h['recalls']}" for h in s["top_hazards"])
             lines.append(f"主要危害 Top hazards: {hazards}")
         if s["top_risks"]:
-            lines.append("最高风险 Highest risk: " + ", ".join(
-                f"{r['sector']}/{r['market']} {r['score']}" for r in s["top_risks"][:3]))
+            lines.append(
+                "最高风险 Highest risk: "
+                + ", ".join(f"{r['sector']}/{r['market']} {r['score']}" for r in s["top_risks"][:3])
+            )
     lines += ["", "完整报告见附件 PDF (the full report is attached).", str(outcome.pdf_path.name)]
     return subject, "\n".join(lines) + "\n"

@@ -101,8 +101,14 @@ class RiskScore:
     score: float
 
 
-def score_pairs(rows: Iterable[RecallRow], period: Period, exposure: ExposureTable, *,
-                market: str | None = None, sector: str | None = None) -> list[RiskScore]:
+def score_pairs(
+    rows: Iterable[RecallRow],
+    period: Period,
+    exposure: ExposureTable,
+    *,
+    market: str | None = None,
+    sector: str | None = None,
+) -> list[RiskScore]:
     """A score for every sector × market with a China-made recall in the 12 months ending with ``period``."""
     months = months_back(period.end, 12)
     index = {m.label: k for k, m in enumerate(months)}
@@ -123,8 +129,9 @@ def score_pairs(rows: Iterable[RecallRow], period: Period, exposure: ExposureTab
     return sorted(scores, key=lambda x: (-x.score, x.sector, x.market))
 
 
-def _score(sector: str, market: str, monthly: tuple[int, ...], severities: list[float],
-           exposure: Exposure | None) -> RiskScore:
+def _score(
+    sector: str, market: str, monthly: tuple[int, ...], severities: list[float], exposure: Exposure | None
+) -> RiskScore:
     w = [0.5 ** ((len(monthly) - 1 - k) / HALF_LIFE_MONTHS) for k in range(len(monthly))]
     frequency = sum(wk * ck for wk, ck in zip(w, monthly, strict=True)) / sum(w)
     f = frequency / (frequency + 1.0)
@@ -137,6 +144,18 @@ def _score(sector: str, market: str, monthly: tuple[int, ...], severities: list[
     if e is not None:
         total += WEIGHTS["e"] * e
         norm += WEIGHTS["e"]
-    return RiskScore(sector, market, monthly, round(frequency, 3), round(f, 3), recent, before, round(t, 3),
-                     round(s, 3), len(severities), exposure, None if e is None else round(e, 3),
-                     round(100.0 * total / norm, 1))
+    return RiskScore(
+        sector,
+        market,
+        monthly,
+        round(frequency, 3),
+        round(f, 3),
+        recent,
+        before,
+        round(t, 3),
+        round(s, 3),
+        len(severities),
+        exposure,
+        None if e is None else round(e, 3),
+        round(100.0 * total / norm, 1),
+    )

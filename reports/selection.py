@@ -145,9 +145,21 @@ def load_recalls(engine: Engine, start: dt.date, end: dt.date, vocabulary: Hazar
             sectors[measure_id].add(sector)
         rows = conn.execute(
             select(
-                Measure.id, Measure.source_id, Measure.published_on, Source.jurisdiction, Measure.country,
-                Measure.country_of_origin, Measure.extra, Measure.risk_type, Measure.hazard, Measure.risk_level,
-                Measure.product_type, Measure.category, Measure.title, Measure.url, Measure.hs_codes,
+                Measure.id,
+                Measure.source_id,
+                Measure.published_on,
+                Source.jurisdiction,
+                Measure.country,
+                Measure.country_of_origin,
+                Measure.extra,
+                Measure.risk_type,
+                Measure.hazard,
+                Measure.risk_level,
+                Measure.product_type,
+                Measure.category,
+                Measure.title,
+                Measure.url,
+                Measure.hs_codes,
             )
             .join(Source, Source.id == Measure.source_id)
             .where(where)

@@ -140,7 +140,9 @@ class Measure(Base):
         back_populates="measure", cascade="all, delete-orphan", passive_deletes=True
     )
     revisions: Mapped[list[MeasureRevision]] = relationship(
-        back_populates="measure", cascade="all, delete-orphan", passive_deletes=True,
+        back_populates="measure",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
         order_by="MeasureRevision.revision",
     )
 
@@ -378,6 +380,4 @@ class PipelineState(Base):
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        UtcDateTime(), default=utcnow, onupdate=utcnow
-    )
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)

@@ -22,8 +22,16 @@ from schema.models import Measure, MeasureRevision, utcnow
 # Bookkeeping columns: they change on every sighting and are not the measure's content.
 _NOT_CONTENT = frozenset(
     {
-        "id", "raw_payload", "content_hash", "revision", "first_seen", "last_seen",
-        "last_changed", "tagged_version", "withdrawn", "parent_id",
+        "id",
+        "raw_payload",
+        "content_hash",
+        "revision",
+        "first_seen",
+        "last_seen",
+        "last_changed",
+        "tagged_version",
+        "withdrawn",
+        "parent_id",
     }
 )
 _MEASURE_COLUMNS = frozenset(c.key for c in inspect(Measure).mapper.column_attrs)

@@ -51,8 +51,15 @@ def log(message: str) -> None:
 @contextmanager
 def process(argv: list[str], *, env: dict[str, str], logfile: Path, what: str) -> Iterator[subprocess.Popen[bytes]]:
     with logfile.open("ab") as out:
-        proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         yield proc
     finally:
@@ -78,8 +85,21 @@ def redis(state: Path) -> Iterator[str]:
         raise SystemExit("redis-server is not installed; run: apt-get install redis-server")
     port = free_port()
     # Loopback only, no persistence: a broker for one run. (Redis would refuse nothing as root.)
-    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", str(state), "--protected-mode", "yes"]
+    argv = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(state),
+        "--protected-mode",
+        "yes",
+    ]
     with process(argv, env=dict(os.environ), logfile=state / "redis.log", what=f"redis-server :{port}") as proc:
         deadline = time.monotonic() + 30
         while not redis_up(port):
@@ -159,18 +179,32 @@ def run_once(executor: str, args: argparse.Namespace, work: Path) -> dict[str, A
         }
         broker = stack.enter_context(redis(state)) if executor == "CeleryExecutor" else None
         env = airflow_env(state, meta_url, tbt_env, executor, broker)
-        running = {state / "airflow-local.log": stack.enter_context(process(
-            [str(AIRFLOW_LOCAL)], env=env, logfile=state / "airflow-local.log",
-            what="api-server, scheduler, dag-processor"))}
+        running = {
+            state / "airflow-local.log": stack.enter_context(
+                process(
+                    [str(AIRFLOW_LOCAL)],
+                    env=env,
+                    logfile=state / "airflow-local.log",
+                    what="api-server, scheduler, dag-processor",
+                )
+            )
+        }
         if broker:
             for name in WORKERS:
                 # A UTS namespace per worker: its own host name, as on a machine of its own.
-                argv = ["unshare", "--uts", "--", "sh", "-c",
-                        f'hostname {name} && exec "$0" airflow celery worker --celery-hostname {name}@%h '
-                        f"--concurrency 1 --skip-serve-logs --without-gossip --without-mingle",
-                        str(AIRFLOW_LOCAL)]
+                argv = [
+                    "unshare",
+                    "--uts",
+                    "--",
+                    "sh",
+                    "-c",
+                    f'hostname {name} && exec "$0" airflow celery worker --celery-hostname {name}@%h '
+                    f"--concurrency 1 --skip-serve-logs --without-gossip --without-mingle",
+                    str(AIRFLOW_LOCAL),
+                ]
                 running[state / f"{name}.log"] = stack.enter_context(
-                    process(argv, env=env, logfile=state / f"{name}.log", what=f"worker {name}"))
+                    process(argv, env=env, logfile=state / f"{name}.log", what=f"worker {name}")
+                )
 
         def all_alive() -> None:
             for logfile, proc in running.items():
@@ -188,8 +222,15 @@ def run_once(executor: str, args: argparse.Namespace, work: Path) -> dict[str, A
             if time.monotonic() > deadline:
                 raise SystemExit(f"the DAG was never parsed; see {state / 'logs'}")
             time.sleep(3)
-        unpause = subprocess.run([str(AIRFLOW_LOCAL), "airflow", "dags", "unpause", "tbt_pipeline"], cwd=REPO,
-                                 env=env, capture_output=True, text=True, timeout=180, check=False)
+        unpause = subprocess.run(
+            [str(AIRFLOW_LOCAL), "airflow", "dags", "unpause", "tbt_pipeline"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
         if unpause.returncode != 0:
             raise SystemExit(f"unpausing failed: {unpause.stderr[-2000:]}")
         log(f"{executor}: unpaused; waiting for the run")
@@ -203,13 +244,19 @@ def run_once(executor: str, args: argparse.Namespace, work: Path) -> dict[str, A
         result["run_state"] = state_now
         result["seconds"] = round(time.monotonic() - started, 1)
         with meta.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT task_id, map_index, rendered_map_index, state, hostname, try_number "
-                "FROM task_instance WHERE dag_id = 'tbt_pipeline' ORDER BY task_id, map_index"
-            )).all()
+            rows = conn.execute(
+                text(
+                    "SELECT task_id, map_index, rendered_map_index, state, hostname, try_number "
+                    "FROM task_instance WHERE dag_id = 'tbt_pipeline' ORDER BY task_id, map_index"
+                )
+            ).all()
         result["tasks"] = [
-            {"task": r.task_id + (f"[{r.rendered_map_index or r.map_index}]" if r.map_index >= 0 else ""),
-             "state": r.state, "hostname": r.hostname, "try_number": r.try_number}
+            {
+                "task": r.task_id + (f"[{r.rendered_map_index or r.map_index}]" if r.map_index >= 0 else ""),
+                "state": r.state,
+                "hostname": r.hostname,
+                "try_number": r.try_number,
+            }
             for r in rows
         ]
         result["tbt"] = tbt_results(data_url)
@@ -240,20 +287,25 @@ def tbt_results(url: str) -> dict[str, Any]:
     try:
         with session_scope(engine) as session:
             tags = session.execute(
-                select(SectorTag.measure_id, SectorTag.sector, SectorTag.method, SectorTag.score)
-                .order_by(SectorTag.measure_id, SectorTag.sector, SectorTag.method)
+                select(SectorTag.measure_id, SectorTag.sector, SectorTag.method, SectorTag.score).order_by(
+                    SectorTag.measure_id, SectorTag.sector, SectorTag.method
+                )
             ).all()
             digest = hashlib.sha256(json.dumps([[m, s, k, round(v, 4)] for m, s, k, v in tags]).encode()).hexdigest()
             ids = list(session.scalars(select(Measure.id).order_by(Measure.id)))
             return {
                 "measures": len(ids),
                 "measure_ids_sha256": hashlib.sha256("\n".join(ids).encode()).hexdigest(),
-                "tagged": int(session.scalar(select(func.count()).select_from(Measure)
-                                             .where(Measure.tagged_version.is_not(None))) or 0),
+                "tagged": int(
+                    session.scalar(select(func.count()).select_from(Measure).where(Measure.tagged_version.is_not(None)))
+                    or 0
+                ),
                 "sector_tags": len(tags),
                 "sector_tags_sha256": digest,
-                "crawl_runs": sorted(f"{s}:{st}:{n}" for s, st, n in session.execute(
-                    select(CrawlRun.source_id, CrawlRun.status, CrawlRun.new))),
+                "crawl_runs": sorted(
+                    f"{s}:{st}:{n}"
+                    for s, st, n in session.execute(select(CrawlRun.source_id, CrawlRun.status, CrawlRun.new))
+                ),
             }
     finally:
         engine.dispose()
@@ -274,22 +326,43 @@ def checks(runs: dict[str, dict[str, Any]]) -> list[tuple[str, bool, str]]:
     found: list[tuple[str, bool, str]] = []
     for name, run in runs.items():
         failed = [t["task"] for t in run["tasks"] if t["state"] not in ("success", "skipped")]
-        found.append((f"{name}: run succeeded", run["run_state"] == "success" and not failed,
-                      f"state {run['run_state']}, failed tasks {failed}"))
+        found.append(
+            (
+                f"{name}: run succeeded",
+                run["run_state"] == "success" and not failed,
+                f"state {run['run_state']}, failed tasks {failed}",
+            )
+        )
     celery = runs.get("celery")
     if celery:
         crawls = {t["hostname"] for t in celery["tasks"] if t["task"].startswith("crawl[")}
         every = {t["hostname"] for t in celery["tasks"]}
         classify = [t["hostname"] for t in celery["tasks"] if t["task"] == "classify"]
-        found.append(("celery: mapped crawl tasks ran on both workers", crawls == set(WORKERS),
-                      f"crawl hosts {sorted(h or '-' for h in crawls)}"))
-        found.append(("celery: every task ran on a worker", every <= set(WORKERS),
-                      f"hosts {sorted(h or '-' for h in every)}; classify on {classify}"))
+        found.append(
+            (
+                "celery: mapped crawl tasks ran on both workers",
+                crawls == set(WORKERS),
+                f"crawl hosts {sorted(h or '-' for h in crawls)}",
+            )
+        )
+        found.append(
+            (
+                "celery: every task ran on a worker",
+                every <= set(WORKERS),
+                f"hosts {sorted(h or '-' for h in every)}; classify on {classify}",
+            )
+        )
     if celery and "local" in runs:
         same = celery["tbt"] == runs["local"]["tbt"]
-        found.append(("celery result equals the LocalExecutor result", same,
-                      json.dumps({"celery": celery["tbt"], "local": runs["local"]["tbt"]})[:2000] if not same
-                      else f"{celery['tbt']['measures']} measures, {celery['tbt']['sector_tags']} sector tags"))
+        found.append(
+            (
+                "celery result equals the LocalExecutor result",
+                same,
+                json.dumps({"celery": celery["tbt"], "local": runs["local"]["tbt"]})[:2000]
+                if not same
+                else f"{celery['tbt']['measures']} measures, {celery['tbt']['sector_tags']} sector tags",
+            )
+        )
     return found
 
 
@@ -297,8 +370,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sources", help="comma-separated sources to replay (default: all)")
     parser.add_argument("--executor", choices=("both", "celery", "local"), default="both")
-    parser.add_argument("--classifier-mode", choices=("rules", "model"), default="rules",
-                        help="rules (default: no encoder needed, fast) or model (needs `make model`)")
+    parser.add_argument(
+        "--classifier-mode",
+        choices=("rules", "model"),
+        default="rules",
+        help="rules (default: no encoder needed, fast) or model (needs `make model`)",
+    )
     parser.add_argument("--timeout", type=float, default=900, help="seconds per deployment (default 900)")
     parser.add_argument("--json", type=Path, help="also write the full result here")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway databases (their names are printed)")
@@ -321,15 +398,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n== {run['executor']}: run {run['run_state']} in {run['seconds']} s")
         for task in run["tasks"]:
             print(f"   {task['task']:<34} {task['state']:<8} on {task['hostname']}  (try {task['try_number']})")
-        print(f"   tbt-alert: {run['tbt']['measures']} measures, {run['tbt']['tagged']} tagged, "
-              f"{run['tbt']['sector_tags']} sector tags")
+        print(
+            f"   tbt-alert: {run['tbt']['measures']} measures, {run['tbt']['tagged']} tagged, "
+            f"{run['tbt']['sector_tags']} sector tags"
+        )
     print()
     for name, ok, detail in verdicts:
         print(f"{'PASS' if ok else 'FAIL'}  {name}: {detail}")
     if args.json:
-        args.json.write_text(json.dumps({"sources": chosen, "runs": runs,
-                                         "checks": [{"check": n, "ok": ok, "detail": d} for n, ok, d in verdicts]},
-                                        indent=1, default=str))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "sources": chosen,
+                    "runs": runs,
+                    "checks": [{"check": n, "ok": ok, "detail": d} for n, ok, d in verdicts],
+                },
+                indent=1,
+                default=str,
+            )
+        )
     if all(ok for _, ok, _ in verdicts):
         shutil.rmtree(work, ignore_errors=True)
         return 0

@@ -132,9 +132,7 @@ def _measure_actions(
             progress("measures", done)
 
 
-def _bulletin_actions(
-    session: Session, index: str, pending_only: bool, ids: list[int]
-) -> Iterator[dict[str, Any]]:
+def _bulletin_actions(session: Session, index: str, pending_only: bool, ids: list[int]) -> Iterator[dict[str, Any]]:
     for batch in reader.iter_bulletins(session, pending_only=pending_only):
         for bulletin, subscriber, items in batch:
             ids.append(bulletin["id"])

@@ -18,6 +18,7 @@ def table_counts(settings: Settings) -> dict[str, int]:
     engine = make_engine(settings.database_url)
     try:
         with session_scope(engine) as session:
+
             def count(model: Any, *where: Any) -> int:
                 return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 

@@ -90,9 +90,7 @@ def _term(raw: dict[str, object], sources: dict[str, str]) -> Term:
             raise ValueError(f"{GLOSSARY_FILE}: term {term_id}, {lang} must be a list of forms")
         forms[lang] = tuple(str(v) for v in value)
         if forms[lang]:
-            by_language[lang] = re.compile(
-                "|".join(f"(?:{_form_regex(v, lang)})" for v in forms[lang]), re.IGNORECASE
-            )
+            by_language[lang] = re.compile("|".join(f"(?:{_form_regex(v, lang)})" for v in forms[lang]), re.IGNORECASE)
     regexes = [re.escape(zh)] + [p.pattern for p in by_language.values()]
     pattern = re.compile("|".join(f"(?:{r})" for r in regexes), re.IGNORECASE)
     return Term(term_id, category, zh, forms, source, pattern, by_language)

@@ -192,9 +192,7 @@ def _header_key(text: str | None) -> str:
     return " ".join((text or "").split()).rstrip(":").strip()
 
 
-def mapped_rows(
-    config: SourceConfig, page: str, base_url: str, *, required: tuple[str, ...]
-) -> list[TableRow]:
+def mapped_rows(config: SourceConfig, page: str, base_url: str, *, required: tuple[str, ...]) -> list[TableRow]:
     """The body rows of the first table whose header row names every ``required`` field.
 
     Header texts are mapped to our field names by the YAML lookup ``columns``; a header the

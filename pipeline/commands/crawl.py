@@ -16,9 +16,13 @@ def register(sub: Any) -> None:
     which.add_argument("source", nargs="?", help="source id (a folder name in crawlers/sources/)")
     which.add_argument("--all", action="store_true", help="crawl every enabled source")
     crawl.add_argument("--since", type=dt.date.fromisoformat, help="only measures from this date (YYYY-MM-DD)")
-    crawl.add_argument("--replay", type=Path, metavar="DIR",
-                       help="serve recorded responses from DIR on loopback instead of the network "
-                       "(e.g. crawlers/sources: each source's recorded/ folder)")
+    crawl.add_argument(
+        "--replay",
+        type=Path,
+        metavar="DIR",
+        help="serve recorded responses from DIR on loopback instead of the network "
+        "(e.g. crawlers/sources: each source's recorded/ folder)",
+    )
     crawl.add_argument("--timeout", type=float, help="seconds before the crawl is stopped (default TBT_CRAWL_TIMEOUT)")
     crawl.set_defaults(handler=_crawl)
 
@@ -44,8 +48,10 @@ def _crawl(args: argparse.Namespace) -> int:
         outcomes = [crawl(settings, args.source, since=args.since, replay_dir=args.replay, timeout=args.timeout)]
     for o in outcomes:
         flag = " SUSPICIOUS count" if o.suspicious else ""
-        print(f"{o.source_id}: {o.status} (run {o.run_id}) seen {o.seen}, new {o.new}, changed {o.changed}, "
-              f"unchanged {o.unchanged}, rejected {o.rejected}{flag}")
+        print(
+            f"{o.source_id}: {o.status} (run {o.run_id}) seen {o.seen}, new {o.new}, changed {o.changed}, "
+            f"unchanged {o.unchanged}, rejected {o.rejected}{flag}"
+        )
         if o.error:
             print("  " + o.error.replace("\n", "\n  "))
     return exit_code(outcomes)

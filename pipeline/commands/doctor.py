@@ -39,8 +39,10 @@ def _elasticsearch(settings: Any) -> tuple[bool, str]:
         health = client.cluster.health()
         nodes = client.nodes.info(node_id="_local", filter_path="nodes.*.version")
     except Exception as exc:  # noqa: BLE001
-        return False, (f"{settings.elasticsearch_url} unreachable ({type(exc).__name__}); "
-                       "run `tbt-alert services up elasticsearch` or set TBT_ELASTICSEARCH_URL")
+        return False, (
+            f"{settings.elasticsearch_url} unreachable ({type(exc).__name__}); "
+            "run `tbt-alert services up elasticsearch` or set TBT_ELASTICSEARCH_URL"
+        )
     version = next(iter(nodes["nodes"].values()))["version"]
     return health["status"] != "red", f"version {version}, cluster {health['status']}"
 
@@ -57,8 +59,10 @@ def _smtp(settings: Any) -> tuple[bool, str]:
                 smtp.login(settings.smtp_user, settings.smtp_password or "")
             smtp.noop()
     except (OSError, smtplib.SMTPException) as exc:
-        return False, (f"{settings.smtp_host}:{settings.smtp_port} failed ({exc}); "
-                       "run `tbt-alert services up smtp` or set TBT_SMTP_HOST/TBT_SMTP_PORT")
+        return False, (
+            f"{settings.smtp_host}:{settings.smtp_port} failed ({exc}); "
+            "run `tbt-alert services up smtp` or set TBT_SMTP_HOST/TBT_SMTP_PORT"
+        )
     return True, f"{settings.smtp_host}:{settings.smtp_port} accepts connections"
 
 

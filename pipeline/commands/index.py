@@ -48,8 +48,10 @@ def _rebuild(args: argparse.Namespace) -> int:
             print(f"  {kind}: {done}", file=sys.stderr)
 
     outcome = rebuild_index(settings, progress=progress, threads=args.threads)
-    print(f"rebuilt {outcome.measures_index} ({outcome.measures} measures) and {outcome.bulletins_index} "
-          f"({outcome.bulletins} bulletins) in {outcome.seconds:.1f}s, {outcome.docs_per_second:.0f} docs/s")
+    print(
+        f"rebuilt {outcome.measures_index} ({outcome.measures} measures) and {outcome.bulletins_index} "
+        f"({outcome.bulletins} bulletins) in {outcome.seconds:.1f}s, {outcome.docs_per_second:.0f} docs/s"
+    )
     if outcome.removed_indices:
         print(f"deleted the previous indices: {', '.join(outcome.removed_indices)}")
     return 0
@@ -67,12 +69,16 @@ def _update(args: argparse.Namespace) -> int:
     outcome = update_index(settings)
     if outcome.rebuilt:
         r = outcome.rebuilt
-        print(f"no live index or checkpoint yet: built {r.measures_index} with {r.measures} measures "
-              f"and {r.bulletins} bulletins")
+        print(
+            f"no live index or checkpoint yet: built {r.measures_index} with {r.measures} measures "
+            f"and {r.bulletins} bulletins"
+        )
         return 0
     since = f"{outcome.since:%Y-%m-%d %H:%M:%S} UTC" if outcome.since else "the start"
-    print(f"indexed {outcome.indexed} measures, deleted {outcome.deleted}, indexed {outcome.bulletins} bulletins "
-          f"(changes since {since})")
+    print(
+        f"indexed {outcome.indexed} measures, deleted {outcome.deleted}, indexed {outcome.bulletins} bulletins "
+        f"(changes since {since})"
+    )
     for error in outcome.errors:
         print(f"  refused: {error}", file=sys.stderr)
     if outcome.errors:

@@ -52,8 +52,14 @@ def _portal(args: argparse.Namespace) -> int:
     print(f"portal on http://{args.host}:{args.port}/ (data {settings.data_dir})", flush=True)
     if args.workers > 1:
         # Several workers need an import string; each builds its app from the environment.
-        uvicorn.run("portal.asgi:app", host=args.host, port=args.port, workers=args.workers,
-                    log_level="warning", proxy_headers=False)
+        uvicorn.run(
+            "portal.asgi:app",
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="warning",
+            proxy_headers=False,
+        )
         return 0
     from portal.app import create_app
 

@@ -15,8 +15,11 @@ def register(sub: Any) -> None:
         "recall-risk",
         help="China-made recalls by market, sector and hazard, risk scores and the rules behind them",
     )
-    risk.add_argument("--period", required=True,
-                      help="2025 (year), 2025-Q4 (quarter), 2025-11 (month), 2025-W48 (ISO week) or 2005..2025 (years)")
+    risk.add_argument(
+        "--period",
+        required=True,
+        help="2025 (year), 2025-Q4 (quarter), 2025-11 (month), 2025-W48 (ISO week) or 2005..2025 (years)",
+    )
     risk.add_argument("--market", help="only this market: EU or an ISO country code (USA, CAN, AUS)")
     risk.add_argument("--sector", help="only this sector code of the taxonomy (e.g. toys)")
     risk.add_argument("--out", type=Path, help="also copy the HTML, PDF and CSV into this folder")
@@ -37,8 +40,10 @@ def _recall_risk(args: argparse.Namespace) -> int:
     if summary["empty"]:
         print(f"report {outcome.report_id}: no recalls in {summary['period']}; the report says so.")
     else:
-        print(f"report {outcome.report_id} for {summary['period']}: {summary['total_recalls']} recalls, "
-              f"{summary['china_made']} made in China, {summary['unknown_origin']} of unknown origin.")
+        print(
+            f"report {outcome.report_id} for {summary['period']}: {summary['total_recalls']} recalls, "
+            f"{summary['china_made']} made in China, {summary['unknown_origin']} of unknown origin."
+        )
     for path in paths:
         print(path)
     return 0

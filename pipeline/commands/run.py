@@ -33,11 +33,19 @@ def register(sub: Any) -> None:
         "run", help="the main job once: crawl (recorded snapshot by default), tag, index, bulletins, mail, report"
     )
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--replay", type=Path, metavar="DIR",
-                        help="crawl from this recorded snapshot (default: TBT_REPLAY_DIR, else crawlers/sources)")
+    source.add_argument(
+        "--replay",
+        type=Path,
+        metavar="DIR",
+        help="crawl from this recorded snapshot (default: TBT_REPLAY_DIR, else crawlers/sources)",
+    )
     source.add_argument("--live", action="store_true", help="crawl the live sources over the network")
-    parser.add_argument("--subscribers", type=Path, metavar="CSV",
-                        help="demo subscribers to add once (default: the constructed pipeline/demo/subscribers.csv)")
+    parser.add_argument(
+        "--subscribers",
+        type=Path,
+        metavar="CSV",
+        help="demo subscribers to add once (default: the constructed pipeline/demo/subscribers.csv)",
+    )
     parser.add_argument("--no-demo-subscribers", action="store_true", help="add no demo subscribers")
     parser.add_argument("--period", help="period of the recall-risk report (default: latest quarter with recalls)")
     parser.add_argument("--timeout", type=float, help="seconds per crawl (default TBT_CRAWL_TIMEOUT)")
@@ -99,8 +107,11 @@ def _run(args: argparse.Namespace) -> int:
             ids = [i for i in ids if i not in skipped]
         results = stages.crawl_sources(settings, ids, replay_dir=replay, timeout=args.timeout)
         for r in results:
-            detail = (f"seen {r.get('seen')}, new {r.get('new')}, changed {r.get('changed')}, "
-                      f"rejected {r.get('rejected')}" if r["status"] != "failed" else r.get("error", ""))
+            detail = (
+                f"seen {r.get('seen')}, new {r.get('new')}, changed {r.get('changed')}, rejected {r.get('rejected')}"
+                if r["status"] != "failed"
+                else r.get("error", "")
+            )
             flag = " SUSPICIOUS count (operator mailed)" if r.get("suspicious") else ""
             print(f"   {r['source_id']}: {r['status']} {detail}{flag}")
         failed = [r["source_id"] for r in results if r["status"] == "failed"]
@@ -128,8 +139,7 @@ def _run(args: argparse.Namespace) -> int:
     if period is None:
         print("== recall-risk report: skipped, no recalls in the database")
     else:
-        job.stage(f"recall-risk report {period}",
-                  lambda: stages.build_recall_risk_report(settings, period=period))
+        job.stage(f"recall-risk report {period}", lambda: stages.build_recall_risk_report(settings, period=period))
 
     _print_summary(settings, job)
     return 1 if job.failures else 0
@@ -142,8 +152,10 @@ def _print_summary(settings: Settings, job: _Job) -> None:
     print(f"   measures stored:     {facts['measures']} ({facts['recalls']} recalls) from {facts['sources']} source(s)")
     print(f"   measures tagged:     {facts['tagged']} ({facts['sector_tags']} sector tags)")
     print(f"   measures indexed:    {facts.get('indexed', 'unknown')}")
-    print(f"   bulletins composed:  {facts['bulletins']}; mailed {facts['bulletins_sent']} "
-          f"({facts['pending']} mail(s) still pending, {facts['failed']} failed)")
+    print(
+        f"   bulletins composed:  {facts['bulletins']}; mailed {facts['bulletins_sent']} "
+        f"({facts['pending']} mail(s) still pending, {facts['failed']} failed)"
+    )
     print(f"   mails (maildir):     {settings.maildir}")
     reports = [r for name, r in job.results.items() if name.startswith("recall-risk report")]
     for report in reports:
@@ -152,8 +164,10 @@ def _print_summary(settings: Settings, job: _Job) -> None:
     print(f"   reports folder:      {settings.reports_dir}")
     login = _demo_login(settings)
     if login:
-        print(f"   portal:              {settings.portal_base_url}  (start it: tbt-alert portal; "
-              f"demo login {login[0]} / {login[1]})")
+        print(
+            f"   portal:              {settings.portal_base_url}  (start it: tbt-alert portal; "
+            f"demo login {login[0]} / {login[1]})"
+        )
     if job.failures:
         print()
         print("== problems")
@@ -168,6 +182,7 @@ def _facts(settings: Settings) -> dict[str, Any]:
     from schema.models import Bulletin, Delivery, Measure, SectorTag
 
     with session_for(settings) as session:
+
         def count(query: Any) -> int:
             return int(session.scalar(query) or 0)
 
@@ -179,7 +194,8 @@ def _facts(settings: Settings) -> dict[str, Any]:
             "sector_tags": count(select(func.count()).select_from(SectorTag)),
             "bulletins": count(select(func.count()).select_from(Bulletin)),
             "bulletins_sent": count(
-                select(func.count()).select_from(Delivery)
+                select(func.count())
+                .select_from(Delivery)
                 .where(Delivery.purpose == "bulletin", Delivery.status == "sent")
             ),
             "pending": count(select(func.count()).select_from(Delivery).where(Delivery.status == "pending")),

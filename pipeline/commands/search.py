@@ -15,9 +15,10 @@ _MARK = re.compile(r"</?mark>")
 
 def register(sub: Any) -> None:
     p = sub.add_parser("search", help="search the indexed measures (full text, filters, facets)")
-    p.add_argument("q", nargs="?", default=None, help="text in any language; AND, OR, NOT and \"phrases\" work")
-    p.add_argument("--country", action="append", default=[], metavar="CODE",
-                   help="notifying member, alpha-3 or name (repeatable)")
+    p.add_argument("q", nargs="?", default=None, help='text in any language; AND, OR, NOT and "phrases" work')
+    p.add_argument(
+        "--country", action="append", default=[], metavar="CODE", help="notifying member, alpha-3 or name (repeatable)"
+    )
     p.add_argument("--bri", action="store_true", help="Belt-and-Road countries only")
     p.add_argument("--eu", action="store_true", help="EU and its member states only")
     p.add_argument("--sector", action="append", default=[], help="sector code (repeatable)")
@@ -71,8 +72,10 @@ def _search(args: argparse.Namespace) -> int:
         deadline = f" comments until {f['comment_deadline'][:10]}" if f.get("comment_deadline") else ""
         flag = " [OPEN]" if hit.open_for_comment else ""
         print(f"\n{n}. {_plain(hit.highlights.get('title', [f['title']])[0])}")
-        print(f"   {f.get('country', '---')} {f['kind']} {f.get('document_symbol') or f['source_key']} {when}"
-              f"{deadline}{flag}")
+        print(
+            f"   {f.get('country', '---')} {f['kind']} {f.get('document_symbol') or f['source_key']} {when}"
+            f"{deadline}{flag}"
+        )
         if f.get("sector_codes"):
             print(f"   sectors: {', '.join(f['sector_codes'])}")
         for field, fragments in hit.highlights.items():

@@ -12,8 +12,9 @@ _ALL = ("elasticsearch", "postgresql", "smtp")
 def register(sub: Any) -> None:
     parser = sub.add_parser("services", help="start, stop or check the local services on loopback")
     parser.add_argument("action", choices=("up", "down", "status"))
-    parser.add_argument("names", nargs="*", metavar="SERVICE",
-                        help=f"which services (default: all of {', '.join(_ALL)})")
+    parser.add_argument(
+        "names", nargs="*", metavar="SERVICE", help=f"which services (default: all of {', '.join(_ALL)})"
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -45,8 +46,11 @@ def _run(args: argparse.Namespace) -> int:
                 ok &= status.up
         return 0 if ok else 1
     if args.action == "down":
-        stops = {"elasticsearch": services.stop_elasticsearch, "postgresql": services.stop_postgres,
-                 "smtp": services.stop_smtp}
+        stops = {
+            "elasticsearch": services.stop_elasticsearch,
+            "postgresql": services.stop_postgres,
+            "smtp": services.stop_smtp,
+        }
         for name in names:
             stops[name]()
             print(f"{name:14} stopped")

@@ -84,18 +84,24 @@ def register(sub: Any) -> None:
     actions = sources.add_subparsers(dest="sources_command", metavar="ACTION", required=True)
     new = actions.add_parser("new", help="write the skeleton folder of a new source and its test module")
     new.add_argument("source", metavar="ID", help="the new source's id: lower case, digits and _ (e.g. jp_meti)")
-    new.add_argument("--url", default="https://example.org/",
-                     help="the URL the spider starts from (default: a placeholder to replace)")
-    new.add_argument("--root", type=Path, default=REPO_ROOT,
-                     help="repository root to write into (default: this checkout)")
+    new.add_argument(
+        "--url",
+        default="https://example.org/",
+        help="the URL the spider starts from (default: a placeholder to replace)",
+    )
+    new.add_argument(
+        "--root", type=Path, default=REPO_ROOT, help="repository root to write into (default: this checkout)"
+    )
     new.set_defaults(handler=_new)
 
 
 def _new(args: argparse.Namespace) -> int:
     for path in scaffold(args.source, args.root, url=args.url):
         print(f"wrote {path}")
-    print(f"next: fill in the YAML, record a response into crawlers/sources/{args.source}/recorded/ "
-          "with its case in meta.json, then write parse()")
+    print(
+        f"next: fill in the YAML, record a response into crawlers/sources/{args.source}/recorded/ "
+        "with its case in meta.json, then write parse()"
+    )
     return 0
 
 

@@ -25,8 +25,7 @@ QUARANTINE_SHOWN = 50
 
 def _users_page(request: Request, session: Session, error: str | None = None, status: int = 200) -> Response:
     users = session.execute(select(User).order_by(User.username)).scalars().all()
-    return page(request, "admin_users.html", {"users": users, "roles": list(ROLE_RANK), "error": error},
-                status=status)
+    return page(request, "admin_users.html", {"users": users, "roles": list(ROLE_RANK), "error": error}, status=status)
 
 
 @router.get("/admin/users", dependencies=[Depends(ADMIN)])
@@ -50,15 +49,20 @@ def add_user(
         return _users_page(request, session, words["password_too_short"], 422)
     if session.execute(select(User.id).where(User.username == username.strip())).first():
         return _users_page(request, session, words["user_exists"], 409)
-    session.add(User(username=username.strip(), password_hash=hash_password(password), role=role,
-                     email=email.strip() or None))
+    session.add(
+        User(username=username.strip(), password_hash=hash_password(password), role=role, email=email.strip() or None)
+    )
     session.commit()
     return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.post("/admin/users/{user_id}/active", dependencies=[Depends(ADMIN), Depends(verify_csrf)])
-def set_user_active(request: Request, user_id: int, session: Annotated[Session, Depends(db_session)],
-                    active: Annotated[str, Form()] = "0") -> Response:
+def set_user_active(
+    request: Request,
+    user_id: int,
+    session: Annotated[Session, Depends(db_session)],
+    active: Annotated[str, Form()] = "0",
+) -> Response:
     user = session.get(User, user_id)
     if user is None:
         raise HTTPException(404)
@@ -72,9 +76,11 @@ def set_user_active(request: Request, user_id: int, session: Annotated[Session, 
 
 @router.get("/admin/subscribers", dependencies=[Depends(ADMIN)])
 def subscribers_page(request: Request, session: Annotated[Session, Depends(db_session)]) -> Response:
-    subscribers = session.execute(
-        select(Subscriber).options(selectinload(Subscriber.subscriptions)).order_by(Subscriber.email)
-    ).scalars().all()
+    subscribers = (
+        session.execute(select(Subscriber).options(selectinload(Subscriber.subscriptions)).order_by(Subscriber.email))
+        .scalars()
+        .all()
+    )
     return page(request, "admin_subscribers.html", {"subscribers": subscribers})
 
 
@@ -84,26 +90,55 @@ def _counts(session: Session, query: Any) -> dict[str, int]:
 
 def source_overview(session: Session) -> list[dict[str, Any]]:
     """Each source with its latest crawl run and its quarantine count."""
-    latest = (select(CrawlRun.source_id, func.max(CrawlRun.started_at).label("started"))
-              .group_by(CrawlRun.source_id).subquery())
-    runs = {r.source_id: r for r in session.execute(
-        select(CrawlRun).join(latest, (CrawlRun.source_id == latest.c.source_id)
-                              & (CrawlRun.started_at == latest.c.started))).scalars()}
-    quarantined = _counts(session, select(QuarantinedRecord.source_id, func.count())
-                          .where(QuarantinedRecord.resolved.is_(False)).group_by(QuarantinedRecord.source_id))
+    latest = (
+        select(CrawlRun.source_id, func.max(CrawlRun.started_at).label("started"))
+        .group_by(CrawlRun.source_id)
+        .subquery()
+    )
+    runs = {
+        r.source_id: r
+        for r in session.execute(
+            select(CrawlRun).join(
+                latest, (CrawlRun.source_id == latest.c.source_id) & (CrawlRun.started_at == latest.c.started)
+            )
+        ).scalars()
+    }
+    quarantined = _counts(
+        session,
+        select(QuarantinedRecord.source_id, func.count())
+        .where(QuarantinedRecord.resolved.is_(False))
+        .group_by(QuarantinedRecord.source_id),
+    )
     measures = _counts(session, select(Measure.source_id, func.count()).group_by(Measure.source_id))
-    suspicious = _counts(session, select(CrawlRun.source_id, func.count())
-                         .where(CrawlRun.suspicious.is_(True)).group_by(CrawlRun.source_id))
+    suspicious = _counts(
+        session,
+        select(CrawlRun.source_id, func.count()).where(CrawlRun.suspicious.is_(True)).group_by(CrawlRun.source_id),
+    )
     sources = session.execute(select(Source).order_by(Source.id)).scalars().all()
-    return [{"source": s, "run": runs.get(s.id), "quarantined": quarantined.get(s.id, 0),
-             "measures": measures.get(s.id, 0), "suspicious_runs": suspicious.get(s.id, 0)} for s in sources]
+    return [
+        {
+            "source": s,
+            "run": runs.get(s.id),
+            "quarantined": quarantined.get(s.id, 0),
+            "measures": measures.get(s.id, 0),
+            "suspicious_runs": suspicious.get(s.id, 0),
+        }
+        for s in sources
+    ]
 
 
 @router.get("/admin/operations", dependencies=[Depends(ADMIN)])
 def operations_page(request: Request, session: Annotated[Session, Depends(db_session)]) -> Response:
-    records = session.execute(
-        select(QuarantinedRecord).where(QuarantinedRecord.resolved.is_(False))
-        .order_by(QuarantinedRecord.created_at.desc()).limit(QUARANTINE_SHOWN)).scalars().all()
+    records = (
+        session.execute(
+            select(QuarantinedRecord)
+            .where(QuarantinedRecord.resolved.is_(False))
+            .order_by(QuarantinedRecord.created_at.desc())
+            .limit(QUARANTINE_SHOWN)
+        )
+        .scalars()
+        .all()
+    )
     consistency: Any = None
     consistency_error: str | None = None
     try:
@@ -112,7 +147,13 @@ def operations_page(request: Request, session: Annotated[Session, Depends(db_ses
         consistency = index_counts(portal_of(request).settings)
     except (ImportError, SearchError, ServiceUnavailable) as exc:
         consistency_error = str(exc)
-    return page(request, "admin_operations.html", {
-        "sources": source_overview(session), "quarantine": records, "consistency": consistency,
-        "consistency_error": consistency_error,
-    })
+    return page(
+        request,
+        "admin_operations.html",
+        {
+            "sources": source_overview(session),
+            "quarantine": records,
+            "consistency": consistency,
+            "consistency_error": consistency_error,
+        },
+    )

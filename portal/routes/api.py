@@ -42,8 +42,9 @@ def api_search(
     eu_only: bool = False,
     sector: Annotated[list[Code] | None, Query(description="Sector codes of the taxonomy")] = None,
     hs_prefix: Annotated[str | None, Query(pattern=r"^\d{2,10}$")] = None,
-    kind: Annotated[list[Literal["tbt_notification", "sps_notification", "regulation", "standard", "recall"]]
-                    | None, Query()] = None,
+    kind: Annotated[
+        list[Literal["tbt_notification", "sps_notification", "regulation", "standard", "recall"]] | None, Query()
+    ] = None,
     language: Annotated[list[Annotated[str, Query(pattern=r"^[a-z]{2}$")]] | None, Query()] = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
@@ -58,24 +59,39 @@ def api_search(
     request: Request,
 ) -> Any:
     values: dict[str, Any] = {
-        "q": q, "countries": [c.upper() for c in country or []], "bri_only": bri_only, "eu_only": eu_only,
-        "sectors": sector or [], "hs_prefix": hs_prefix, "kinds": kind or [], "languages": language or [],
-        "date_from": date_from, "date_to": date_to, "open_for_comment": open_for_comment,
-        "deadline_within_days": deadline_within_days, "risk_levels": risk_level or [],
-        "origin_china": origin_china, "sort": sort, "page": page, "size": size,
+        "q": q,
+        "countries": [c.upper() for c in country or []],
+        "bri_only": bri_only,
+        "eu_only": eu_only,
+        "sectors": sector or [],
+        "hs_prefix": hs_prefix,
+        "kinds": kind or [],
+        "languages": language or [],
+        "date_from": date_from,
+        "date_to": date_to,
+        "open_for_comment": open_for_comment,
+        "deadline_within_days": deadline_within_days,
+        "risk_levels": risk_level or [],
+        "origin_china": origin_china,
+        "sort": sort,
+        "page": page,
+        "size": size,
     }
     values = {k: v for k, v in values.items() if v not in (None, [], False)}
     if page * size > MAX_RESULT_WINDOW:
-        return JSONResponse({"detail": f"page {page} of size {size} is beyond the first {MAX_RESULT_WINDOW} "
-                                       "hits; narrow the filters"}, status_code=422)
+        return JSONResponse(
+            {"detail": f"page {page} of size {size} is beyond the first {MAX_RESULT_WINDOW} hits; narrow the filters"},
+            status_code=422,
+        )
     try:
         from search.query import search_measures
 
         portal = portal_of(request)
         result = search_measures(portal.es(), portal.settings, build_request(values))
     except ValidationError as exc:
-        return JSONResponse({"detail": jsonable_encoder(exc.errors(include_url=False, include_context=False))},
-                            status_code=422)
+        return JSONResponse(
+            {"detail": jsonable_encoder(exc.errors(include_url=False, include_context=False))}, status_code=422
+        )
     except (ImportError, SearchError, ServiceUnavailable) as exc:
         return _unavailable(exc)
     return jsonable_encoder(as_dict(result))
@@ -83,37 +99,62 @@ def api_search(
 
 def measure_json(measure: Any) -> dict[str, Any]:
     data = {f: getattr(measure, f) for f in FIELDS}
-    data.update({
-        "parent_id": measure.parent_id, "relation": measure.relation, "url": measure.url,
-        "documents": measure.documents, "extra": measure.extra,
-        "sector_tags": [{"sector": t.sector, "score": t.score, "method": t.method, "evidence": t.evidence,
-                         "classifier_version": t.classifier_version} for t in measure.sector_tags],
-    })
+    data.update(
+        {
+            "parent_id": measure.parent_id,
+            "relation": measure.relation,
+            "url": measure.url,
+            "documents": measure.documents,
+            "extra": measure.extra,
+            "sector_tags": [
+                {
+                    "sector": t.sector,
+                    "score": t.score,
+                    "method": t.method,
+                    "evidence": t.evidence,
+                    "classifier_version": t.classifier_version,
+                }
+                for t in measure.sector_tags
+            ],
+        }
+    )
     return data
 
 
 @router.get("/measures/{measure_id}", dependencies=[Depends(API_STAFF)], summary="One measure with its tags")
-def api_measure(measure_id: Annotated[str, Path(max_length=64)],
-                session: Annotated[Session, Depends(db_session)]) -> Any:
+def api_measure(
+    measure_id: Annotated[str, Path(max_length=64)], session: Annotated[Session, Depends(db_session)]
+) -> Any:
     measure = load_measure(session, measure_id)
     data = measure_json(measure)
-    data["timeline"] = [{"id": e["measure"].id, "relation": e["relation"], "date": e["date"]}
-                        for e in timeline(session, measure)]
+    data["timeline"] = [
+        {"id": e["measure"].id, "relation": e["relation"], "date": e["date"]} for e in timeline(session, measure)
+    ]
     return jsonable_encoder(data)
 
 
-@router.get("/measures/{measure_id}/bulletins", dependencies=[Depends(API_STAFF)],
-            summary="Bulletins a measure went out in")
+@router.get(
+    "/measures/{measure_id}/bulletins", dependencies=[Depends(API_STAFF)], summary="Bulletins a measure went out in"
+)
 def api_measure_bulletins(
     measure_id: Annotated[str, Path(max_length=64)], session: Annotated[Session, Depends(db_session)]
 ) -> Any:
     load_measure(session, measure_id)
-    return jsonable_encoder([{
-        "bulletin_id": row["bulletin"].id, "subject": row["bulletin"].subject,
-        "period_start": row["bulletin"].period_start, "period_end": row["bulletin"].period_end,
-        "created_at": row["bulletin"].created_at, "section": row["item"].section,
-        "reasons": row["item"].reasons, "recipient": row["recipient"],
-    } for row in bulletins_of(session, measure_id)])
+    return jsonable_encoder(
+        [
+            {
+                "bulletin_id": row["bulletin"].id,
+                "subject": row["bulletin"].subject,
+                "period_start": row["bulletin"].period_start,
+                "period_end": row["bulletin"].period_end,
+                "created_at": row["bulletin"].created_at,
+                "section": row["item"].section,
+                "reasons": row["item"].reasons,
+                "recipient": row["recipient"],
+            }
+            for row in bulletins_of(session, measure_id)
+        ]
+    )
 
 
 @router.get("/sectors", dependencies=[Depends(API_STAFF)], summary="The sector taxonomy")
@@ -122,9 +163,16 @@ def api_sectors() -> Any:
         from classifiers.taxonomy import load_taxonomy
     except ImportError as exc:
         raise HTTPException(503, f"The sector taxonomy is not available: {exc}") from None
-    return [{"code": s.code, "name_zh": s.name_zh, "name_en": s.name_en,
-             "description_zh": s.description_zh, "description_en": s.description_en}
-            for s in load_taxonomy().sectors]
+    return [
+        {
+            "code": s.code,
+            "name_zh": s.name_zh,
+            "name_en": s.name_en,
+            "description_zh": s.description_zh,
+            "description_en": s.description_en,
+        }
+        for s in load_taxonomy().sectors
+    ]
 
 
 @router.get("/docs", dependencies=[Depends(API_PUBLIC)], include_in_schema=False)
@@ -133,6 +181,12 @@ def api_docs(request: Request) -> Response:
     operations = []
     for path, methods in spec.get("paths", {}).items():
         for method, op in methods.items():
-            operations.append({"method": method.upper(), "path": path, "summary": op.get("summary", ""),
-                               "parameters": op.get("parameters", [])})
+            operations.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op.get("summary", ""),
+                    "parameters": op.get("parameters", []),
+                }
+            )
     return page(request, "api_docs.html", {"operations": operations})

@@ -22,14 +22,20 @@ from tbt_alert.errors import TbtError
 router = APIRouter(include_in_schema=False)
 MEDIA_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
 # A rendered report has its own inline styles and embedded chart images, but never scripts.
-REPORT_CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-              "font-src 'self' data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
+REPORT_CSP = (
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+)
 
 
 def _list_context(request: Request, session: Session) -> dict[str, Any]:
     reports = session.execute(select(Report).order_by(Report.created_at.desc()).limit(200)).scalars().all()
-    return {"reports": reports, "sectors": sector_choices(language_of(request)), "error": None,
-            "form": {"period": "", "market": "", "sector": ""}}
+    return {
+        "reports": reports,
+        "sectors": sector_choices(language_of(request)),
+        "error": None,
+        "form": {"period": "", "market": "", "sector": ""},
+    }
 
 
 @router.get("/reports", dependencies=[Depends(ANALYST)])
@@ -52,8 +58,12 @@ def generate_report(
         context = _list_context(request, session) | {"error": words["reports_unavailable"] + str(exc)}
         return page(request, "reports.html", context, status=503)
     try:
-        outcome = build_report(portal_of(request).settings, period.strip(),
-                               market=market.strip().upper() or None, sector=sector.strip() or None)
+        outcome = build_report(
+            portal_of(request).settings,
+            period.strip(),
+            market=market.strip().upper() or None,
+            sector=sector.strip() or None,
+        )
     except (TbtError, ValueError) as exc:
         context = _list_context(request, session) | {
             "error": words["report_failed"] + str(exc),
@@ -73,13 +83,15 @@ def _report(session: Session, report_id: int) -> Report:
 @router.get("/reports/{report_id}", dependencies=[Depends(ANALYST)])
 def report_page(request: Request, report_id: int, session: Annotated[Session, Depends(db_session)]) -> Response:
     report = _report(session, report_id)
-    return page(request, "report.html", {"report": report, "formats": sorted(f for f in report.files
-                                                                             if f in MEDIA_TYPES)})
+    return page(
+        request, "report.html", {"report": report, "formats": sorted(f for f in report.files if f in MEDIA_TYPES)}
+    )
 
 
 @router.get("/reports/{report_id}/file/{fmt}", dependencies=[Depends(ANALYST)])
-def report_file(request: Request, report_id: int, fmt: str,
-                session: Annotated[Session, Depends(db_session)]) -> Response:
+def report_file(
+    request: Request, report_id: int, fmt: str, session: Annotated[Session, Depends(db_session)]
+) -> Response:
     report = _report(session, report_id)
     if fmt not in MEDIA_TYPES or not report.files.get(fmt):
         raise HTTPException(404)

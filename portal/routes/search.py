@@ -32,11 +32,34 @@ from tbt_alert.errors import SearchError, ServiceUnavailable
 router = APIRouter(include_in_schema=False)
 
 # Facet name in the response -> query-string parameter that filters by it.
-FACET_PARAMS = {"countries": "country", "bri": "bri", "sectors": "sector", "kinds": "kind",
-                "years": "year", "open_for_comment": "open", "languages": "language"}
-EXPORT_COLUMNS = ("id", "kind", "document_symbol", "country", "title", "title_en", "products", "hs_codes",
-                  "sector_codes", "language", "distributed_on", "published_on", "comment_deadline",
-                  "entry_into_force", "risk_level", "country_of_origin", "url")
+FACET_PARAMS = {
+    "countries": "country",
+    "bri": "bri",
+    "sectors": "sector",
+    "kinds": "kind",
+    "years": "year",
+    "open_for_comment": "open",
+    "languages": "language",
+}
+EXPORT_COLUMNS = (
+    "id",
+    "kind",
+    "document_symbol",
+    "country",
+    "title",
+    "title_en",
+    "products",
+    "hs_codes",
+    "sector_codes",
+    "language",
+    "distributed_on",
+    "published_on",
+    "comment_deadline",
+    "entry_into_force",
+    "risk_level",
+    "country_of_origin",
+    "url",
+)
 # A spreadsheet is for reading, not for copying the index: the first 5,000 matches.
 EXPORT_LIMIT = 5000
 EXPORT_PAGE = 100  # search.query.SearchRequest allows at most 100 per page
@@ -86,12 +109,14 @@ def facet_view(request: Request, facets: dict[str, Any]) -> list[dict[str, Any]]
             value = _facet_value(name, key)
             if param in ("bri", "open") and value == "0":
                 continue  # a "no" bucket is shown as a count, but filtering by it is not offered
-            entries.append({
-                "label": facet_label(name, key, lang, words),
-                "count": b.get("count", b.get("doc_count", 0)),
-                "url": toggle_url(params, param, value),
-                "active": (param, value) in params.multi_items(),
-            })
+            entries.append(
+                {
+                    "label": facet_label(name, key, lang, words),
+                    "count": b.get("count", b.get("doc_count", 0)),
+                    "url": toggle_url(params, param, value),
+                    "active": (param, value) in params.multi_items(),
+                }
+            )
         groups.append({"name": name, "title": words[f"facet_{name}"], "entries": entries})
     return groups
 
@@ -108,12 +133,20 @@ def search_page(request: Request) -> Response:
     words = translator(language_of(request))
     values = request_values(request.query_params)
     if values["page"] * PAGE_SIZE > MAX_RESULT_WINDOW:
-        return message_page(request, "bad_request", f"page {values['page']} is beyond the first "
-                            f"{MAX_RESULT_WINDOW} results; narrow the filters.", status=422)
-    context: dict[str, Any] = {"params": request.query_params, "q": request.query_params.get("q", ""),
-                               "sort": request.query_params.get("sort", "relevance"), "error": None,
-                               "export_csv": export_url(request.query_params, "csv"),
-                               "export_xlsx": export_url(request.query_params, "xlsx")}
+        return message_page(
+            request,
+            "bad_request",
+            f"page {values['page']} is beyond the first {MAX_RESULT_WINDOW} results; narrow the filters.",
+            status=422,
+        )
+    context: dict[str, Any] = {
+        "params": request.query_params,
+        "q": request.query_params.get("q", ""),
+        "sort": request.query_params.get("sort", "relevance"),
+        "error": None,
+        "export_csv": export_url(request.query_params, "csv"),
+        "export_xlsx": export_url(request.query_params, "xlsx"),
+    }
     try:
         result = as_dict(run_search(request, values))
     except ValidationError as exc:
@@ -125,15 +158,17 @@ def search_page(request: Request) -> Response:
     total = int(result.get("total") or 0)
     current = values["page"]
     last = max(1, -(-min(total, 10000) // PAGE_SIZE))
-    context.update({
-        "total": total,
-        "hits": [hit_view(h) for h in result.get("hits") or []],
-        "facets": facet_view(request, as_dict(result.get("facets"))),
-        "page_no": current,
-        "prev_url": page_url(request.query_params, current - 1) if current > 1 else None,
-        "next_url": page_url(request.query_params, current + 1) if current < last else None,
-        "sort_urls": {s: toggle_url(request.query_params, "sort", s) for s in ("relevance", "date", "deadline")},
-    })
+    context.update(
+        {
+            "total": total,
+            "hits": [hit_view(h) for h in result.get("hits") or []],
+            "facets": facet_view(request, as_dict(result.get("facets"))),
+            "page_no": current,
+            "prev_url": page_url(request.query_params, current - 1) if current > 1 else None,
+            "next_url": page_url(request.query_params, current + 1) if current < last else None,
+            "sort_urls": {s: toggle_url(request.query_params, "sort", s) for s in ("relevance", "date", "deadline")},
+        }
+    )
     return page(request, "search.html", context)
 
 
@@ -186,8 +221,11 @@ def export_csv(request: Request) -> Response:
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
     writer.writeheader()
     writer.writerows(rows)
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="tbt-measures.csv"'})
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="tbt-measures.csv"'},
+    )
 
 
 @router.get("/search/export.xlsx", dependencies=[Depends(STAFF)])
@@ -206,6 +244,7 @@ def export_xlsx(request: Request) -> Response:
     workbook.save(buffer)
     buffer.seek(0)
     return StreamingResponse(
-        buffer, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        buffer,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": 'attachment; filename="tbt-measures.xlsx"'},
     )

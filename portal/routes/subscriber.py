@@ -48,8 +48,9 @@ def bad_link(request: Request) -> Response:
 
 
 @router.get(CONFIRM_PATH, dependencies=[Depends(SUBSCRIBER_LINK)])
-def confirm_page(request: Request, session: Annotated[Session, Depends(db_session)],
-                 token: str | None = None) -> Response:
+def confirm_page(
+    request: Request, session: Annotated[Session, Depends(db_session)], token: str | None = None
+) -> Response:
     try:
         subscriber = subscriber_for(request, session, token, "confirm")
     except _BadLink:
@@ -58,8 +59,9 @@ def confirm_page(request: Request, session: Annotated[Session, Depends(db_sessio
 
 
 @router.post(CONFIRM_PATH, dependencies=[Depends(SUBSCRIBER_LINK), Depends(verify_csrf)])
-def confirm(request: Request, session: Annotated[Session, Depends(db_session)],
-            token: Annotated[str | None, Form()] = None) -> Response:
+def confirm(
+    request: Request, session: Annotated[Session, Depends(db_session)], token: Annotated[str | None, Form()] = None
+) -> Response:
     try:
         subscriber = subscriber_for(request, session, token, "confirm")
     except _BadLink:
@@ -78,14 +80,21 @@ def _subscription(subscriber: Subscriber) -> Subscription | None:
 
 
 def _manage_context(request: Request, subscriber: Subscriber, token: str, **extra: Any) -> dict[str, Any]:
-    return {"subscriber": subscriber, "sub": _subscription(subscriber), "token": token,
-            "sectors": sector_choices(language_of(request)), "kinds": MEASURE_KINDS,
-            "frequencies": FREQUENCIES, **extra}
+    return {
+        "subscriber": subscriber,
+        "sub": _subscription(subscriber),
+        "token": token,
+        "sectors": sector_choices(language_of(request)),
+        "kinds": MEASURE_KINDS,
+        "frequencies": FREQUENCIES,
+        **extra,
+    }
 
 
 @router.get(MANAGE_PATH, dependencies=[Depends(SUBSCRIBER_LINK)])
-def manage_page(request: Request, session: Annotated[Session, Depends(db_session)],
-                token: str | None = None, saved: int = 0) -> Response:
+def manage_page(
+    request: Request, session: Annotated[Session, Depends(db_session)], token: str | None = None, saved: int = 0
+) -> Response:
     try:
         subscriber = subscriber_for(request, session, token, "manage")
     except _BadLink:
@@ -129,8 +138,9 @@ async def manage(request: Request, session: Annotated[Session, Depends(db_sessio
         subscriber.language = check_language(str(form.get("language") or subscriber.language))
     except InvalidSubscription as exc:
         session.rollback()
-        return page(request, "subscriber_manage.html",
-                    _manage_context(request, subscriber, token, error=str(exc)), status=422)
+        return page(
+            request, "subscriber_manage.html", _manage_context(request, subscriber, token, error=str(exc)), status=422
+        )
     session.commit()
     from urllib.parse import urlencode
 
@@ -138,8 +148,9 @@ async def manage(request: Request, session: Annotated[Session, Depends(db_sessio
 
 
 @router.get(UNSUBSCRIBE_PATH, dependencies=[Depends(SUBSCRIBER_LINK)])
-def unsubscribe_page(request: Request, session: Annotated[Session, Depends(db_session)],
-                     token: str | None = None) -> Response:
+def unsubscribe_page(
+    request: Request, session: Annotated[Session, Depends(db_session)], token: str | None = None
+) -> Response:
     try:
         subscriber = subscriber_for(request, session, token, "unsubscribe")
     except _BadLink:
@@ -148,8 +159,9 @@ def unsubscribe_page(request: Request, session: Annotated[Session, Depends(db_se
 
 
 @router.post(UNSUBSCRIBE_PATH, dependencies=[Depends(SUBSCRIBER_LINK), Depends(verify_csrf_unless_one_click)])
-def unsubscribe(request: Request, session: Annotated[Session, Depends(db_session)],
-                token: Annotated[str | None, Form()] = None) -> Response:
+def unsubscribe(
+    request: Request, session: Annotated[Session, Depends(db_session)], token: Annotated[str | None, Form()] = None
+) -> Response:
     token = token or request.query_params.get("token")  # one-click POSTs carry it in the URL
     try:
         subscriber = subscriber_for(request, session, token, "unsubscribe")

@@ -22,8 +22,13 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fal
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=Base.metadata,
-                      literal_binds=True, render_as_batch=True, render_item=render_item)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=Base.metadata,
+        literal_binds=True,
+        render_as_batch=True,
+        render_item=render_item,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -33,8 +38,13 @@ def run_migrations_online() -> None:
     assert url is not None
     with engine_scope(url) as engine, engine.connect() as connection:
         # Batch mode lets ALTER TABLE migrations run on SQLite too.
-        context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True,
-                          compare_type=True, render_item=render_item)
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            render_as_batch=True,
+            compare_type=True,
+            render_item=render_item,
+        )
         with context.begin_transaction():
             context.run_migrations()
 

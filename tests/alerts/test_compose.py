@@ -158,8 +158,12 @@ def test_closing_soon_reminds_once(db_session: Session, alert_settings: Settings
 def test_a_long_bulletin_lists_the_most_relevant_and_says_how_many_were_left_out(
     db_session: Session, make_settings: Any, db_url: str, smtp_sink: Any
 ) -> None:
-    capped = make_settings(TBT_DATABASE_URL=db_url, TBT_SMTP_PORT=str(smtp_sink.port), TBT_BULLETIN_MAX_ITEMS="1",
-                           TBT_PORTAL_BASE_URL="https://tbt.example.org")
+    capped = make_settings(
+        TBT_DATABASE_URL=db_url,
+        TBT_SMTP_PORT=str(smtp_sink.port),
+        TBT_BULLETIN_MAX_ITEMS="1",
+        TBT_PORTAL_BASE_URL="https://tbt.example.org",
+    )
     store(db_session, real_records())
     subscribe(db_session, "wide@example.com", language="en", sectors="toys;sports_leisure;chemicals_plastics")
     outcome = compose_bulletins(capped, now=NOW)

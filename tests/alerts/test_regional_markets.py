@@ -7,8 +7,17 @@ from tbt_alert.countries import applicable_countries
 
 def _regional(extra: dict[str, object]) -> Measure:
     # Constructed for this test: the shape of an eaeu_eec item (country None, members in extra).
-    return Measure(id="eaeu_eec-x", source_id="eaeu_eec", source_key="TR CU 008/2011", kind="regulation",
-                   title="О безопасности игрушек", country=None, extra=extra, hs_codes=[], keywords=[])
+    return Measure(
+        id="eaeu_eec-x",
+        source_id="eaeu_eec",
+        source_key="TR CU 008/2011",
+        kind="regulation",
+        title="О безопасности игрушек",
+        country=None,
+        extra=extra,
+        hs_codes=[],
+        keywords=[],
+    )
 
 
 def test_members_in_applies_to_count_as_markets() -> None:
@@ -20,12 +29,15 @@ def test_members_in_applies_to_count_as_markets() -> None:
 
 def test_subscriber_of_a_member_country_matches_the_union_measure() -> None:
     pool = MeasurePool(prepare([_regional({"applies_to": ["ARM", "BLR", "KAZ", "KGZ", "RUS"]})]))
-    russia = Subscription(countries=["RUS"], country_groups=[], sectors=[], hs_prefixes=[], keywords=[], kinds=[],
-                          min_relevance=0.5)
-    france = Subscription(countries=["FRA"], country_groups=[], sectors=[], hs_prefixes=[], keywords=[], kinds=[],
-                          min_relevance=0.5)
-    bri = Subscription(countries=[], country_groups=["bri"], sectors=[], hs_prefixes=[], keywords=[], kinds=[],
-                       min_relevance=0.5)
+    russia = Subscription(
+        countries=["RUS"], country_groups=[], sectors=[], hs_prefixes=[], keywords=[], kinds=[], min_relevance=0.5
+    )
+    france = Subscription(
+        countries=["FRA"], country_groups=[], sectors=[], hs_prefixes=[], keywords=[], kinds=[], min_relevance=0.5
+    )
+    bri = Subscription(
+        countries=[], country_groups=["bri"], sectors=[], hs_prefixes=[], keywords=[], kinds=[], min_relevance=0.5
+    )
     assert list(pool.match(russia)) == [0]
     assert pool.match(france) == {}
     assert list(pool.match(bri)) == [0]

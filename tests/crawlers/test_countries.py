@@ -77,7 +77,12 @@ def test_country_row_in_both_languages() -> None:
     assert (china.name_en, china.name_zh, china.eping_id, china.wto_member) == ("China", "中国", "C156", True)
     eu = country("eur")
     assert (eu.name_en, eu.name_zh, eu.wto_member, eu.eping_id, eu.eu, eu.bri) == (
-        "European Union", "欧盟", True, "C918", True, False
+        "European Union",
+        "欧盟",
+        True,
+        "C918",
+        True,
+        False,
     )
     assert country("TWN").name_zh == "中国台湾"
 

@@ -63,11 +63,22 @@ def test_lookups_are_strict() -> None:
 
 def test_replay_server_serves_recorded_bodies_counts_times_and_404s(tmp_path: Path) -> None:
     (tmp_path / "a.json.gz").write_bytes(gzip.compress(b'{"ok": 1}'))
-    (tmp_path / "exchanges.json").write_text(json.dumps({"source": "x", "exchanges": [
-        {"url": "https://example.org/api?b=2&a=1", "status": 503, "times": 1},
-        {"url": "https://example.org/api?a=1&b=2", "body": "a.json.gz", "headers": {"Content-Type": "text/json"}},
-        {"url": "https://example.org/any", "match": "path", "body": "a.json.gz"},
-    ]}))
+    (tmp_path / "exchanges.json").write_text(
+        json.dumps(
+            {
+                "source": "x",
+                "exchanges": [
+                    {"url": "https://example.org/api?b=2&a=1", "status": 503, "times": 1},
+                    {
+                        "url": "https://example.org/api?a=1&b=2",
+                        "body": "a.json.gz",
+                        "headers": {"Content-Type": "text/json"},
+                    },
+                    {"url": "https://example.org/any", "match": "path", "body": "a.json.gz"},
+                ],
+            }
+        )
+    )
     exchanges, _args = load_exchanges(tmp_path)
     with ReplayServer(exchanges) as server:
         with pytest.raises(urllib.error.HTTPError) as info:
@@ -97,8 +108,13 @@ def test_replay_rewrite_sends_requests_to_loopback_and_restores_the_real_url() -
 
 
 def _item(**overrides: object) -> MeasureItem:
-    fields: dict[str, object] = {"source_id": "us_cpsc", "source_key": "18218", "kind": "recall", "title": "Ranges",
-                                 "raw_payload": "{}"}
+    fields: dict[str, object] = {
+        "source_id": "us_cpsc",
+        "source_key": "18218",
+        "kind": "recall",
+        "title": "Ranges",
+        "raw_payload": "{}",
+    }
     fields.update(overrides)
     return MeasureItem.model_validate(fields)
 

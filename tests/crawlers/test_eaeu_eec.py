@@ -24,8 +24,9 @@ URL = "https://eec.eaeunion.org/comission/department/deptexreg/tr/TR_general.php
 
 
 def page(header: str, rows: str, charset: str = "utf-8") -> bytes:
-    return (f'<html><head><meta charset="{charset}"></head><body><table><tr>{header}</tr>{rows}</table>'
-            "</body></html>").encode(charset)
+    return (
+        f'<html><head><meta charset="{charset}"></head><body><table><tr>{header}</tr>{rows}</table></body></html>'
+    ).encode(charset)
 
 
 def test_the_page_is_marked_constructed_and_the_source_unverified() -> None:
@@ -53,12 +54,15 @@ def test_raw_payload_is_the_row_as_received() -> None:
         assert item["raw_payload"] in body
 
 
-@pytest.mark.parametrize(("text", "expected_designation"), [
-    ("ТР ТС 008/2011", "ТР ТС 008/2011"),
-    ("TP TC 017/2011 «О безопасности продукции легкой промышленности»", "ТР ТС 017/2011"),
-    ("Технический регламент ТР ЕАЭС 037/2016", "ТР ЕАЭС 037/2016"),
-    ("О безопасности игрушек", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected_designation"),
+    [
+        ("ТР ТС 008/2011", "ТР ТС 008/2011"),
+        ("TP TC 017/2011 «О безопасности продукции легкой промышленности»", "ТР ТС 017/2011"),
+        ("Технический регламент ТР ЕАЭС 037/2016", "ТР ЕАЭС 037/2016"),
+        ("О безопасности игрушек", None),
+    ],
+)
 def test_designations(text: str, expected_designation: str | None) -> None:
     assert designation(text) == expected_designation
 
@@ -73,9 +77,12 @@ def test_russian_dates() -> None:
 
 def test_designation_inside_the_title_column_and_windows_1251() -> None:
     # The Commission's pages have used windows-1251; a title cell may open with the designation.
-    body = page("<th>Наименование</th><th>Дата вступления в силу</th><th>Примечание</th>",
-                "<tr><td><a href='/docs/tr008.pdf'>ТР ТС 008/2011 «О безопасности игрушек»</a></td>"
-                "<td>1 июля 2012 г.</td><td>с изменениями</td></tr>", charset="windows-1251")
+    body = page(
+        "<th>Наименование</th><th>Дата вступления в силу</th><th>Примечание</th>",
+        "<tr><td><a href='/docs/tr008.pdf'>ТР ТС 008/2011 «О безопасности игрушек»</a></td>"
+        "<td>1 июля 2012 г.</td><td>с изменениями</td></tr>",
+        charset="windows-1251",
+    )
     [item] = parse(body, URL, load_source(SOURCE)).items
     assert (item.source_key, item.entry_into_force) == ("ТР ТС 008/2011", dt.date(2012, 7, 1))
     assert item.documents == {"ru": "https://eec.eaeunion.org/docs/tr008.pdf"}
@@ -83,19 +90,31 @@ def test_designation_inside_the_title_column_and_windows_1251() -> None:
 
 
 def test_bad_rows_are_quarantined() -> None:
-    body = page("<th>Обозначение</th><th>Наименование</th><th>Дата вступления в силу</th>",
-                "<tr><td></td><td>«О безопасности чего-то»</td><td>01.07.2012</td></tr>"
-                "<tr><td>ТР ТС 099/2011</td><td>«X»</td><td>скоро</td></tr>"
-                "<tr><td>ТР ТС 098/2011</td><td></td><td></td></tr>")
+    body = page(
+        "<th>Обозначение</th><th>Наименование</th><th>Дата вступления в силу</th>",
+        "<tr><td></td><td>«О безопасности чего-то»</td><td>01.07.2012</td></tr>"
+        "<tr><td>ТР ТС 099/2011</td><td>«X»</td><td>скоро</td></tr>"
+        "<tr><td>ТР ТС 098/2011</td><td></td><td></td></tr>",
+    )
     result = parse(body, URL, load_source(SOURCE))
     assert result.items == []
     assert [(r.record_key, r.field) for r in result.rejected] == [
-        ("row 1", "number"), ("ТР ТС 099/2011", "entry_into_force"), ("row 3", "title")]
+        ("row 1", "number"),
+        ("ТР ТС 099/2011", "entry_into_force"),
+        ("row 3", "title"),
+    ]
 
 
-@pytest.mark.parametrize("body", [b"", b'{"a": 1}', b"<html><body><p>maintenance</p></body></html>",
-                                  page("<th>Колонка</th>", "<tr><td>1</td></tr>"),
-                                  b'<html><meta charset="x-unknown"></html>'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b'{"a": 1}',
+        b"<html><body><p>maintenance</p></body></html>",
+        page("<th>Колонка</th>", "<tr><td>1</td></tr>"),
+        b'<html><meta charset="x-unknown"></html>',
+    ],
+)
 def test_changed_structure(body: bytes) -> None:
     with pytest.raises(StructureChanged, match=SOURCE):
         parse(body, URL, load_source(SOURCE))

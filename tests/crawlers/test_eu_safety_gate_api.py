@@ -56,8 +56,16 @@ _json = st.recursive(
 _top = st.fixed_dictionaries(
     {"id": _json, "reference": _json, "product": _json},
     optional=dict.fromkeys(
-        ("risk", "measureTaken", "traceability", "country", "publicationDate", "reactingCountries", "versions",
-         "webReport"),
+        (
+            "risk",
+            "measureTaken",
+            "traceability",
+            "country",
+            "publicationDate",
+            "reactingCountries",
+            "versions",
+            "webReport",
+        ),
         _json,
     ),
 )

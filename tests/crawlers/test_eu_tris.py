@@ -23,7 +23,8 @@ HEADER = (
 
 def test_the_page_fixture_is_marked_constructed_and_the_csv_real() -> None:
     assert {c["name"]: c["constructed"] for c in meta(SOURCE)["cases"]} == {
-        "research_csv_sample": False, "notification_page_constructed": True,
+        "research_csv_sample": False,
+        "notification_page_constructed": True,
     }
 
 
@@ -59,7 +60,9 @@ def test_page_labels_in_a_table_layout() -> None:
     )
     [item] = parse(page.encode(), PAGE_URL, load_source(SOURCE)).items
     assert (item.source_key, item.country, item.title) == (
-        "2026/0266/ES", "ESP", "Draft Royal Decree on textile & footwear waste"
+        "2026/0266/ES",
+        "ESP",
+        "Draft Royal Decree on textile & footwear waste",
     )
     assert (item.products, str(item.comment_deadline)) == ("Textile products, footwear", "2026-09-28")
     assert item.url == PAGE_URL

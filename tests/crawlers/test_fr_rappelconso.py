@@ -20,7 +20,9 @@ RECORDS = "https://data.economie.gouv.fr/api/explore/v2.1/catalog/datasets/rappe
 def test_fixtures_are_real() -> None:
     assert meta(SOURCE)["constructed"] is False
     assert {c["name"]: c["constructed"] for c in meta(SOURCE)["cases"]} == {
-        "records_page_20": False, "car_recall_record": False}
+        "records_page_20": False,
+        "car_recall_record": False,
+    }
 
 
 def test_raw_payload_is_each_record_as_received() -> None:
@@ -85,14 +87,28 @@ def test_bad_records_are_quarantined() -> None:
     result = parse(json.dumps({"total_count": 6, "results": records}).encode(), RECORDS, load_source(SOURCE))
     assert result.items == []
     assert [(r.record_key, r.field) for r in result.rejected] == [
-        ("a", "category"), ("b", "date_publication"), ("c", "numero_version"), ("d", "libelle"),
-        ("results[4]", "numero_fiche"), ("results[5]", None),
+        ("a", "category"),
+        ("b", "date_publication"),
+        ("c", "numero_version"),
+        ("d", "libelle"),
+        ("results[4]", "numero_fiche"),
+        ("results[5]", None),
     ]
     assert "crawlers/sources/fr_rappelconso/fr_rappelconso.yml" in result.rejected[0].reason
 
 
-@pytest.mark.parametrize("body", [b"", b"<html/>", b'{"total_count": 1}', b'{"results": [], "total_count": "x"}',
-                                  b'{"results": {}, "total_count": 1}', b"42", b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"<html/>",
+        b'{"total_count": 1}',
+        b'{"results": [], "total_count": "x"}',
+        b'{"results": {}, "total_count": 1}',
+        b"42",
+        b"\xff\xfe",
+    ],
+)
 def test_changed_structure(body: bytes) -> None:
     with pytest.raises(StructureChanged, match=SOURCE):
         parse(body, RECORDS, load_source(SOURCE))
@@ -106,8 +122,18 @@ _json = st.recursive(
 _record = st.fixed_dictionaries(
     {},
     optional=dict.fromkeys(
-        ("numero_fiche", "numero_version", "libelle", "modeles_ou_references", "categorie_produit",
-         "date_publication", "identification_produits", "liens_vers_les_images", "id", "motif_rappel"),
+        (
+            "numero_fiche",
+            "numero_version",
+            "libelle",
+            "modeles_ou_references",
+            "categorie_produit",
+            "date_publication",
+            "identification_produits",
+            "liens_vers_les_images",
+            "id",
+            "motif_rappel",
+        ),
         _json,
     ),
 )

@@ -64,8 +64,10 @@ def test_a_gulf_regulation_applies_to_every_member_and_revisions_follow_up() -> 
 
 def test_other_date_formats_and_unmapped_columns() -> None:
     header = HEADER + "<th>Status</th>"
-    body = page("<tr><td>Draft X</td><td>G/TBT/N/SAU/1437</td><td>02/06/2026</td><td>1 August 2026</td>"
-                "<td>open</td></tr>", header)
+    body = page(
+        "<tr><td>Draft X</td><td>G/TBT/N/SAU/1437</td><td>02/06/2026</td><td>1 August 2026</td><td>open</td></tr>",
+        header,
+    )
     [item] = parse(body, URL, load_source(SOURCE)).items
     assert (item.distributed_on, item.comment_deadline) == (dt.date(2026, 6, 2), dt.date(2026, 8, 1))
     assert item.extra["unmapped"] == {"Status": "open"}
@@ -73,18 +75,25 @@ def test_other_date_formats_and_unmapped_columns() -> None:
 
 
 def test_bad_rows_are_quarantined() -> None:
-    rows = ("<tr><td>A</td><td>not a symbol</td><td></td><td></td></tr>"
-            "<tr><td>B</td><td></td><td></td><td></td></tr>"
-            "<tr><td>C</td><td>G/TBT/N/SAU/1</td><td>2026-13-01</td><td></td></tr>"
-            "<tr><td></td><td>G/TBT/N/SAU/2</td><td></td><td></td></tr>")
+    rows = (
+        "<tr><td>A</td><td>not a symbol</td><td></td><td></td></tr>"
+        "<tr><td>B</td><td></td><td></td><td></td></tr>"
+        "<tr><td>C</td><td>G/TBT/N/SAU/1</td><td>2026-13-01</td><td></td></tr>"
+        "<tr><td></td><td>G/TBT/N/SAU/2</td><td></td><td></td></tr>"
+    )
     result = parse(page(rows), URL, load_source(SOURCE))
     assert result.items == []
     assert [(r.record_key, r.field) for r in result.rejected] == [
-        ("row 1", "symbols"), ("row 2", "symbols"), ("G/TBT/N/SAU/1", "distributed"), ("row 4", "title")]
+        ("row 1", "symbols"),
+        ("row 2", "symbols"),
+        ("G/TBT/N/SAU/1", "distributed"),
+        ("row 4", "title"),
+    ]
 
 
-@pytest.mark.parametrize("body", [b"", b"[]", b"<html><body>no table</body></html>",
-                                  page("<tr><td>x</td></tr>", "<th>Title</th>")])
+@pytest.mark.parametrize(
+    "body", [b"", b"[]", b"<html><body>no table</body></html>", page("<tr><td>x</td></tr>", "<th>Title</th>")]
+)
 def test_changed_structure(body: bytes) -> None:
     with pytest.raises(StructureChanged, match=SOURCE):
         parse(body, URL, load_source(SOURCE))

@@ -81,8 +81,10 @@ def test_replay_of_every_recall_source_stores_exactly_the_snapshot_and_reruns_ad
             assert measures == 140 + 3 + 60 + 5
             runs = session.scalars(select(CrawlRun).order_by(CrawlRun.id)).all()
             assert [(r.source_id, r.status, r.seen, r.new) for r in runs] == [
-                ("eu_safety_gate", "success", 140, 140), ("us_cpsc", "success", 3, 3),
-                ("ca_health_canada", "success", 60, 60), ("au_accc", "success", 5, 5),
+                ("eu_safety_gate", "success", 140, 140),
+                ("us_cpsc", "success", 3, 3),
+                ("ca_health_canada", "success", 60, 60),
+                ("au_accc", "success", 5, 5),
             ]
             assert all(r.finished_at is not None and not r.suspicious for r in runs)
             china = session.scalar(select(func.count()).where(Measure.country_of_origin == "CHN"))
@@ -145,9 +147,16 @@ def test_truncated_body_fails_after_retries_and_changed_structure_fails_naming_t
 ) -> None:
     cpsc_body = (recorded_dir("us_cpsc") / "recalls_bluestar_2018.json").read_bytes()
     replay = _replay_dir(
-        tmp_path, "us_cpsc",
-        [{"url": "https://www.saferproducts.gov/RestWebServices/Recall?format=json", "match": "path",
-          "truncate": 500, "body": "recalls.json"}],
+        tmp_path,
+        "us_cpsc",
+        [
+            {
+                "url": "https://www.saferproducts.gov/RestWebServices/Recall?format=json",
+                "match": "path",
+                "truncate": 500,
+                "body": "recalls.json",
+            }
+        ],
         {"recalls.json": cpsc_body},
     )
     truncated = crawl(settings, "us_cpsc", replay_dir=replay, timeout=120, scrapy_settings=FAST)
@@ -156,13 +165,19 @@ def test_truncated_body_fails_after_retries_and_changed_structure_fails_naming_t
     changed_dir = tmp_path / "changed"
     hc_url = load_source("ca_health_canada").base_urls["en"]
     replay = _replay_dir(
-        changed_dir, "ca_health_canada",
+        changed_dir,
+        "ca_health_canada",
         [{"url": hc_url, "body": "dump.json"}],
         {"dump.json": json.dumps({"records": [{"NID": "1"}]}).encode()},
     )
     (replay / "ca_health_canada" / "exchanges.json").write_text(
-        json.dumps({"source": "ca_health_canada", "spider_args": {"languages": "en"},
-                    "exchanges": [{"url": hc_url, "body": "dump.json"}]})
+        json.dumps(
+            {
+                "source": "ca_health_canada",
+                "spider_args": {"languages": "en"},
+                "exchanges": [{"url": hc_url, "body": "dump.json"}],
+            }
+        )
     )
     changed = crawl(settings, "ca_health_canada", replay_dir=replay, timeout=120, scrapy_settings=FAST)
     assert changed.status == "failed"
@@ -197,7 +212,8 @@ def test_bad_records_are_quarantined_once_and_a_changed_record_becomes_a_revisio
 
     def run(report: str, folder: str) -> CrawlOutcome:
         replay = _replay_dir(
-            tmp_path / folder, "eu_safety_gate",
+            tmp_path / folder,
+            "eu_safety_gate",
             [{"url": SG_LIST, "body": "list.xml"}, {"url": SG_REPORT.format(10000282), "body": "r.xml"}],
             {"list.xml": list_body, "r.xml": report.encode()},
         )
@@ -231,7 +247,8 @@ def test_changed_alert_is_kept_as_a_revision(settings: Settings, db_url: str, tm
     outcomes = []
     for number, report in enumerate((real, changed)):
         replay = _replay_dir(
-            tmp_path / str(number), "eu_safety_gate",
+            tmp_path / str(number),
+            "eu_safety_gate",
             [{"url": SG_LIST, "body": "list.xml"}, {"url": SG_REPORT.format(10000282), "body": "r.xml"}],
             {"list.xml": list_body, "r.xml": report.encode()},
         )
@@ -260,7 +277,8 @@ def test_crawl_all_skips_sources_without_a_snapshot_and_a_crawl_timeout_fails_th
     assert [(o.source_id, o.status) for o in outcomes] == [("au_accc", "success")]
 
     slow = _replay_dir(
-        tmp_path / "slow", "us_cpsc",
+        tmp_path / "slow",
+        "us_cpsc",
         [{"url": "https://www.saferproducts.gov/RestWebServices/Recall?format=json", "match": "path", "delay": 30}],
         {},
     )

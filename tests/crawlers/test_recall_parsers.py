@@ -90,8 +90,9 @@ def test_health_canada_french_titles_merge() -> None:
 
     config = load_source("ca_health_canada")
     item = get_parser("ca_health_canada")(cases("ca_health_canada")[0].body(), config.base_urls["en"], config).items[0]
-    french = french_titles(json.dumps([{"NID": item.source_key, "Titre": "Rappel", "URL": "https://x/fr/y"}]).encode(),
-                           config)
+    french = french_titles(
+        json.dumps([{"NID": item.source_key, "Titre": "Rappel", "URL": "https://x/fr/y"}]).encode(), config
+    )
     merged = with_french(item, french)
     assert merged.extra["title_fr"] == "Rappel"
     assert merged.documents == {"en": item.documents["en"], "fr": "https://x/fr/y"}
@@ -148,8 +149,14 @@ _json = st.recursive(
 _cpsc_like = st.lists(
     st.fixed_dictionaries(
         {"RecallNumber": _json, "Title": _json},
-        optional={"RecallDate": _json, "Products": _json, "Hazards": _json, "ManufacturerCountries": _json,
-                  "Remedies": _json, "LastPublishDate": _json},
+        optional={
+            "RecallDate": _json,
+            "Products": _json,
+            "Hazards": _json,
+            "ManufacturerCountries": _json,
+            "Remedies": _json,
+            "LastPublishDate": _json,
+        },
     ),
     max_size=3,
 )
@@ -164,8 +171,14 @@ def test_cpsc_odd_records_are_items_or_rejects(records: list[dict[str, object]])
 
 
 @settings(max_examples=80, deadline=None)
-@given(records=st.lists(st.dictionaries(st.sampled_from(["NID", "Title", "Recall class", "Last updated", "Archived",
-                                                          "URL", "Other"]), _json), max_size=3))
+@given(
+    records=st.lists(
+        st.dictionaries(
+            st.sampled_from(["NID", "Title", "Recall class", "Last updated", "Archived", "URL", "Other"]), _json
+        ),
+        max_size=3,
+    )
+)
 def test_health_canada_odd_records_never_escape(records: list[dict[str, object]]) -> None:
     only_documented_errors("ca_health_canada", json.dumps(records).encode(), "u")
 

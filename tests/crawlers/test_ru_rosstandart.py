@@ -42,8 +42,11 @@ def test_bad_rows_are_quarantined() -> None:
     config = load_source(SOURCE)
     rows = [
         {"@rsprsPrns:prns": "<a href='x'>1.2</a>", "@rsprsPrns:draftSt": "X"},
-        {"@rsprsPrns:prns": "<a href='../rsprs/nds-details?uuid=4dbc1456-c0f0-4c58-bfb3-c61b6f1921ce'>1</a>",
-         "@rsprsPrns:draftSt": "Y", "@rsprs-nds:submitted-public-discussion-date": "32.13.2026"},
+        {
+            "@rsprsPrns:prns": "<a href='../rsprs/nds-details?uuid=4dbc1456-c0f0-4c58-bfb3-c61b6f1921ce'>1</a>",
+            "@rsprsPrns:draftSt": "Y",
+            "@rsprs-nds:submitted-public-discussion-date": "32.13.2026",
+        },
     ]
     result = parse(json.dumps({"total": "1", "rows": rows}).encode(), config.base_urls["drafts"], config)
     assert result.items == []
@@ -58,14 +61,27 @@ def test_changed_structure(body: bytes) -> None:
 
 
 _value = st.none() | st.integers() | st.text(max_size=30) | st.lists(st.text(max_size=5), max_size=2)
-_keys = st.sampled_from(["@rsprsPrns:prns", "@rsprsPrns:draftSt", "@rsprs-nds:gostR", "@rsprsPrns:tk",
-                         "@rsprs-nds:submitted-public-discussion-date", "id", "project_name", "start_date",
-                         "title", "attachments", "date"])
+_keys = st.sampled_from(
+    [
+        "@rsprsPrns:prns",
+        "@rsprsPrns:draftSt",
+        "@rsprs-nds:gostR",
+        "@rsprsPrns:tk",
+        "@rsprs-nds:submitted-public-discussion-date",
+        "id",
+        "project_name",
+        "start_date",
+        "title",
+        "attachments",
+        "date",
+    ]
+)
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.dictionaries(_keys, _value, max_size=6) | _value, max_size=4),
-       st.sampled_from(["rows", "gost", "sp"]))
+@given(
+    st.lists(st.dictionaries(_keys, _value, max_size=6) | _value, max_size=4), st.sampled_from(["rows", "gost", "sp"])
+)
 def test_arbitrary_records_are_items_or_rejects(records: list[object], where: str) -> None:
     body = json.dumps({where: records, "total": "1"}).encode()
     result = only_documented_errors(SOURCE, body, load_source(SOURCE).base_urls["drafts"])

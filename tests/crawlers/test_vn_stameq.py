@@ -42,12 +42,15 @@ def test_toy_regulation() -> None:
     assert toys["adopted_on"] is None  # the constructed page gives no dates: none are made up
 
 
-@pytest.mark.parametrize(("text", "number"), [
-    ("QCVN 3:2019/BKHCN", "QCVN 3:2019/BKHCN"),
-    ("qcvn 01 : 2017 / bct", "QCVN 01:2017/BCT"),
-    ("Sửa đổi 1:2016 QCVN 4:2009/BKHCN", "QCVN 4:2009/BKHCN"),
-    ("TCVN 6238-1:2017", None),
-])
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("QCVN 3:2019/BKHCN", "QCVN 3:2019/BKHCN"),
+        ("qcvn 01 : 2017 / bct", "QCVN 01:2017/BCT"),
+        ("Sửa đổi 1:2016 QCVN 4:2009/BKHCN", "QCVN 4:2009/BKHCN"),
+        ("TCVN 6238-1:2017", None),
+    ],
+)
 def test_numbers(text: str, number: str | None) -> None:
     found = qcvn_number(text)
     assert (found[0] if found else None) == number
@@ -65,28 +68,39 @@ def test_vietnamese_dates() -> None:
 
 def test_dates_links_and_amendments() -> None:
     # Inline test rows (invented values, for the parser's logic only).
-    rows = ("<tr><td><a href='/van-ban/qcvn-99.pdf'>QCVN 99:2030/BKHCN</a></td><td>Quy chuẩn thử</td>"
-            "<td>01/02/2030</td><td>ngày 1 tháng 8 năm 2030</td></tr>"
-            "<tr><td>Sửa đổi 1:2031 QCVN 99:2030/BKHCN</td><td>Sửa đổi thử</td><td></td><td></td></tr>")
+    rows = (
+        "<tr><td><a href='/van-ban/qcvn-99.pdf'>QCVN 99:2030/BKHCN</a></td><td>Quy chuẩn thử</td>"
+        "<td>01/02/2030</td><td>ngày 1 tháng 8 năm 2030</td></tr>"
+        "<tr><td>Sửa đổi 1:2031 QCVN 99:2030/BKHCN</td><td>Sửa đổi thử</td><td></td><td></td></tr>"
+    )
     first, amendment = parse(page(rows), URL, load_source(SOURCE)).items
     assert (first.adopted_on, first.entry_into_force) == (dt.date(2030, 2, 1), dt.date(2030, 8, 1))
     assert first.documents == {"vi": "https://tcvn.gov.vn/van-ban/qcvn-99.pdf"}
     assert (amendment.source_key, amendment.parent_key, amendment.relation) == (
-        "QCVN 99:2030/BKHCN Sửa đổi 1:2031", "QCVN 99:2030/BKHCN", "revision")
+        "QCVN 99:2030/BKHCN Sửa đổi 1:2031",
+        "QCVN 99:2030/BKHCN",
+        "revision",
+    )
 
 
 def test_bad_rows_are_quarantined() -> None:
-    rows = ("<tr><td>TCVN 1:2000</td><td>X</td><td></td><td></td></tr>"
-            "<tr><td>QCVN 98:2030/BKHCN</td><td></td><td></td><td></td></tr>"
-            "<tr><td>QCVN 97:2030/BKHCN</td><td>Y</td><td>hôm qua</td><td></td></tr>")
+    rows = (
+        "<tr><td>TCVN 1:2000</td><td>X</td><td></td><td></td></tr>"
+        "<tr><td>QCVN 98:2030/BKHCN</td><td></td><td></td><td></td></tr>"
+        "<tr><td>QCVN 97:2030/BKHCN</td><td>Y</td><td>hôm qua</td><td></td></tr>"
+    )
     result = parse(page(rows), URL, load_source(SOURCE))
     assert result.items == []
     assert [(r.record_key, r.field) for r in result.rejected] == [
-        ("row 1", "number"), ("QCVN 98:2030/BKHCN", "title"), ("QCVN 97:2030/BKHCN", "adopted")]
+        ("row 1", "number"),
+        ("QCVN 98:2030/BKHCN", "title"),
+        ("QCVN 97:2030/BKHCN", "adopted"),
+    ]
 
 
-@pytest.mark.parametrize("body", [b"", b"{}", b"<html><body></body></html>",
-                                  page("<tr><td>1</td></tr>", "<th>Tên quy chuẩn</th>")])
+@pytest.mark.parametrize(
+    "body", [b"", b"{}", b"<html><body></body></html>", page("<tr><td>1</td></tr>", "<th>Tên quy chuẩn</th>")]
+)
 def test_changed_structure(body: bytes) -> None:
     with pytest.raises(StructureChanged, match=SOURCE):
         parse(body, URL, load_source(SOURCE))

@@ -14,7 +14,9 @@ from crawlers.sources.wto_eping.parser import parse
 from tbt_alert.errors import StructureChanged
 from tests.crawlers.recorded import cases, meta
 
-URL = "https://epingalert.org/api/v1/azureSearch/getAll?language=1&domainIds=1&sortBy=distributionDate&page=1&pageSize=10"
+URL = (
+    "https://epingalert.org/api/v1/azureSearch/getAll?language=1&domainIds=1&sortBy=distributionDate&page=1&pageSize=10"
+)
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +83,10 @@ def test_unknown_fields_are_kept_not_dropped(config: SourceConfig) -> None:
         ({"documentSymbol": "G/TBT/N/EU/1", "titlePlain": "T", "distributionDate": "10 June"}, "distributionDate"),
         ({"documentSymbol": "G/TBT/N/EU/1", "titlePlain": "T", "hsCodes": ["ab"]}, "hsCodes"),
         ({"documentSymbol": "G/TBT/N/EU/1", "titlePlain": "T", "notifyingMember": "Atlantis"}, "notifyingMember"),
-        ({"documentSymbol": "G/TBT/N/ARE/1, G/TBT/N/BHR/2", "titlePlain": "T", "notifyingMember": "Oman"},
-         "documentSymbol"),
+        (
+            {"documentSymbol": "G/TBT/N/ARE/1, G/TBT/N/BHR/2", "titlePlain": "T", "notifyingMember": "Oman"},
+            "documentSymbol",
+        ),
         ({"titlePlain": "T", "notifyingMember": "China"}, "documentSymbol"),
     ],
 )
@@ -96,8 +100,11 @@ def test_bad_records_are_rejected_naming_the_field(config: SourceConfig, record:
 
 
 def test_joint_gcc_notification_is_keyed_by_the_members_own_symbol(config: SourceConfig) -> None:
-    record = {"documentSymbol": "G/TBT/N/ARE/703, G/TBT/N/BHR/780", "titlePlain": "eCall",
-              "notifyingMember": "Bahrain, Kingdom of"}
+    record = {
+        "documentSymbol": "G/TBT/N/ARE/703, G/TBT/N/BHR/780",
+        "titlePlain": "eCall",
+        "notifyingMember": "Bahrain, Kingdom of",
+    }
     [item] = parse(page(record), URL, config).items
     assert (item.source_key, item.country) == ("G/TBT/N/BHR/780", "BHR")
     assert item.extra["joint_symbols"] == ["G/TBT/N/ARE/703", "G/TBT/N/BHR/780"]
@@ -123,9 +130,26 @@ _json = st.recursive(
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
     max_leaves=8,
 )
-_FIELDS = ["id", "documentSymbol", "notifyingMember", "notifyingMemberCode", "area", "distributionDate",
-           "commentDeadlineDate", "title", "titlePlain", "descriptionPlain", "productsFreeText", "hsCodes",
-           "icsCodes", "objectives", "keywords", "linkToNotification", "notifiedDocumentLink", "isOpenForComments"]
+_FIELDS = [
+    "id",
+    "documentSymbol",
+    "notifyingMember",
+    "notifyingMemberCode",
+    "area",
+    "distributionDate",
+    "commentDeadlineDate",
+    "title",
+    "titlePlain",
+    "descriptionPlain",
+    "productsFreeText",
+    "hsCodes",
+    "icsCodes",
+    "objectives",
+    "keywords",
+    "linkToNotification",
+    "notifiedDocumentLink",
+    "isOpenForComments",
+]
 _records = st.dictionaries(st.sampled_from(_FIELDS), _json | st.sampled_from(["G/TBT/N/EU/1", " China", "2025-01-01"]))
 
 

@@ -57,7 +57,12 @@ def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     state = tmp_path_factory.mktemp("airflow-parse")
     result = subprocess.run(
         [sys.executable, "-c", _DESCRIBE, str(REPO_ROOT / "dags")],
-        cwd=REPO_ROOT, env=airflow_env(state), capture_output=True, text=True, timeout=300, check=False,
+        cwd=REPO_ROOT,
+        env=airflow_env(state),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-5000:]
     described: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])

@@ -47,9 +47,7 @@ def airflow_metadata_url() -> Iterator[str]:
 
 def _group_pids(pgid: int) -> set[int]:
     """Running processes of the group (a zombie has exited; only its reaping is pending)."""
-    listing = subprocess.run(
-        ["ps", "-e", "-o", "pid=,pgid=,stat="], capture_output=True, text=True, check=True
-    ).stdout
+    listing = subprocess.run(["ps", "-e", "-o", "pid=,pgid=,stat="], capture_output=True, text=True, check=True).stdout
     return {
         int(pid)
         for pid, group, stat in (line.split() for line in listing.splitlines())
@@ -74,7 +72,9 @@ def test_scheduler_runs_tbt_pipeline_on_postgresql(
     replay = tmp_path / "replay"
     shutil.copytree(REPLAY / "au_accc" / "recorded", replay / "au_accc")
     settings = make_settings(
-        TBT_DATABASE_URL=postgres_url, TBT_INDEX_PREFIX=index_prefix, TBT_SMTP_PORT=str(smtp_sink.port),
+        TBT_DATABASE_URL=postgres_url,
+        TBT_INDEX_PREFIX=index_prefix,
+        TBT_SMTP_PORT=str(smtp_sink.port),
         TBT_REPLAY_DIR=str(replay),
     )
     port = free_port()
@@ -112,7 +112,12 @@ def test_scheduler_runs_tbt_pipeline_on_postgresql(
         # 2. Unpause it the way an operator would.
         unpause = subprocess.run(
             [str(SCRIPT), "airflow", "dags", "unpause", "tbt_pipeline"],
-            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         assert unpause.returncode == 0, unpause.stdout[-2000:] + unpause.stderr[-2000:]
 

@@ -42,8 +42,9 @@ def test_backup_then_restore_brings_back_the_rows(
     assert "restored" in capsys.readouterr().out
 
 
-def test_restore_of_a_missing_file_says_what_to_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_restore_of_a_missing_file_says_what_to_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("TBT_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("TBT_SECRET_KEY", "k" * 40)
     assert main(["db", "restore", str(tmp_path / "nope.sqlite")]) == 1

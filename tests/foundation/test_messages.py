@@ -32,8 +32,13 @@ _PYTHON_KEY = re.compile(
 _PYTHON_PREFIX = re.compile(r"""\bt\[\s*"([a-z0-9_]+)"\s*\+""")
 # Keys built from a prefix and a value the code takes from a fixed list: every value needs its key.
 ENUMERATED: dict[str, dict[str, tuple[str, ...]]] = {
-    "portal": {"kind_": MEASURE_KINDS, "frequency_": FREQUENCIES, "role_": USER_ROLES,
-               "sort_": ("relevance", "date", "deadline"), "group_": ("bri", "eu")},
+    "portal": {
+        "kind_": MEASURE_KINDS,
+        "frequency_": FREQUENCIES,
+        "role_": USER_ROLES,
+        "sort_": ("relevance", "date", "deadline"),
+        "group_": ("bri", "eu"),
+    },
     "alerts": {"freq_": FREQUENCIES},
 }
 
@@ -72,10 +77,17 @@ def test_every_key_the_code_uses_exists(package: str) -> None:
     uses = list(_used(package))
     # Guards the test itself: a regex that found nothing would pass everything.
     assert len({key for _, key, _ in uses}) > 20
-    missing = [f"{where}: {key}" for where, key, is_prefix in uses
-               if not (any(k.startswith(key) for k in keys) if is_prefix else key in keys)]
-    missing += [f"{prefix}{value}" for prefix, values in ENUMERATED[package].items() for value in values
-                if f"{prefix}{value}" not in keys]
+    missing = [
+        f"{where}: {key}"
+        for where, key, is_prefix in uses
+        if not (any(k.startswith(key) for k in keys) if is_prefix else key in keys)
+    ]
+    missing += [
+        f"{prefix}{value}"
+        for prefix, values in ENUMERATED[package].items()
+        for value in values
+        if f"{prefix}{value}" not in keys
+    ]
     assert missing == []
 
 

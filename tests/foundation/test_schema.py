@@ -54,9 +54,7 @@ def test_store_measures_counts_inserted_changed_unchanged(session: Session) -> N
     assert first == UpsertCounts(inserted=2, changed=0, unchanged=0)
     again = store_measures(session, [_recall("A12/0001/25", "Toy car"), _recall("A12/0002/25", "Doll")])
     assert again == UpsertCounts(inserted=0, changed=0, unchanged=2)
-    changed = store_measures(
-        session, [_recall("A12/0001/25", "Toy car (phthalates)"), _recall("A12/0003/25", "Kite")]
-    )
+    changed = store_measures(session, [_recall("A12/0001/25", "Toy car (phthalates)"), _recall("A12/0003/25", "Kite")])
     assert changed == UpsertCounts(inserted=1, changed=1, unchanged=0)
     session.commit()
     assert session.scalar(select(func.count()).select_from(Measure)) == 3
@@ -111,12 +109,22 @@ def test_constraints_keep_data_consistent(engine: Engine, session: Session) -> N
     store_measures(session, [_recall("K1", "t")])
     session.commit()
     session.add(
-        SectorTag(measure_id=measure_id("eu_safety_gate", "K1"), sector="toys", score=1.0, method="hs",
-                  classifier_version="v1")
+        SectorTag(
+            measure_id=measure_id("eu_safety_gate", "K1"),
+            sector="toys",
+            score=1.0,
+            method="hs",
+            classifier_version="v1",
+        )
     )
     session.add(
-        SectorTag(measure_id=measure_id("eu_safety_gate", "K1"), sector="toys", score=0.9, method="hs",
-                  classifier_version="v1")
+        SectorTag(
+            measure_id=measure_id("eu_safety_gate", "K1"),
+            sector="toys",
+            score=0.9,
+            method="hs",
+            classifier_version="v1",
+        )
     )
     with pytest.raises(IntegrityError):
         session.commit()

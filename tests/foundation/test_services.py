@@ -18,7 +18,8 @@ def test_elasticsearch_creates_and_deletes_an_index_under_the_run_prefix(es, ind
 
 
 def test_mail_sent_through_the_project_settings_arrives_in_the_maildir(
-    smtp_sink: SmtpSink, make_settings  # type: ignore[no-untyped-def]
+    smtp_sink: SmtpSink,
+    make_settings,  # type: ignore[no-untyped-def]
 ) -> None:
     settings: Settings = make_settings(TBT_SMTP_PORT=str(smtp_sink.port))
     message = EmailMessage()

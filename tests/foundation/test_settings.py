@@ -27,7 +27,11 @@ def test_postgres_url_gets_the_psycopg3_driver() -> None:
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("TBT_DATABASE_URL", "mysql://x/y", "TBT_DATABASE_URL='mysql://x/y' is not supported; set it to sqlite:///PATH"),
+        (
+            "TBT_DATABASE_URL",
+            "mysql://x/y",
+            "TBT_DATABASE_URL='mysql://x/y' is not supported; set it to sqlite:///PATH",
+        ),
         ("TBT_ELASTICSEARCH_URL", "localhost:9200", "TBT_ELASTICSEARCH_URL='localhost:9200' is not a valid URL"),
         ("TBT_INDEX_PREFIX", "Bad Prefix", "TBT_INDEX_PREFIX='Bad Prefix' is invalid"),
         ("TBT_SMTP_PORT", "smtp", "TBT_SMTP_PORT='smtp' is not a whole number"),

@@ -101,12 +101,16 @@ def test_prune_keeps_current_payloads_and_drops_old_superseded_ones(
     engine = make_engine(settings.database_url)
     try:
         with session_scope(engine) as session:
-            session.add_all([
-                QuarantinedRecord(source_id="test_source", reason="bad", raw_payload="<q1/>", created_at=old,
-                                  resolved=True),
-                QuarantinedRecord(source_id="test_source", reason="bad", raw_payload="<q2/>", created_at=old,
-                                  resolved=False),
-            ])
+            session.add_all(
+                [
+                    QuarantinedRecord(
+                        source_id="test_source", reason="bad", raw_payload="<q1/>", created_at=old, resolved=True
+                    ),
+                    QuarantinedRecord(
+                        source_id="test_source", reason="bad", raw_payload="<q2/>", created_at=old, resolved=False
+                    ),
+                ]
+            )
     finally:
         engine.dispose()
 
@@ -120,9 +124,7 @@ def test_prune_keeps_current_payloads_and_drops_old_superseded_ones(
         with session_scope(engine) as session:
             current = dict(session.execute(select(Measure.title, Measure.raw_payload)).all())
             revisions = dict(session.execute(select(MeasureRevision.revision, MeasureRevision.raw_payload)).all())
-            quarantined = sorted(
-                (q.resolved, q.raw_payload) for q in session.scalars(select(QuarantinedRecord))
-            )
+            quarantined = sorted((q.resolved, q.raw_payload) for q in session.scalars(select(QuarantinedRecord)))
             kept_content = session.scalar(select(func.count()).select_from(MeasureRevision))
     finally:
         engine.dispose()

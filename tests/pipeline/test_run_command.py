@@ -31,7 +31,12 @@ def _run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env.update(settings.extra)
     return subprocess.run(
         [sys.executable, "-m", "pipeline.cli", "run", *args],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
 
 

@@ -128,8 +128,16 @@ def test_crawl_source_raises_on_a_failed_crawl_so_the_task_retries(
 
 def _outcome(run_id: int, seen: int) -> CrawlOutcome:
     return CrawlOutcome(
-        run_id=run_id, source_id="au_accc", status="success", seen=seen, new=seen, changed=0, unchanged=0,
-        rejected=0, suspicious=True, error=None,
+        run_id=run_id,
+        source_id="au_accc",
+        status="success",
+        seen=seen,
+        new=seen,
+        changed=0,
+        unchanged=0,
+        rejected=0,
+        suspicious=True,
+        error=None,
     )
 
 
@@ -184,9 +192,7 @@ def test_claim_is_once_only(sqlite_engine: Any) -> None:
 def test_weekly_report_is_mailed_to_the_analysts_once(
     make_settings: Callable[..., Settings], smtp_sink: SmtpSink
 ) -> None:
-    settings = make_settings(
-        TBT_SMTP_PORT=str(smtp_sink.port), TBT_ANALYST_EMAILS="a1@example.com, a2@example.com"
-    )
+    settings = make_settings(TBT_SMTP_PORT=str(smtp_sink.port), TBT_ANALYST_EMAILS="a1@example.com, a2@example.com")
     report = stages.build_recall_risk_report(settings, period="2025-W48")
     assert report["period"] == "2025-W48"
     json.dumps(report)

@@ -41,8 +41,12 @@ class PortalEnv:
 
 
 def portal_settings(data_dir: Path, index_prefix: str, database_url: str | None = None) -> Settings:
-    env = {"TBT_DATA_DIR": str(data_dir), "TBT_SECRET_KEY": TEST_SECRET, "TBT_INDEX_PREFIX": index_prefix,
-           "TBT_CONTACT_EMAIL": "tbt-alert@example.org"}
+    env = {
+        "TBT_DATA_DIR": str(data_dir),
+        "TBT_SECRET_KEY": TEST_SECRET,
+        "TBT_INDEX_PREFIX": index_prefix,
+        "TBT_CONTACT_EMAIL": "tbt-alert@example.org",
+    }
     if database_url:
         env["TBT_DATABASE_URL"] = database_url
     settings = load_settings(env)
@@ -70,14 +74,23 @@ def _add_people(env: PortalEnv) -> None:
                 subscriber = add_subscriber(session, email=email, company=f"Test exporter {n}", language="zh")
                 add_subscription(session, subscriber, criteria(countries="EUR", kinds="recall", frequency="weekly"))
                 env.subscriber_ids.append(subscriber.id)
-            env.follow_up_id = session.execute(
-                select(Measure.id).where(Measure.parent_id.is_not(None)).order_by(Measure.id)).scalars().first() or ""
-            env.recall_id = session.execute(
-                select(Measure.id).where(Measure.kind == "recall").order_by(Measure.id)).scalars().first() or ""
+            env.follow_up_id = (
+                session.execute(select(Measure.id).where(Measure.parent_id.is_not(None)).order_by(Measure.id))
+                .scalars()
+                .first()
+                or ""
+            )
+            env.recall_id = (
+                session.execute(select(Measure.id).where(Measure.kind == "recall").order_by(Measure.id))
+                .scalars()
+                .first()
+                or ""
+            )
             from schema.models import SectorTag
 
-            env.tagged_id = session.execute(select(SectorTag.measure_id).order_by(SectorTag.measure_id)
-                                            ).scalars().first() or ""
+            env.tagged_id = (
+                session.execute(select(SectorTag.measure_id).order_by(SectorTag.measure_id)).scalars().first() or ""
+            )
     finally:
         engine.dispose()
 
@@ -108,8 +121,9 @@ def csrf_of(html: str) -> str:
 
 def log_in(client: TestClient, username: str, password: str) -> None:
     token = csrf_of(client.get("/login").text)
-    response = client.post("/login", data={"username": username, "password": password, "csrf_token": token},
-                           follow_redirects=False)
+    response = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}, follow_redirects=False
+    )
     assert response.status_code == 303, response.text[:500]
 
 

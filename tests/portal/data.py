@@ -70,8 +70,16 @@ def _tag_by_hs(settings: Settings) -> int:
                     for sector, prefix in taxonomy.sectors_for_hs(code):
                         found.setdefault(sector.code, []).append(f"{code} ({prefix})")
                 for sector_code, evidence in found.items():
-                    session.add(SectorTag(measure_id=measure.id, sector=sector_code, score=1.0, method="hs",
-                                          evidence={"hs_codes": evidence}, classifier_version=TAG_VERSION))
+                    session.add(
+                        SectorTag(
+                            measure_id=measure.id,
+                            sector=sector_code,
+                            score=1.0,
+                            method="hs",
+                            evidence={"hs_codes": evidence},
+                            classifier_version=TAG_VERSION,
+                        )
+                    )
                     added += 1
                 if found:
                     measure.tagged_version = TAG_VERSION

@@ -24,8 +24,15 @@ def test_api_search_filters_and_facets(portal_app: Any, portal_env: PortalEnv) -
     assert 0 < recalls["total"] < everything["total"]
     assert len(recalls["hits"]) == 5
     assert {h["fields"]["kind"] for h in recalls["hits"]} == {"recall"}
-    assert set(everything["facets"]) >= {"countries", "sectors", "kinds", "years", "languages", "bri",
-                                         "open_for_comment"}
+    assert set(everything["facets"]) >= {
+        "countries",
+        "sectors",
+        "kinds",
+        "years",
+        "languages",
+        "bri",
+        "open_for_comment",
+    }
     assert bad.status_code == 422
     assert measure["id"] == portal_env.follow_up_id
     assert len(measure["timeline"]) >= 2

@@ -65,8 +65,13 @@ def test_every_form_post_checks_csrf() -> None:
 
 
 def _fill(path: str, env: PortalEnv) -> str:
-    values = {"measure_id": env.follow_up_id, "report_id": "1", "user_id": str(env.user_ids["spare"]),
-              "code": "en", "fmt": "html"}
+    values = {
+        "measure_id": env.follow_up_id,
+        "report_id": "1",
+        "user_id": str(env.user_ids["spare"]),
+        "code": "en",
+        "fmt": "html",
+    }
     for name, value in values.items():
         path = path.replace("{" + name + "}", value)
     assert "{" not in path, f"no sample value for a parameter of {path}; add one to _fill"
@@ -83,7 +88,10 @@ def _request(client: TestClient, method: str, path: str, api_key: str | None) ->
 
 @pytest.mark.parametrize("role", ROLES_AND_ANONYMOUS, ids=lambda r: r or "anonymous")
 def test_route_allows_exactly_the_roles_of_its_rule(
-    route_case: tuple[str, str], role: str | None, portal_app: Any, client_as: Callable[[str | None], TestClient],
+    route_case: tuple[str, str],
+    role: str | None,
+    portal_app: Any,
+    client_as: Callable[[str | None], TestClient],
     portal_env: PortalEnv,
 ) -> None:
     path, method = route_case
@@ -92,8 +100,9 @@ def test_route_allows_exactly_the_roles_of_its_rule(
     client = client_as(role)
     response = _request(client, method, _fill(path, portal_env), None)
     assert response.status_code < 500, response.text[:300]
-    allowed = rule.level in (Access.PUBLIC, Access.SUBSCRIBER_LINK) or (role is not None
-                                                                          and role_allows(role, rule.level))
+    allowed = rule.level in (Access.PUBLIC, Access.SUBSCRIBER_LINK) or (
+        role is not None and role_allows(role, rule.level)
+    )
     to_login = response.status_code == 303 and response.headers["location"].startswith("/login?next=")
     if allowed:
         assert response.status_code not in (401, 403)
@@ -143,8 +152,12 @@ def test_deactivated_user_loses_the_session_at_once(
     staff = TestClient(portal_app, follow_redirects=False)
     log_in(staff, "spare1", "spare-password-0000")
     assert staff.get("/search").status_code == 200
-    assert admin.post(f"/admin/users/{portal_env.user_ids['spare']}/active",
-                      data={"csrf_token": token, "active": "0"}).status_code == 303
+    assert (
+        admin.post(
+            f"/admin/users/{portal_env.user_ids['spare']}/active", data={"csrf_token": token, "active": "0"}
+        ).status_code
+        == 303
+    )
     assert not user_active(portal_env, portal_env.user_ids["spare"])
     assert staff.get("/search").status_code == 303
     admin.post(f"/admin/users/{portal_env.user_ids['spare']}/active", data={"csrf_token": token, "active": "1"})

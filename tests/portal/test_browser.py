@@ -22,15 +22,22 @@ from tests.portal.conftest import PortalEnv
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
 def live_portal(portal_env: PortalEnv) -> Iterator[str]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(portal_env.settings), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(portal_env.settings), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -129,8 +136,9 @@ def test_staff_journey(browser, live_portal: str, portal_env: PortalEnv, tmp_pat
     context.close()
 
 
-def test_subscriber_changes_their_subscription(browser, live_portal: str, portal_env: PortalEnv,
-                                              tmp_path: Path) -> None:
+def test_subscriber_changes_their_subscription(
+    browser, live_portal: str, portal_env: PortalEnv, tmp_path: Path
+) -> None:
     context = browser.new_context(viewport={"width": 1000, "height": 900})
     page = context.new_page()
     page.goto(f"{live_portal}/subscriptions/manage?token={_manage_token(portal_env)}")

@@ -69,8 +69,9 @@ def test_export_csv_and_xlsx_hold_the_results(client_as: Callable[[str | None], 
     assert sum(1 for _ in sheet.iter_rows()) == total + 1
 
 
-def test_measure_page_has_fields_tags_timeline(client_as: Callable[[str | None], TestClient],
-                                               portal_env: PortalEnv) -> None:
+def test_measure_page_has_fields_tags_timeline(
+    client_as: Callable[[str | None], TestClient], portal_env: PortalEnv
+) -> None:
     client = client_as("staff")
     follow_up = client.get(f"/measures/{portal_env.follow_up_id}")
     assert follow_up.status_code == 200
@@ -99,11 +100,14 @@ def test_operations_page_shows_crawls_quarantine_and_consistency(client_as: Call
 def test_admin_adds_a_user(client_as: Callable[[str | None], TestClient]) -> None:
     admin = client_as("admin")
     token = csrf_of(admin.get("/admin/users").text)
-    short = admin.post("/admin/users", data={"csrf_token": token, "username": "x1", "password": "short",
-                                             "role": "staff"})
+    short = admin.post(
+        "/admin/users", data={"csrf_token": token, "username": "x1", "password": "short", "role": "staff"}
+    )
     assert short.status_code == 422
-    made = admin.post("/admin/users", data={"csrf_token": token, "username": "analyst-new",
-                                            "password": "a-long-enough-password", "role": "analyst"})
+    made = admin.post(
+        "/admin/users",
+        data={"csrf_token": token, "username": "analyst-new", "password": "a-long-enough-password", "role": "analyst"},
+    )
     assert made.status_code == 303
     assert "analyst-new" in admin.get("/admin/users").text
     assert "exporter-a@example.org" in admin.get("/admin/subscribers").text

@@ -56,10 +56,15 @@ def test_login_is_rate_limited(portal_env: PortalEnv) -> None:
     app = create_app(portal_env.settings)  # its own limiter: the other tests keep logging in
     with TestClient(app, follow_redirects=False) as client:
         token = csrf_of(client.get("/login").text)
-        codes = [client.post("/login", data={"username": "staff1", "password": "wrong-password",
-                                             "csrf_token": token}).status_code for _ in range(6)]
-        right = client.post("/login", data={"username": "staff1", "password": portal_env.passwords["staff1"],
-                                            "csrf_token": token})
+        codes = [
+            client.post(
+                "/login", data={"username": "staff1", "password": "wrong-password", "csrf_token": token}
+            ).status_code
+            for _ in range(6)
+        ]
+        right = client.post(
+            "/login", data={"username": "staff1", "password": portal_env.passwords["staff1"], "csrf_token": token}
+        )
     assert codes[:5] == [401] * 5
     assert codes[5] == 429
     assert right.status_code == 429
@@ -71,8 +76,10 @@ def test_login_never_redirects_off_site(
 ) -> None:
     client = client_as(None)
     token = csrf_of(client.get("/login").text)
-    response = client.post("/login", data={"username": "staff1", "password": portal_env.passwords["staff1"],
-                                           "csrf_token": token, "next": target})
+    response = client.post(
+        "/login",
+        data={"username": "staff1", "password": portal_env.passwords["staff1"], "csrf_token": token, "next": target},
+    )
     assert response.headers["location"] == "/search"
     assert client.get("/lang/en", params={"next": target}).headers["location"] == "/"
 
@@ -87,11 +94,20 @@ def test_hostile_source_text_is_escaped(tmp_path: Path) -> None:
         from crawlers.sources import load_source, sync_sources
 
         sync_sources(session, [load_source("eu_safety_gate")])
-        store_measures(session, [{
-            "source_id": "eu_safety_gate", "source_key": "CONSTRUCTED-XSS-1", "kind": "recall",
-            "title": '<script>alert("x")</script><img src=x onerror=alert(1)>', "url": "javascript:alert(1)",
-            "documents": {"en": "javascript:alert(2)"}, "raw_payload": "constructed for the escaping test",
-        }])
+        store_measures(
+            session,
+            [
+                {
+                    "source_id": "eu_safety_gate",
+                    "source_key": "CONSTRUCTED-XSS-1",
+                    "kind": "recall",
+                    "title": '<script>alert("x")</script><img src=x onerror=alert(1)>',
+                    "url": "javascript:alert(1)",
+                    "documents": {"en": "javascript:alert(2)"},
+                    "raw_payload": "constructed for the escaping test",
+                }
+            ],
+        )
         create_user(session, "staff9", "staff", "staff9-password-x")
         measure_id = session.query(Measure.id).scalar()
     engine.dispose()
@@ -129,7 +145,7 @@ def _token(env: PortalEnv, subscriber_id: int, purpose: str) -> str:
 
 def _tampered(token: str) -> str:
     middle = len(token) // 2
-    return token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1:]
+    return token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
 
 
 def test_manage_link_shows_and_changes_only_its_subscriber(
@@ -142,10 +158,20 @@ def test_manage_link_shows_and_changes_only_its_subscriber(
     assert page.status_code == 200
     assert subscriber_email(portal_env, a) in page.text
     assert subscriber_email(portal_env, b) not in page.text
-    saved = client.post("/subscriptions/manage", data={
-        "csrf_token": csrf_of(page.text), "token": token, "countries": "DEU, FRA", "country_groups": "bri",
-        "kinds": ["recall", "tbt_notification"], "hs_prefixes": "9503", "keywords": "toy", "frequency": "daily",
-        "language": "en"})
+    saved = client.post(
+        "/subscriptions/manage",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "token": token,
+            "countries": "DEU, FRA",
+            "country_groups": "bri",
+            "kinds": ["recall", "tbt_notification"],
+            "hs_prefixes": "9503",
+            "keywords": "toy",
+            "frequency": "daily",
+            "language": "en",
+        },
+    )
     assert saved.status_code == 303
     after = client.get(saved.headers["location"]).text
     assert 'id="saved"' in after
@@ -161,8 +187,10 @@ def test_invalid_subscription_values_are_explained(
     client = client_as(None)
     token = _token(portal_env, portal_env.subscriber_ids[1], "manage")
     page = client.get("/subscriptions/manage", params={"token": token})
-    response = client.post("/subscriptions/manage", data={"csrf_token": csrf_of(page.text), "token": token,
-                                                         "countries": "Atlantis", "frequency": "daily"})
+    response = client.post(
+        "/subscriptions/manage",
+        data={"csrf_token": csrf_of(page.text), "token": token, "countries": "Atlantis", "frequency": "daily"},
+    )
     assert response.status_code == 422
     assert "Atlantis" in response.text
 
@@ -174,8 +202,10 @@ def test_bad_links_get_a_clear_page(
     client = client_as(None)
     good = _token(portal_env, portal_env.subscriber_ids[0], "manage")
     params: dict[str, Any] = {
-        "tampered": {"token": _tampered(good)}, "wrong_purpose": {"token": good},
-        "garbage": {"token": "<script>x</script>"}, "missing": {},
+        "tampered": {"token": _tampered(good)},
+        "wrong_purpose": {"token": good},
+        "garbage": {"token": "<script>x</script>"},
+        "missing": {},
     }[case]
     path = "/subscriptions/unsubscribe" if case == "wrong_purpose" else "/subscriptions/manage"
     response = client.get(path, params=params)
@@ -207,8 +237,9 @@ def test_confirm_and_unsubscribe(client_as: Callable[[str | None], TestClient], 
     assert 'id="confirmed"' in done.text
     token = _token(portal_env, subscriber, "unsubscribe")
     page = client.get("/subscriptions/unsubscribe", params={"token": token})
-    forged = client.post("/subscriptions/unsubscribe", data={"csrf_token": csrf_of(page.text),
-                                                            "token": _tampered(token)})
+    forged = client.post(
+        "/subscriptions/unsubscribe", data={"csrf_token": csrf_of(page.text), "token": _tampered(token)}
+    )
     assert forged.status_code == 400
     done = client.post("/subscriptions/unsubscribe", data={"csrf_token": csrf_of(page.text), "token": token})
     assert 'id="unsubscribed"' in done.text
@@ -233,7 +264,7 @@ def test_one_click_unsubscribe_from_a_mail_client(portal_app: Any, portal_env: P
         assert row is not None
         url = unsubscribe_url(portal_env.settings, row)
     engine.dispose()
-    path = url[len(portal_env.settings.portal_base_url):]
+    path = url[len(portal_env.settings.portal_base_url) :]
     with TestClient(portal_app) as client:
         forged = client.post(path.replace("token=", "token=x"), data={"List-Unsubscribe": "One-Click"})
         without = client.post(path, data={})

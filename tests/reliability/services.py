@@ -91,8 +91,13 @@ class ThrowawayElasticsearch:
             argv += ["-E", f"{name}={value}"]
         with self.log_path.open("ab") as out:
             self.proc = subprocess.Popen(
-                _run_as(self.user, argv), env=env, cwd=self.root, stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                _run_as(self.user, argv),
+                env=env,
+                cwd=self.root,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -156,9 +161,21 @@ class ThrowawayPostgres:
         if self.user:
             subprocess.run(["chown", "-R", f"{self.user}:{self.user}", str(root)], check=True)
         subprocess.run(
-            _run_as(self.user, [services._pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                                "--encoding=UTF8", "--locale=C.UTF-8"]),
-            check=True, stdout=subprocess.DEVNULL,
+            _run_as(
+                self.user,
+                [
+                    services._pg_bin("initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ],
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
 
     def url(self, database: str = "postgres") -> str:
@@ -167,9 +184,24 @@ class ThrowawayPostgres:
     def _ctl(self, *args: str) -> None:
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sockets} -c fsync=off"
         subprocess.run(
-            _run_as(self.user, [services._pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log_path),
-                                "-o", options, "-w", "-t", "60", *args]),
-            check=True, stdout=subprocess.DEVNULL,
+            _run_as(
+                self.user,
+                [
+                    services._pg_bin("pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.log_path),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "60",
+                    *args,
+                ],
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
 
     def start(self) -> ThrowawayPostgres:
@@ -187,7 +219,6 @@ class ThrowawayPostgres:
     def create_database(self, name: str) -> str:
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)

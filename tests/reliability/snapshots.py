@@ -43,9 +43,11 @@ def manifest() -> list[WeeklyReport]:
     with (SAFETY_GATE / "MANIFEST.csv").open(encoding="utf-8") as handle:
         return [
             WeeklyReport(
-                file=row["file"], report_id=row["report_id"],
+                file=row["file"],
+                report_id=row["report_id"],
                 published=dt.datetime.strptime(row["report_date"], "%d/%m/%Y").date(),
-                week=int(row["report_week"]), notifications=int(row["notifications"]),
+                week=int(row["report_week"]),
+                notifications=int(row["notifications"]),
             )
             for row in csv.DictReader(handle)
         ]
@@ -70,24 +72,35 @@ def safety_gate_snapshot(folder: Path, reports: list[WeeklyReport]) -> Path:
     (target / "weekly_list.xml").write_text(
         f'<?xml version="1.0" encoding="UTF-8"?><Safety-Gate>{entries}</Safety-Gate>\n', encoding="utf-8"
     )
-    exchanges = [{"url": LIST_URL, "headers": {"Content-Type": "application/xml;charset=UTF-8"},
-                  "body": "weekly_list.xml"}]
+    exchanges = [
+        {"url": LIST_URL, "headers": {"Content-Type": "application/xml;charset=UTF-8"}, "body": "weekly_list.xml"}
+    ]
     for report in reports:
         link = target / report.file
         if not link.exists():
             link.symlink_to(SAFETY_GATE / "weekly_reports" / report.file)
-        exchanges.append({"url": REPORT_URL.format(id=report.report_id),
-                          "headers": {"Content-Type": "application/xml;charset=UTF-8"}, "body": report.file})
+        exchanges.append(
+            {
+                "url": REPORT_URL.format(id=report.report_id),
+                "headers": {"Content-Type": "application/xml;charset=UTF-8"},
+                "body": report.file,
+            }
+        )
     (target / "exchanges.json").write_text(json.dumps({"source": "eu_safety_gate", "exchanges": exchanges}, indent=1))
-    (target / "meta.json").write_text(json.dumps({
-        "source": "eu_safety_gate",
-        "constructed": True,
-        "why": "weekly_list.xml is constructed from /work/shared/data/safety_gate/MANIFEST.csv in the real list's "
-               "format so that the chosen recorded reports are crawled; each report body is the real recorded file "
-               "(arwfamily/oecd-global-recalls@541ee7e8b92737a7b817389074bf255a9cb78fe3:data/raw/eu/).",
-        "reports": len(reports),
-        "alerts": sum(r.notifications for r in reports),
-    }, indent=1))
+    (target / "meta.json").write_text(
+        json.dumps(
+            {
+                "source": "eu_safety_gate",
+                "constructed": True,
+                "why": "weekly_list.xml is constructed from ../shared/data/safety_gate/MANIFEST.csv in the real "
+                "list's format so that the chosen recorded reports are crawled; each report body is the real "
+                "recorded file (arwfamily/oecd-global-recalls@541ee7e8b92737a7b817389074bf255a9cb78fe3:data/raw/eu/).",
+                "reports": len(reports),
+                "alerts": sum(r.notifications for r in reports),
+            },
+            indent=1,
+        )
+    )
     return target
 
 
@@ -98,16 +111,32 @@ def health_canada_snapshot(folder: Path) -> Path:
     link = target / HEALTH_CANADA_DUMP.name
     if not link.exists():
         link.symlink_to(HEALTH_CANADA_DUMP)
-    (target / "exchanges.json").write_text(json.dumps({
-        "source": "ca_health_canada", "spider_args": {"languages": "en"},
-        "exchanges": [{"url": HEALTH_CANADA_URL, "headers": {"Content-Type": "application/json"},
-                       "body": HEALTH_CANADA_DUMP.name}],
-    }, indent=1))
-    (target / "meta.json").write_text(json.dumps({
-        "source": "ca_health_canada",
-        "constructed": False,
-        "provenance": "arwfamily/oecd-global-recalls@541ee7e8b92737a7b817389074bf255a9cb78fe3:"
-                      "data/raw/canada/latest.json.gz (via /work/shared/data/health_canada/, "
-                      "records updated before 2026)",
-    }, indent=1))
+    (target / "exchanges.json").write_text(
+        json.dumps(
+            {
+                "source": "ca_health_canada",
+                "spider_args": {"languages": "en"},
+                "exchanges": [
+                    {
+                        "url": HEALTH_CANADA_URL,
+                        "headers": {"Content-Type": "application/json"},
+                        "body": HEALTH_CANADA_DUMP.name,
+                    }
+                ],
+            },
+            indent=1,
+        )
+    )
+    (target / "meta.json").write_text(
+        json.dumps(
+            {
+                "source": "ca_health_canada",
+                "constructed": False,
+                "provenance": "arwfamily/oecd-global-recalls@541ee7e8b92737a7b817389074bf255a9cb78fe3:"
+                "data/raw/canada/latest.json.gz (via /work/shared/data/health_canada/, "
+                "records updated before 2026)",
+            },
+            indent=1,
+        )
+    )
     return target

@@ -40,8 +40,9 @@ def test_backup_restored_into_a_fresh_database_rebuilds_the_same_index(
     make_settings: Callable[..., Settings],
     tmp_path: Path,
 ) -> None:
-    original = make_settings(TBT_DATABASE_URL=db_url, TBT_INDEX_PREFIX=index_prefix, TBT_CLASSIFIER_MODE="rules",
-                             TBT_SMTP_PORT="1")  # no relay: the deliveries stay queued, and must survive too
+    original = make_settings(
+        TBT_DATABASE_URL=db_url, TBT_INDEX_PREFIX=index_prefix, TBT_CLASSIFIER_MODE="rules", TBT_SMTP_PORT="1"
+    )  # no relay: the deliveries stay queued, and must survive too
     stages.sync_sources(original)
     stages.demo_subscribers(original)
     crawled = stages.crawl_sources(original, ["au_accc", "eu_safety_gate", "wto_eping"], replay_dir=REPLAY)
@@ -55,8 +56,12 @@ def test_backup_restored_into_a_fresh_database_rebuilds_the_same_index(
     assert before["quarantined"] > 0  # wto_eping's rejected records are part of what must survive
 
     backup = maintenance.backup_database(original, destination=tmp_path / "backups", label="reliability")
-    restored = make_settings(TBT_DATA_DIR=str(tmp_path / "restored"), TBT_DATABASE_URL=fresh_database_url,
-                             TBT_INDEX_PREFIX=f"{index_prefix}-restored", TBT_CLASSIFIER_MODE="rules")
+    restored = make_settings(
+        TBT_DATA_DIR=str(tmp_path / "restored"),
+        TBT_DATABASE_URL=fresh_database_url,
+        TBT_INDEX_PREFIX=f"{index_prefix}-restored",
+        TBT_CLASSIFIER_MODE="rules",
+    )
     maintenance.restore_database(restored, backup)
     rebuilt = rebuild_index(restored)
 

@@ -40,15 +40,18 @@ def test_garbage_and_a_changed_structure_fail_loudly_and_alert_the_operator(
     shutil.copytree(REPLAY / "au_accc" / "recorded", replay / "au_accc")
     for source in EXPECTED_ERRORS:
         shutil.copytree(FAULTY / source, replay / source)
-    settings = make_settings(TBT_SMTP_PORT=str(smtp_sink.port), TBT_CLASSIFIER_MODE="rules",
-                             TBT_INDEX_PREFIX=index_prefix)
+    settings = make_settings(
+        TBT_SMTP_PORT=str(smtp_sink.port), TBT_CLASSIFIER_MODE="rules", TBT_INDEX_PREFIX=index_prefix
+    )
     logical = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0).isoformat()
 
     run = run_dag("tbt_pipeline", logical, settings, conf={"replay_dir": str(replay)}, retry_delay=1)
 
     crawls = {t["label"]: t for name, t in run["tasks"].items() if name.startswith("crawl[")}
     assert {label: t["state"] for label, t in crawls.items()} == {
-        "au_accc": "success", "eu_safety_gate": "failed", "ca_health_canada": "failed",
+        "au_accc": "success",
+        "eu_safety_gate": "failed",
+        "ca_health_canada": "failed",
     }, run["log"][-4000:]
     assert crawls["eu_safety_gate"]["try_number"] == crawls["ca_health_canada"]["try_number"] == 3
     later = {name: t["state"] for name, t in run["tasks"].items() if not name.startswith(("crawl[", "due_"))}

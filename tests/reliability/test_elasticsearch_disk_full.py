@@ -74,7 +74,8 @@ def _blocked(node: ThrowawayElasticsearch, prefix: str) -> bool:
     found = node.get(f"/{prefix}-*/_settings/index.blocks.read_only_allow_delete?expand_wildcards=all")
     return any(
         (v.get("settings", {}).get("index", {}).get("blocks", {}) or {}).get("read_only_allow_delete") == "true"
-        for v in found.values() if isinstance(v, dict)
+        for v in found.values()
+        if isinstance(v, dict)
     )
 
 

@@ -53,7 +53,9 @@ def test_elasticsearch_killed_while_indexing_then_the_next_run_catches_up(
 ) -> None:
     node = throwaway_es()
     settings = make_settings(
-        TBT_ELASTICSEARCH_URL=node.url, TBT_INDEX_PREFIX="tbt-rel", TBT_SMTP_PORT=str(smtp_sink.port),
+        TBT_ELASTICSEARCH_URL=node.url,
+        TBT_INDEX_PREFIX="tbt-rel",
+        TBT_SMTP_PORT=str(smtp_sink.port),
         TBT_CLASSIFIER_MODE="rules",
     )
     stages.sync_sources(settings)

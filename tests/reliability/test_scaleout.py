@@ -24,7 +24,11 @@ def test_celery_workers_share_the_crawls_and_match_the_local_executor(tmp_path: 
     out = tmp_path / "scaleout.json"
     run = subprocess.run(
         [str(REPO_ROOT / "scripts" / "celery-scaleout"), "--sources", SOURCES, "--json", str(out)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=1800, check=False,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     result = json.loads(out.read_text())

@@ -50,8 +50,15 @@ def test_mail_queued_while_the_relay_is_down_arrives_once_when_it_is_back(
     assert composed["deliveries"] >= 3
 
     # The relay is down: nothing goes, nothing is lost, no message counts as sent.
-    assert alert_operator(settings, key="reliability/smtp-down", subject="constructed test alert",
-                          text="Sent while the relay is down (a test).") is True
+    assert (
+        alert_operator(
+            settings,
+            key="reliability/smtp-down",
+            subject="constructed test alert",
+            text="Sent while the relay is down (a test).",
+        )
+        is True
+    )
     down = stages.deliver(settings, now=now)
     assert down["sent"] == 0
     assert "Connection refused" in (down["connection_error"] or ""), down

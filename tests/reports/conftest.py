@@ -47,8 +47,12 @@ SG_SECTORS = {
     "Kitchen/cooking accessories": ["food_contact", "furniture_home"],
 }
 CPSC_SECTORS = {"toys": ["toys"], "electronics": ["electronics_ict"], "clothing-and-accessories": ["textiles_apparel"]}
-HC_SECTORS = {"Toys and games": ["toys"], "Electronics": ["electronics_ict"], "Appliances": ["household_appliances"],
-              "Beauty and personal care": ["cosmetics"]}
+HC_SECTORS = {
+    "Toys and games": ["toys"],
+    "Electronics": ["electronics_ict"],
+    "Appliances": ["household_appliances"],
+    "Beauty and personal care": ["cosmetics"],
+}
 SG_LEVELS = {"Serious risk": "serious", "Other risk levels": "other"}
 _PAREN = re.compile(r"\([^)]*\)")
 # Spellings the country registry does not know (the crawlers keep theirs in the source YAML).
@@ -66,10 +70,25 @@ def _country(name: str | None) -> str | None:
 def _measure(source_id: str, key: str, sectors: list[str], raw: str, **fields: Any) -> tuple[Measure, list[SectorTag]]:
     mid = measure_id(source_id, key)
     fields.setdefault("extra", {})
-    measure = Measure(id=mid, source_id=source_id, source_key=key, raw_payload=raw,
-                      content_hash=content_hash({k: str(v) for k, v in fields.items()}), **fields)
-    tags = [SectorTag(measure_id=mid, sector=s, score=1.0, method="manual", evidence={"fixture": True},
-                      classifier_version="test-fixture") for s in sectors]
+    measure = Measure(
+        id=mid,
+        source_id=source_id,
+        source_key=key,
+        raw_payload=raw,
+        content_hash=content_hash({k: str(v) for k, v in fields.items()}),
+        **fields,
+    )
+    tags = [
+        SectorTag(
+            measure_id=mid,
+            sector=s,
+            score=1.0,
+            method="manual",
+            evidence={"fixture": True},
+            classifier_version="test-fixture",
+        )
+        for s in sectors
+    ]
     return measure, tags
 
 
@@ -79,6 +98,7 @@ def safety_gate_rows() -> list[tuple[Measure, list[SectorTag]]]:
         root = ET.fromstring(path.read_text(encoding="utf-8"))
         day = dt.datetime.strptime(root.findtext("report_date") or "", "%d/%m/%Y").date()
         for n in root.iter("notifications"):
+
             def text(tag: str, n: ET.Element = n) -> str | None:
                 value = (n.findtext(tag) or "").strip()
                 return value or None
@@ -86,14 +106,27 @@ def safety_gate_rows() -> list[tuple[Measure, list[SectorTag]]]:
             case = text("caseNumber")
             assert case
             product = text("product") or text("category") or case
-            rows.append(_measure(
-                "eu_safety_gate", case, SG_SECTORS.get(text("category") or "", []), ET.tostring(n, encoding="unicode"),
-                kind="recall", title=" – ".join(x for x in (product, text("brand")) if x and x != "Unknown"),
-                country=_country(text("notifyingCountry")), country_of_origin=_country(text("countryOfOrigin")),
-                category=text("category"), product_type=product, brand=text("brand"), risk_type=text("riskType"),
-                risk_level=SG_LEVELS.get(text("level") or ""), hazard=text("danger"), published_on=day,
-                url=text("reference"), description=text("description"),
-            ))
+            rows.append(
+                _measure(
+                    "eu_safety_gate",
+                    case,
+                    SG_SECTORS.get(text("category") or "", []),
+                    ET.tostring(n, encoding="unicode"),
+                    kind="recall",
+                    title=" – ".join(x for x in (product, text("brand")) if x and x != "Unknown"),
+                    country=_country(text("notifyingCountry")),
+                    country_of_origin=_country(text("countryOfOrigin")),
+                    category=text("category"),
+                    product_type=product,
+                    brand=text("brand"),
+                    risk_type=text("riskType"),
+                    risk_level=SG_LEVELS.get(text("level") or ""),
+                    hazard=text("danger"),
+                    published_on=day,
+                    url=text("reference"),
+                    description=text("description"),
+                )
+            )
     return rows
 
 
@@ -103,38 +136,69 @@ def cpsc_rows() -> list[tuple[Measure, list[SectorTag]]]:
         r = entry["record"]
         countries = [_country(c["Country"]) for c in r.get("ManufacturerCountries", [])]
         codes = [c for c in countries if c]
-        rows.append(_measure(
-            "us_cpsc", r["RecallNumber"], CPSC_SECTORS[entry["slug"]], json.dumps(r),
-            kind="recall", title=r["Title"], country="USA", country_of_origin=codes[0] if codes else None,
-            extra={"manufacturer_countries": codes} if codes else {},
-            product_type=(r.get("Products") or [{}])[0].get("Name"),
-            hazard=" ".join(h["Name"] for h in r.get("Hazards", [])) or None,
-            published_on=dt.date.fromisoformat(r["RecallDate"][:10]), url=r.get("URL"),
-        ))
+        rows.append(
+            _measure(
+                "us_cpsc",
+                r["RecallNumber"],
+                CPSC_SECTORS[entry["slug"]],
+                json.dumps(r),
+                kind="recall",
+                title=r["Title"],
+                country="USA",
+                country_of_origin=codes[0] if codes else None,
+                extra={"manufacturer_countries": codes} if codes else {},
+                product_type=(r.get("Products") or [{}])[0].get("Name"),
+                hazard=" ".join(h["Name"] for h in r.get("Hazards", [])) or None,
+                published_on=dt.date.fromisoformat(r["RecallDate"][:10]),
+                url=r.get("URL"),
+            )
+        )
     return rows
 
 
 def health_canada_rows() -> list[tuple[Measure, list[SectorTag]]]:
     rows = []
     for r in json.loads((FIXTURES / "ca_health_canada" / "recalls.json").read_text(encoding="utf-8")):
-        rows.append(_measure(
-            "ca_health_canada", r["NID"], HC_SECTORS.get(r["Category"], []), json.dumps(r),
-            kind="recall", title=r["Title"], country="CAN", country_of_origin=None, category=r["Category"],
-            product_type=r["Product"], risk_type=r["Issue"] or None, risk_level=r["Recall class"] or None,
-            published_on=dt.date.fromisoformat(r["Last updated"]), url=r["URL"],
-        ))
+        rows.append(
+            _measure(
+                "ca_health_canada",
+                r["NID"],
+                HC_SECTORS.get(r["Category"], []),
+                json.dumps(r),
+                kind="recall",
+                title=r["Title"],
+                country="CAN",
+                country_of_origin=None,
+                category=r["Category"],
+                product_type=r["Product"],
+                risk_type=r["Issue"] or None,
+                risk_level=r["Recall class"] or None,
+                published_on=dt.date.fromisoformat(r["Last updated"]),
+                url=r["URL"],
+            )
+        )
     return rows
 
 
 def constructed_rule_rows() -> list[tuple[Measure, list[SectorTag]]]:
     rows = []
     for r in json.loads((FIXTURES / "constructed" / "rules.json").read_text(encoding="utf-8")):
-        rows.append(_measure(
-            r["source_id"], r["source_key"], r["sectors"], json.dumps(r), kind=r["kind"], title=r["title"],
-            country=r["country"], document_symbol=r["document_symbol"], hs_codes=r["hs_codes"],
-            distributed_on=dt.date.fromisoformat(r["distributed_on"]), url=r["url"],
-            extra={"constructed": True},
-        ))
+        rows.append(
+            _measure(
+                r["source_id"],
+                r["source_key"],
+                r["sectors"],
+                json.dumps(r),
+                kind=r["kind"],
+                title=r["title"],
+                country=r["country"],
+                document_symbol=r["document_symbol"],
+                hs_codes=r["hs_codes"],
+                distributed_on=dt.date.fromisoformat(r["distributed_on"]),
+                url=r["url"],
+                extra={"constructed": True},
+            )
+        )
     return rows
 
 

@@ -42,18 +42,25 @@ def test_periods_and_their_comparisons() -> None:
             parse_period(bad)
 
 
-@pytest.mark.parametrize(("risk_type", "hazard", "expected"), [
-    ("Chemical", "The product contains bis(2-ethylhexyl) phthalate (DEHP) (up to 20 %).", {"chemical", "phthalates"}),
-    ("Chemical", "The amount of lead in the paint is too high.", {"chemical", "lead"}),
-    ("Injuries", "This could lead to injuries of the child.", {"injuries"}),  # "lead to" is not lead
-    ("Strangulation hazard", None, {"strangulation"}),
-    ("Listeria", None, {"microbiological"}),
-    ("Milk", None, {"allergens"}),
-    ("Burns, Electric shock, Fire", None, {"burns", "electric_shock", "fire"}),
-    (None, "Risque d'étouffement: petites pièces", {"suffocation"}),
-    (None, "Erstickungsgefahr durch Kleinteile", {"suffocation"}),
-    ("Performance", None, {"other"}),
-])
+@pytest.mark.parametrize(
+    ("risk_type", "hazard", "expected"),
+    [
+        (
+            "Chemical",
+            "The product contains bis(2-ethylhexyl) phthalate (DEHP) (up to 20 %).",
+            {"chemical", "phthalates"},
+        ),
+        ("Chemical", "The amount of lead in the paint is too high.", {"chemical", "lead"}),
+        ("Injuries", "This could lead to injuries of the child.", {"injuries"}),  # "lead to" is not lead
+        ("Strangulation hazard", None, {"strangulation"}),
+        ("Listeria", None, {"microbiological"}),
+        ("Milk", None, {"allergens"}),
+        ("Burns, Electric shock, Fire", None, {"burns", "electric_shock", "fire"}),
+        (None, "Risque d'étouffement: petites pièces", {"suffocation"}),
+        (None, "Erstickungsgefahr durch Kleinteile", {"suffocation"}),
+        ("Performance", None, {"other"}),
+    ],
+)
 def test_hazard_vocabulary(risk_type: str | None, hazard: str | None, expected: set[str]) -> None:
     assert set(load_vocabulary().classify(risk_type, hazard)) == expected
 
@@ -89,11 +96,28 @@ def test_severity_scale() -> None:
     assert severity_of(None) == "unknown"
 
 
-def _row(day: dt.date, market: str = "EUR", origin: str = "china", sectors: tuple[str, ...] = ("toys",),
-         severity: str = "serious", hazards: tuple[str, ...] = ("choking",)) -> RecallRow:
-    return RecallRow(id=f"r{day}{market}{origin}{sectors}", source_id="s", day=day, market=market, origin=origin,
-                     sectors=sectors, hazards=hazards, severity=severity, product_type="Toy", title="t", url=None,
-                     hs_codes=())
+def _row(
+    day: dt.date,
+    market: str = "EUR",
+    origin: str = "china",
+    sectors: tuple[str, ...] = ("toys",),
+    severity: str = "serious",
+    hazards: tuple[str, ...] = ("choking",),
+) -> RecallRow:
+    return RecallRow(
+        id=f"r{day}{market}{origin}{sectors}",
+        source_id="s",
+        day=day,
+        market=market,
+        origin=origin,
+        sectors=sectors,
+        hazards=hazards,
+        severity=severity,
+        product_type="Toy",
+        title="t",
+        url=None,
+        hs_codes=(),
+    )
 
 
 def test_score_follows_the_documented_formula() -> None:
@@ -128,9 +152,14 @@ def test_export_share_table_states_its_source_and_placeholders() -> None:
 def test_analysis_counts_and_changes() -> None:
     q4 = parse_period("2025-Q4")
     rows = [
-        _row(dt.date(2025, 10, 3)), _row(dt.date(2025, 11, 3), sectors=("toys", "childcare")),
-        _row(dt.date(2025, 11, 4), origin="unknown"), _row(dt.date(2025, 11, 5), origin="other"),
-        _row(dt.date(2025, 8, 1)), _row(dt.date(2024, 11, 1)), _row(dt.date(2024, 11, 2)), _row(dt.date(2024, 11, 3)),
+        _row(dt.date(2025, 10, 3)),
+        _row(dt.date(2025, 11, 3), sectors=("toys", "childcare")),
+        _row(dt.date(2025, 11, 4), origin="unknown"),
+        _row(dt.date(2025, 11, 5), origin="other"),
+        _row(dt.date(2025, 8, 1)),
+        _row(dt.date(2024, 11, 1)),
+        _row(dt.date(2024, 11, 2)),
+        _row(dt.date(2024, 11, 3)),
         _row(dt.date(2025, 11, 9), market="USA", severity="unknown"),
     ]
     result = analyse(rows, q4)
@@ -155,14 +184,24 @@ def test_analysis_counts_and_changes() -> None:
 def test_report_mail_says_what_is_in_it(tmp_path: Path) -> None:
     from reports.recall_risk import ReportOutcome, report_mail
 
-    summary = {"period": "2025-Q4", "market": "EUR", "sector": None, "empty": False, "total_recalls": 12,
-               "china_made": 7, "unknown_origin": 2, "top_hazards": [{"hazard": "choking", "recalls": 3}],
-               "top_risks": [{"sector": "toys", "market": "EUR", "score": 71.2}]}
+    summary = {
+        "period": "2025-Q4",
+        "market": "EUR",
+        "sector": None,
+        "empty": False,
+        "total_recalls": 12,
+        "china_made": 7,
+        "unknown_origin": 2,
+        "top_hazards": [{"hazard": "choking", "recalls": 3}],
+        "top_risks": [{"sector": "toys", "market": "EUR", "score": 71.2}],
+    }
     subject, text = report_mail(ReportOutcome(1, tmp_path / "r.html", tmp_path / "r.pdf", summary))
     assert "2025-Q4" in subject
     assert "EUR" in subject
     assert "China-made: 7" in text
     assert "toys/EUR 71.2" in text
     empty = dict(summary, empty=True)
-    assert "No recalls were published in 2025-Q4" in report_mail(ReportOutcome(1, tmp_path / "r.html",
-                                                                               tmp_path / "r.pdf", empty))[1]
+    assert (
+        "No recalls were published in 2025-Q4"
+        in report_mail(ReportOutcome(1, tmp_path / "r.html", tmp_path / "r.pdf", empty))[1]
+    )

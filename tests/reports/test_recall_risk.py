@@ -46,24 +46,36 @@ def _sql(settings: Settings, query: str, window: dict[str, str] | None = None) -
 
 
 def _markets_by_sql(settings: Settings, window: dict[str, str]) -> dict[str, tuple[int, int, int, int]]:
-    rows = _sql(settings, f"""
+    rows = _sql(
+        settings,
+        f"""
         SELECT s.jurisdiction, COUNT(*),
                SUM(CASE WHEN {CHINA} THEN 1 ELSE 0 END),
                SUM(CASE WHEN {UNKNOWN} THEN 1 ELSE 0 END),
                SUM(CASE WHEN {CHINA} AND m.risk_level = 'serious' THEN 1 ELSE 0 END)
-        {RECALLS} GROUP BY s.jurisdiction""", window)
+        {RECALLS} GROUP BY s.jurisdiction""",
+        window,
+    )
     return {r[0]: (int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}
 
 
 def _sectors_by_sql(settings: Settings, window: dict[str, str]) -> dict[tuple[str, str], int]:
-    tagged = _sql(settings, f"""
+    tagged = _sql(
+        settings,
+        f"""
         SELECT s.jurisdiction, t.sector, COUNT(DISTINCT m.id)
         {RECALLS.replace("WHERE", "JOIN sector_tags t ON t.measure_id = m.id WHERE")} AND {CHINA}
-        GROUP BY s.jurisdiction, t.sector""", window)
-    untagged = _sql(settings, f"""
+        GROUP BY s.jurisdiction, t.sector""",
+        window,
+    )
+    untagged = _sql(
+        settings,
+        f"""
         SELECT s.jurisdiction, COUNT(*) {RECALLS} AND {CHINA}
           AND NOT EXISTS (SELECT 1 FROM sector_tags x WHERE x.measure_id = m.id)
-        GROUP BY s.jurisdiction""", window)
+        GROUP BY s.jurisdiction""",
+        window,
+    )
     counts = {(r[0], r[1]): int(r[2]) for r in tagged}
     counts.update({(r[0], "untagged"): int(r[1]) for r in untagged})
     return counts
@@ -108,7 +120,11 @@ def test_report_numbers_equal_sql_recomputation(report_settings: Settings) -> No
     for market, (total, china, unknown, serious) in markets.items():
         line = summary["markets"][market]
         assert (line["total"], line["china_made"], line["unknown_origin"], line["serious"]) == (
-            total, china, unknown, serious)
+            total,
+            china,
+            unknown,
+            serious,
+        )
         assert line["previous"] == previous.get(market, (0, 0, 0, 0))[1]
         assert line["year_ago"] == year_ago.get(market, (0, 0, 0, 0))[1]
 
@@ -177,8 +193,9 @@ def test_building_twice_updates_one_report_row(report_settings: Settings) -> Non
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_cli_writes_the_files(report_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_writes_the_files(
+    report_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from pipeline.cli import main
 
     monkeypatch.setenv("TBT_DATA_DIR", str(report_settings.data_dir))

@@ -87,9 +87,7 @@ class SearchEnv:
 
 
 @pytest.fixture
-def search_env(
-    make_settings: Callable[..., Settings], db_url: str, index_prefix: str
-) -> Iterator[SearchEnv]:
+def search_env(make_settings: Callable[..., Settings], db_url: str, index_prefix: str) -> Iterator[SearchEnv]:
     """The test measures in a fresh database (SQLite and PostgreSQL), with an unused index prefix."""
     settings = make_settings(TBT_DATABASE_URL=db_url, TBT_INDEX_PREFIX=index_prefix)
     engine = make_engine(db_url)

@@ -17,8 +17,19 @@ from crawlers.sources import SourceConfig
 from tbt_alert.errors import StructureChanged
 
 _DATE_FORMATS = ("%Y-%m-%d",)
-_EN_FIELDS = ("NID", "Title", "URL", "Organization", "Product", "Issue", "What you should do", "Category",
-              "Recall class", "Last updated", "Archived")
+_EN_FIELDS = (
+    "NID",
+    "Title",
+    "URL",
+    "Organization",
+    "Product",
+    "Issue",
+    "What you should do",
+    "Category",
+    "Recall class",
+    "Last updated",
+    "Archived",
+)
 
 
 def _records(body: bytes, config: SourceConfig) -> list[tuple[Any, str]]:

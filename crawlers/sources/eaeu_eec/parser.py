@@ -26,13 +26,23 @@ _DESIGNATION = re.compile(
     r"[ТT]\s*[РP]\s*(?P<series>[ТT]\s*[СC]|ЕАЭС|EAЭС|ЕАЕС)\s*(?P<number>\d{3})\s*/\s*(?P<year>\d{4})", re.IGNORECASE
 )
 _MONTHS = {
-    "января": 1, "февраля": 2, "марта": 3, "апреля": 4, "мая": 5, "июня": 6,
-    "июля": 7, "августа": 8, "сентября": 9, "октября": 10, "ноября": 11, "декабря": 12,
+    "января": 1,
+    "февраля": 2,
+    "марта": 3,
+    "апреля": 4,
+    "мая": 5,
+    "июня": 6,
+    "июля": 7,
+    "августа": 8,
+    "сентября": 9,
+    "октября": 10,
+    "ноября": 11,
+    "декабря": 12,
 }
 _WORD_DATE = re.compile(r"(\d{1,2})\s+([а-яё]+)\s+(\d{4})", re.IGNORECASE)
 _DOT_DATE = re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b")
 _DECISION_NO = re.compile(r"№\s*(\d+)")
-_QUOTES = "«»\"“”„"
+_QUOTES = '«»"“”„'
 
 
 def parse(body: bytes, url: str, config: SourceConfig) -> ParseResult:
@@ -76,8 +86,9 @@ def _read(config: SourceConfig, row: TableRow, key: str, url: str) -> dict[str, 
         raise RecordRejected(config.id, "the title cell is empty", record=key, field="title")
     number = designation(_text(row, "number") or "") or designation(title_text)
     if number is None:
-        raise RecordRejected(config.id, "no designation like ТР ТС 008/2011 in the number or title column",
-                             record=key, field="number")
+        raise RecordRejected(
+            config.id, "no designation like ТР ТС 008/2011 in the number or title column", record=key, field="number"
+        )
     title = " ".join(title_text.split())
     if designation(title) is None:
         bare = title.strip(_QUOTES + " ")

@@ -24,8 +24,17 @@ _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 # Alerts never nest, so each one's exact bytes can be cut out of the document.
 _NOTIFICATION = re.compile(rb"<notifications[\s>].*?</notifications>", re.DOTALL)
 # Fields an alert carries that we map to Measure columns or keep in ``extra``.
-_EXTRA_TEXT = ("name", "type_numberOfModel", "batchNumber", "barcode", "URLrecall", "onlineTrader",
-               "companyRecallCode", "productionDates", "order")
+_EXTRA_TEXT = (
+    "name",
+    "type_numberOfModel",
+    "batchNumber",
+    "barcode",
+    "URLrecall",
+    "onlineTrader",
+    "companyRecallCode",
+    "productionDates",
+    "order",
+)
 
 
 @dataclass(frozen=True)
@@ -66,8 +75,9 @@ def weekly_reports(body: bytes, config: SourceConfig) -> list[WeeklyReportRef]:
         try:
             date = dt.datetime.strptime(published, "%d/%m/%Y").date() if published else None
         except ValueError:
-            raise StructureChanged(config.id, f"publicationDate {published!r} is not dd/mm/yyyy",
-                                   field="publicationDate") from None
+            raise StructureChanged(
+                config.id, f"publicationDate {published!r} is not dd/mm/yyyy", field="publicationDate"
+            ) from None
         refs.append(WeeklyReportRef(report_url, date, clean_text(entry.findtext("reference"))))
     if not refs:
         raise StructureChanged(config.id, "the weekly report list has no weeklyReport entries", field="weeklyReport")
@@ -89,12 +99,17 @@ def parse_report(body: bytes, url: str, config: SourceConfig, root: ET.Element |
     alerts = root.findall("notifications")
     raws = _NOTIFICATION.findall(body)
     if len(raws) != len(alerts):
-        raise StructureChanged(config.id, f"found {len(alerts)} alerts but {len(raws)} raw <notifications> blocks",
-                               field="notifications")
+        raise StructureChanged(
+            config.id, f"found {len(alerts)} alerts but {len(raws)} raw <notifications> blocks", field="notifications"
+        )
     result = ParseResult()
-    context = {"language": language, "published_on": published, "report_url": url,
-               "report_week": clean_text(root.findtext("report_week")),
-               "report_year": clean_text(root.findtext("report_year"))}
+    context = {
+        "language": language,
+        "published_on": published,
+        "report_url": url,
+        "report_week": clean_text(root.findtext("report_week")),
+        "report_year": clean_text(root.findtext("report_year")),
+    }
     for alert, raw in zip(alerts, raws, strict=True):
         result.add(_alert(alert, raw.decode("utf-8", errors="replace"), config, context))
     return result

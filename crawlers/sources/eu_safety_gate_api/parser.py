@@ -91,8 +91,9 @@ def _read(config: SourceConfig, alert: Mapping[str, Any], key: str, requested: s
         raise RecordRejected(config.id, "no product name", record=key, field="product.nameSpecific")
     category_name = _text(config, key, _get(product, "productCategory", "name"), "product.productCategory")
     risk_types = _names(config, key, _get(alert, "risk", "riskType"), ("name",), "risk.riskType")
-    measures = _names(config, key, _get(alert, "measureTaken", "measures"), ("measureCategory", "name"),
-                      "measureTaken.measures")
+    measures = _names(
+        config, key, _get(alert, "measureTaken", "measures"), ("measureCategory", "name"), "measureTaken.measures"
+    )
     brands = _names(config, key, _get(product, "brands"), ("brand",), "product.brands")
     notifying = _text(config, key, _get(alert, "country", "key"), "country")
     origin = _text(config, key, _get(alert, "traceability", "countryOrigin", "key"), "traceability.countryOrigin")
@@ -111,7 +112,8 @@ def _read(config: SourceConfig, alert: Mapping[str, Any], key: str, requested: s
         if text:
             extra[name] = text
     for name, path, field in (
-        ("barcodes", ("barcode",), "barcodes"), ("model_types", ("modelType",), "modelTypes"),
+        ("barcodes", ("barcode",), "barcodes"),
+        ("model_types", ("modelType",), "modelTypes"),
         ("batch_numbers", ("batchNumber",), "batchNumbers"),
     ):
         values = _names(config, key, _get(product, field), path, f"product.{field}")
@@ -119,8 +121,9 @@ def _read(config: SourceConfig, alert: Mapping[str, Any], key: str, requested: s
             extra[name] = values
     reacting = _names(config, key, alert.get("reactingCountries"), ("country", "key"), "reactingCountries")
     if reacting:
-        extra["reacting_countries"] = [code for code in (country_code(config, c, record=key, field="reactingCountries")
-                                                         for c in reacting) if code]
+        extra["reacting_countries"] = [
+            code for code in (country_code(config, c, record=key, field="reactingCountries") for c in reacting) if code
+        ]
     available = _names(config, key, alert.get("versions"), ("language", "key"), "versions")
     if available:
         extra["languages_available"] = [code.lower() for code in available]
@@ -143,8 +146,9 @@ def _read(config: SourceConfig, alert: Mapping[str, Any], key: str, requested: s
         "hazard": _text(config, key, risk_text.get("riskDescription"), "risk.versions.riskDescription"),
         "measures_taken": "; ".join(m.lower().replace("_", " ") for m in measures) or None,
         "language": language,
-        "published_on": parse_date(published[:10] if published else None, ("%Y-%m-%d",), source=config.id,
-                                   record=key, field="publicationDate"),
+        "published_on": parse_date(
+            published[:10] if published else None, ("%Y-%m-%d",), source=config.id, record=key, field="publicationDate"
+        ),
         "url": ALERT_PAGE.format(id=alert.get("id"), lang=language),
         "extra": extra,
     }

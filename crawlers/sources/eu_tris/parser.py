@@ -129,9 +129,24 @@ def _from_row(config: SourceConfig, record: Mapping[str, Any], key: str) -> dict
             if flag not in ("0", "1"):
                 raise RecordRejected(config.id, f"{flag!r} is not 0 or 1", record=key, field=name)
             extra[name] = flag == "1"
-    known = {"key_id", "notification_id", "notification_by_id", "notification_by", "notification_by_code",
-             "start_date", "start_year", "end_date", "end_year", "postponement", "comments", "count_comments",
-             "commission_comment", "opinions", "count_opinions", "commission_opinion"}
+    known = {
+        "key_id",
+        "notification_id",
+        "notification_by_id",
+        "notification_by",
+        "notification_by_code",
+        "start_date",
+        "start_year",
+        "end_date",
+        "end_year",
+        "postponement",
+        "comments",
+        "count_comments",
+        "commission_comment",
+        "opinions",
+        "count_opinions",
+        "commission_opinion",
+    }
     unmapped = {k: v for k, v in record.items() if k not in known}
     if unmapped:
         extra["unmapped"] = unmapped

@@ -35,12 +35,22 @@ _LABEL_MAX = 300
 _SAFETY_GATE_REF = re.compile(r"^sr/\d+/\d+$", re.IGNORECASE)
 # Record fields kept in ``extra`` as published (name in extra = field name).
 _EXTRA_TEXT = (
-    "conditionnements", "date_debut_commercialisation", "date_date_fin_commercialisation",
-    "temperature_conservation", "marque_salubrite", "informations_complementaires",
-    "zone_geographique_de_vente", "distributeurs", "preconisations_sanitaires",
-    "conduites_a_tenir_par_le_consommateur", "numero_contact", "modalites_de_compensation",
-    "date_de_fin_de_la_procedure_de_rappel", "informations_complementaires_publiques",
-    "lien_vers_la_liste_des_produits", "lien_vers_la_liste_des_distributeurs",
+    "conditionnements",
+    "date_debut_commercialisation",
+    "date_date_fin_commercialisation",
+    "temperature_conservation",
+    "marque_salubrite",
+    "informations_complementaires",
+    "zone_geographique_de_vente",
+    "distributeurs",
+    "preconisations_sanitaires",
+    "conduites_a_tenir_par_le_consommateur",
+    "numero_contact",
+    "modalites_de_compensation",
+    "date_de_fin_de_la_procedure_de_rappel",
+    "informations_complementaires_publiques",
+    "lien_vers_la_liste_des_produits",
+    "lien_vers_la_liste_des_distributeurs",
 )
 
 
@@ -59,8 +69,11 @@ def parse(body: bytes, url: str, config: SourceConfig) -> ParseResult:
     elif isinstance(document, Mapping) and "numero_fiche" in document:
         records = [(document, text.strip())]
     else:
-        raise StructureChanged(config.id, "the response is neither a page with 'results', an export array nor a "
-                               "recall record", field="results")
+        raise StructureChanged(
+            config.id,
+            "the response is neither a page with 'results', an export array nor a recall record",
+            field="results",
+        )
     for index, (record, raw) in enumerate(records):
         key = f"results[{index}]"
         if not isinstance(record, Mapping):
@@ -89,8 +102,9 @@ def _results(text: str, config: SourceConfig) -> list[tuple[Any, str]]:
         value, end = decoder.raw_decode(text, start)
         if name == "results":
             if not isinstance(value, list):
-                raise StructureChanged(config.id, f"'results' is {type(value).__name__}, expected a list",
-                                       field="results")
+                raise StructureChanged(
+                    config.id, f"'results' is {type(value).__name__}, expected a list", field="results"
+                )
             return json_array_records(text[start:end].encode("utf-8"), config.id)
         pos = _skip(text, end)
         if text[pos] == ",":
@@ -128,8 +142,9 @@ def _read(config: SourceConfig, record: Mapping[str, Any], key: str) -> dict[str
     fiche = _string(f, "numero_fiche", required=True) or ""  # required: never empty here
     version = f.take("numero_version")
     if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 0):
-        raise RecordRejected(config.id, f"version {version!r} is not a whole number", record=key,
-                             field="numero_version")
+        raise RecordRejected(
+            config.id, f"version {version!r} is not a whole number", record=key, field="numero_version"
+        )
     name = _string(f, "libelle")
     models = _string(f, "modeles_ou_references")
     title = name or models
@@ -162,8 +177,11 @@ def _read(config: SourceConfig, record: Mapping[str, Any], key: str) -> dict[str
     legal = _string(f, "nature_juridique_rappel")
     hazard = _string(f, "description_complementaire_risque")
     record_fields: dict[str, str | None] = {"description": _string(f, "motif_rappel")}
-    for column, name in (("product_type", "sous_categorie_produit"), ("brand", "marque_produit"),
-                         ("risk_type", "risques_encourus")):
+    for column, name in (
+        ("product_type", "sous_categorie_produit"),
+        ("brand", "marque_produit"),
+        ("risk_type", "risques_encourus"),
+    ):
         value = _string(f, name)
         if value is not None and len(value) > _LABEL_MAX:
             extra[name] = value

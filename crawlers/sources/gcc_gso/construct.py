@@ -56,7 +56,8 @@ def row(entry: dict[str, Any]) -> str:
 def page() -> str:
     rows = "\n".join(row(entry) for entry in joint_notifications())
     return table_page(
-        lang="en", title="Draft Gulf Technical Regulations for comment - GSO",
+        lang="en",
+        title="Draft Gulf Technical Regulations for comment - GSO",
         heading="Draft Gulf Technical Regulations",
         columns=[
             "Title",
@@ -69,7 +70,8 @@ def page() -> str:
             "Notification",
             "Notified text",
         ],
-        rows=rows, html_attrs=' dir="ltr"',
+        rows=rows,
+        html_attrs=' dir="ltr"',
     )
 
 

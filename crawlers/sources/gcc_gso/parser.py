@@ -105,8 +105,9 @@ def _read(config: SourceConfig, row: TableRow, key: str, url: str) -> dict[str, 
     }
 
 
-def _codes(config: SourceConfig, record: str, text: str | None, pattern: re.Pattern[str], field: str, *,
-           ics: bool) -> list[str]:
+def _codes(
+    config: SourceConfig, record: str, text: str | None, pattern: re.Pattern[str], field: str, *, ics: bool
+) -> list[str]:
     """ICS or HS codes written into the products text: "Road vehicles (ICS code(s): 43.020)"."""
     out: list[str] = []
     for match in pattern.finditer(text or ""):
@@ -122,7 +123,7 @@ def _codes(config: SourceConfig, record: str, text: str | None, pattern: re.Patt
 
 
 def _objectives(text: str | None) -> list[str]:
-    """"Protection of human health or safety (TBT), Harmonization (TBT)" -> the objectives' names."""
+    """ "Protection of human health or safety (TBT), Harmonization (TBT)" -> the objectives' names."""
     if not text:
         return []
     found = [m.group(1).strip() for m in _OBJECTIVE.finditer(text)]

@@ -61,8 +61,11 @@ def parse(body: bytes, url: str, config: SourceConfig) -> ParseResult:
 
 
 def _each(
-    config: SourceConfig, records: Any, where: str,
-    read: Callable[[SourceConfig, Mapping[str, Any], str], dict[str, Any]], result: ParseResult,
+    config: SourceConfig,
+    records: Any,
+    where: str,
+    read: Callable[[SourceConfig, Mapping[str, Any], str], dict[str, Any]],
+    result: ParseResult,
 ) -> None:
     if not isinstance(records, list):
         raise StructureChanged(config.id, f"{where!r} is {type(records).__name__}, expected a list", field=where)
@@ -86,8 +89,11 @@ def _from_api_row(config: SourceConfig, row: Mapping[str, Any], key: str) -> dic
     if uuid is None:
         raise RecordRejected(config.id, "no record UUID in the link", record=key, field="@rsprsPrns:prns")
     code = _LINK_TEXT.search(link)
-    draft = {"id": uuid.group(1).lower(), "prns_code": clean_text(code.group(1)) if code else None,
-             "url": DETAIL_URL.format(uuid=uuid.group(1).lower())}
+    draft = {
+        "id": uuid.group(1).lower(),
+        "prns_code": clean_text(code.group(1)) if code else None,
+        "url": DETAIL_URL.format(uuid=uuid.group(1).lower()),
+    }
     for api_name, name in _API_FIELDS.items():
         draft[name] = _string(fields, api_name)
     return _draft_item(config, draft, key, fields.leftover())

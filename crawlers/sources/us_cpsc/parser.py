@@ -18,8 +18,17 @@ from tbt_alert.errors import RecordRejected
 
 _DATE_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
 # Nested lists kept as they are in extra.
-_KEEP_LISTS = ("Images", "Injuries", "Manufacturers", "Retailers", "Importers", "Distributors",
-               "Inconjunctions", "ProductUPCs", "RemedyOptions")
+_KEEP_LISTS = (
+    "Images",
+    "Injuries",
+    "Manufacturers",
+    "Retailers",
+    "Importers",
+    "Distributors",
+    "Inconjunctions",
+    "ProductUPCs",
+    "RemedyOptions",
+)
 
 
 def parse(body: bytes, url: str, config: SourceConfig) -> ParseResult:
@@ -67,8 +76,9 @@ def _fields(record: Any, key: str | None, config: SourceConfig) -> dict[str, Any
     hazard_types = sorted(set(_names(hazards, "Hazards", "HazardType")))
     categories = sorted(set(_names(products, "Products", "CategoryID")))
     published = parse_date(f.text("RecallDate"), _DATE_FORMATS, source=config.id, record=number, field="RecallDate")
-    last_publish = parse_date(f.text("LastPublishDate"), _DATE_FORMATS, source=config.id, record=number,
-                              field="LastPublishDate")
+    last_publish = parse_date(
+        f.text("LastPublishDate"), _DATE_FORMATS, source=config.id, record=number, field="LastPublishDate"
+    )
     extra: dict[str, Any] = {
         "recall_id": f.take("RecallID"),
         "last_publish_date": last_publish.isoformat() if last_publish else None,

@@ -23,8 +23,11 @@ REGULATIONS = [
     ("QCVN 2:2008/BKHCN", "Quy chuẩn kỹ thuật quốc gia về mũ bảo hiểm cho người đi mô tô, xe máy"),
     ("QCVN 3:2019/BKHCN", "Quy chuẩn kỹ thuật quốc gia về an toàn đồ chơi trẻ em"),
     ("QCVN 4:2009/BKHCN", "Quy chuẩn kỹ thuật quốc gia về an toàn đối với thiết bị điện và điện tử"),
-    ("QCVN 9:2012/BKHCN", "Quy chuẩn kỹ thuật quốc gia về tương thích điện từ đối với thiết bị điện và điện tử "
-                          "gia dụng và các mục đích tương tự"),
+    (
+        "QCVN 9:2012/BKHCN",
+        "Quy chuẩn kỹ thuật quốc gia về tương thích điện từ đối với thiết bị điện và điện tử "
+        "gia dụng và các mục đích tương tự",
+    ),
 ]
 
 
@@ -35,7 +38,8 @@ def page() -> str:
         for n, (number, title) in enumerate(REGULATIONS, start=1)
     )
     return table_page(
-        lang="vi", title="Danh mục quy chuẩn kỹ thuật quốc gia",
+        lang="vi",
+        title="Danh mục quy chuẩn kỹ thuật quốc gia",
         heading="Danh mục quy chuẩn kỹ thuật quốc gia",
         columns=["STT", "Số hiệu", "Tên quy chuẩn", "Cơ quan ban hành"],
         rows=rows,

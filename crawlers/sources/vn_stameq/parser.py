@@ -19,8 +19,9 @@ from crawlers.parsers._html_tables import TableRow, parse_table_page
 from crawlers.sources import SourceConfig
 from tbt_alert.errors import RecordRejected
 
-_QCVN = re.compile(r"QCVN\s*(?P<number>\d{1,3}(?:-\d{1,3})?)\s*:\s*(?P<year>\d{4})\s*/\s*(?P<body>[A-ZĐ]{2,10})",
-                   re.IGNORECASE)
+_QCVN = re.compile(
+    r"QCVN\s*(?P<number>\d{1,3}(?:-\d{1,3})?)\s*:\s*(?P<year>\d{4})\s*/\s*(?P<body>[A-ZĐ]{2,10})", re.IGNORECASE
+)
 _AMENDMENT = re.compile(r"Sửa\s+đổi\s+(\d{1,2})\s*:\s*(\d{4})", re.IGNORECASE)
 _NUMERIC_DATE = re.compile(r"\b(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})\b")
 _WORDED_DATE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", re.IGNORECASE)
@@ -90,8 +91,9 @@ def _read(config: SourceConfig, row: TableRow, key: str, url: str) -> dict[str, 
         "country": config.jurisdiction,
         "language": "vi",
         "adopted_on": vietnamese_date(_text(row, "adopted"), source=config.id, record=source_key, field="adopted"),
-        "entry_into_force": vietnamese_date(_text(row, "entry_into_force"), source=config.id, record=source_key,
-                                            field="entry_into_force"),
+        "entry_into_force": vietnamese_date(
+            _text(row, "entry_into_force"), source=config.id, record=source_key, field="entry_into_force"
+        ),
         "url": links[0] if links else url,
         "documents": {"vi": links[0]} if links else {},
         "extra": extra,

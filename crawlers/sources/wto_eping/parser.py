@@ -86,8 +86,9 @@ def _read(config: SourceConfig, record: Mapping[str, Any], key: str, query: Mapp
     if country is None and own is not None:
         country = own.country
     if country is None:
-        raise RecordRejected(source, "no notifying member and no symbol to take it from", record=key,
-                             field="notifyingMember")
+        raise RecordRejected(
+            source, "no notifying member and no symbol to take it from", record=key, field="notifyingMember"
+        )
     domain = _domain(source, key, own, _plain(fields, "area"), query)
     notified = _links(source, key, fields.take("notifiedDocumentLink"), "notifiedDocumentLink")
     source_key = _source_key(source, key, own, eping_id, notified)
@@ -187,8 +188,10 @@ def _own_symbol(source: str, key: str, symbols: list[DocumentSymbol], country: s
     mine = [s for s in symbols if s.country == country]
     if len(mine) != 1:
         raise RecordRejected(
-            source, f"cannot tell which of {len(symbols)} symbols is the notifying member's ({country})",
-            record=key, field="documentSymbol",
+            source,
+            f"cannot tell which of {len(symbols)} symbols is the notifying member's ({country})",
+            record=key,
+            field="documentSymbol",
         )
     return mine[0]
 
@@ -216,8 +219,9 @@ def _source_key(source: str, key: str, own: DocumentSymbol | None, eping_id: str
         match = _CRN.search(link)
         if match:
             return f"crn:{match.group(1)}"
-    raise RecordRejected(source, "no document symbol, ePing id or notified document to key it by", record=key,
-                         field="documentSymbol")
+    raise RecordRejected(
+        source, "no document symbol, ePing id or notified document to key it by", record=key, field="documentSymbol"
+    )
 
 
 def _date(source: str, key: str, fields: Fields, name: str) -> Any:
@@ -242,9 +246,9 @@ def _codes(source: str, key: str, value: Any, name: str, normalise: Any) -> list
     """Codes given as ``[{"code": ..}]``, ``["8471"]`` or ``"8471; 8473"``."""
     if value is None:
         return []
-    entries: Iterable[Any] = value if isinstance(value, list) else re.split(r"[;,]", value) if isinstance(
-        value, str
-    ) else [value]
+    entries: Iterable[Any] = (
+        value if isinstance(value, list) else re.split(r"[;,]", value) if isinstance(value, str) else [value]
+    )
     out = []
     for entry in entries:
         code = entry.get("code") if isinstance(entry, Mapping) else entry
@@ -274,9 +278,7 @@ def _terms(source: str, key: str, value: Any, name: str, *, split_objectives: bo
     if value is None:
         return []
     if isinstance(value, str):
-        parts: list[Any] = (
-            _OBJECTIVES_IN_TEXT.findall(value) if split_objectives and "(" in value else value.split(";")
-        )
+        parts: list[Any] = _OBJECTIVES_IN_TEXT.findall(value) if split_objectives and "(" in value else value.split(";")
     elif isinstance(value, list):
         parts = value
     else:
@@ -316,8 +318,9 @@ def _documents(source: str, key: str, link: Any) -> dict[str, str]:
         docs = {str(lang).lower()[:2]: url for lang, url in link.items() if isinstance(url, str) and url.strip()}
         return {lang: url.strip() for lang, url in docs.items() if lang in ("en", "fr", "es")}
     if not isinstance(link, str):
-        raise RecordRejected(source, f"expected a URL, got {type(link).__name__}", record=key,
-                             field="linkToNotification")
+        raise RecordRejected(
+            source, f"expected a URL, got {type(link).__name__}", record=key, field="linkToNotification"
+        )
     urls = _URL.findall(link)
     if not urls:
         return {}

@@ -134,7 +134,7 @@ def constructed_chinese() -> dict[str, Any]:
             "hs_codes": ["950300"],
             "distributed_on": "2026-11-02",
             "comment_deadline": "2027-01-01",
-            "raw_payload": "{\"constructed\": true}",
+            "raw_payload": '{"constructed": true}',
         },
     }
 
