@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run    - set up, start local services, run the pipeline once on recorded data"
 	@echo "make test   - set up, start local services, run every test"
-	@echo "make lint   - ruff (check), yamllint and mypy; no system packages or services needed"
+	@echo "make lint   - ruff (check, format), yamllint and mypy; no system packages or services needed"
 	@echo "make typecheck - mypy --strict (setup.cfg [mypy])"
 	@echo "make test-fast - the tests that need no PostgreSQL, Elasticsearch, Chromium or encoder"
 	@echo "make check  - lint, then test-fast"
@@ -67,6 +67,7 @@ test-fast: $(STAMP)
 # lint needs the virtualenv only (not system-deps: no apt-get); the quick checks come first.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/yamllint --strict .
 	$(VENV)/bin/mypy
 
