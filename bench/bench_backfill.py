@@ -85,27 +85,14 @@ def build_snapshot(folder: Path, sg_reports: int | None, hc_records: int | None,
 
 def subscribers_csv(path: Path, count: int) -> Path:
     """CONSTRUCTED subscribers for the benchmark (example.com; sectors and countries cycled)."""
+    from alerts.subscriptions import CSV_COLUMNS
     from classifiers.taxonomy import load_taxonomy
 
     sectors = [s.code for s in load_taxonomy().sectors]
     countries = ["", "eu", "bri", "USA;CAN", "AUS", "EUR;GBR", "RUS;KAZ", "SAU;ARE"]
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "email",
-                "name",
-                "company",
-                "language",
-                "frequency",
-                "sectors",
-                "hs_prefixes",
-                "countries",
-                "keywords",
-                "kinds",
-                "min_relevance",
-            ]
-        )
+        writer.writerow(CSV_COLUMNS)
         for i in range(count):
             chosen = ";".join(sectors[(i + k * 7) % len(sectors)] for k in range(1 + i % 3))
             writer.writerow(
