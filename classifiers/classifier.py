@@ -24,6 +24,7 @@ from scipy.sparse import csr_matrix
 
 from classifiers.head import HEAD_DIR, Head
 from classifiers.keywords import KeywordRules, keyword_rules
+from classifiers.language import ENGLISH, confident_language, language_group, simplified_chinese
 from classifiers.taxonomy import CROSS_SECTOR, Taxonomy, load_taxonomy, normalise_hs, normalise_ics
 from tbt_alert.errors import ClassifierError
 
@@ -39,6 +40,12 @@ ICS_SCORE = 0.9
 KEYWORD_BASE_SCORE = 0.6
 # A measure naming this many product sectors (by HS codes) is horizontal in effect.
 HORIZONTAL_MIN_SECTORS = 4
+# Where a reader expects the product to be named before a sector is added: records whose
+# HS/ICS codes already give sectors (the model may add to those, never contradict them), and
+# notifications, whose formal wording ("technical regulation", "conformity assessment")
+# the model otherwise reads as a product (telecom standards tagged auto_parts). There a model
+# sector needs one of its keywords in the text.
+NAMED_PRODUCT_KINDS = frozenset({"notification", "regulation", "standard"})
 _MAX_TEXT = 20_000
 
 
@@ -96,11 +103,13 @@ class Classifier:
         taxonomy: Taxonomy | None = None,
         encoder: Any = None,
         precision: str | None = None,
+        head: Head | None = None,
     ) -> Classifier:
         """Load the classifier; ``mode='model'`` needs the encoder folder (or an ``encoder`` object).
 
         ``precision`` (fp32, int8) is the encoder's; by default the one the head was trained
         on, and a different one is an error (the head would see vectors it never saw).
+        ``head``: a head in memory instead of the one in ``head_dir`` (leave-one-source-out).
         """
         if mode not in MODES:
             raise ClassifierError(f"classifier mode {mode!r} is unknown; set TBT_CLASSIFIER_MODE to model or rules.")
@@ -118,7 +127,7 @@ class Classifier:
                         f"the encoder is missing at {path}; run `tbt-alert model build`, "
                         "or set TBT_CLASSIFIER_MODE=rules to tag with HS/ICS and keyword rules only."
                     )
-            head = Head.load(head_dir)
+            head = head or Head.load(head_dir)
             wanted = precision or str(getattr(encoder, "precision", None) or head.precision)
             if wanted != head.precision:
                 raise ClassifierError(
@@ -219,11 +228,13 @@ class Classifier:
 
     def classify(self, records: Sequence[Mapping[str, Any]]) -> list[list[SectorPrediction]]:
         """Sector predictions per record, most certain first; never raises for odd field values."""
-        texts = [record_text(r) for r in records]
+        texts = [simplified_chinese(record_text(r)) for r in records]
         assert self.keywords is not None
         # Keyword hits serve three times: head inputs, rules-mode tags, cross_sector.
         hits = [self.keywords.matches(t) if t else {} for t in texts]
-        parts = self._model_parts(texts, hits) if self.mode == "model" and records else None
+        parts = None
+        if self.mode == "model" and records:
+            parts = self._model_parts(texts, hits, [_group_of(r, t) for r, t in zip(records, texts, strict=True)])
         results = []
         for i, record in enumerate(records):
             tags: dict[str, SectorPrediction] = {}
@@ -232,10 +243,17 @@ class Classifier:
             code_sectors = set(tags)
             if parts is not None:
                 assert self.head is not None
+                needs_name = bool(code_sectors - {CROSS_SECTOR}) or str(record.get("kind") or "") in NAMED_PRODUCT_KINDS
                 for j, sector in enumerate(self.head.sectors):
                     score = float(parts.mixed[i, j])
-                    if score >= float(self.head.thresholds[j]) and sector not in tags:
-                        tags[sector] = SectorPrediction(sector, score, "model", self._model_evidence(parts, i, j))
+                    if score < float(parts.thresholds[i, j]) or sector in tags:
+                        continue
+                    if needs_name and sector not in hits[i]:
+                        continue
+                    evidence = self._model_evidence(parts, i, j)
+                    if sector in hits[i]:
+                        evidence["keywords"] = hits[i][sector][:5]
+                    tags[sector] = SectorPrediction(sector, score, "model", evidence)
             elif texts[i]:
                 for pred in self._keyword_tags(hits[i]):
                     tags.setdefault(pred.sector, pred)
@@ -246,7 +264,7 @@ class Classifier:
             results.append(sorted(tags.values(), key=lambda p: (-p.score, p.sector)))
         return results
 
-    def _model_parts(self, texts: list[str], hits: list[dict[str, list[str]]]) -> _ModelParts:
+    def _model_parts(self, texts: list[str], hits: list[dict[str, list[str]]], groups: list[str]) -> _ModelParts:
         """Every part of the head scored on a batch, kept for the tags' evidence."""
         assert self.encoder is not None
         assert self.head is not None
@@ -269,10 +287,19 @@ class Classifier:
         if head.neighbours is not None:
             neighbour_indices, neighbour_sims = head.neighbours.nearest(vectors)
             neighbour = head.neighbours.votes(neighbour_indices, neighbour_sims)
-        mixed = head.mix(vector, lexical, neighbour)
+        mixed, thresholds = head.mix_groups(groups, vector, lexical, neighbour)
         mixed[[i for i, t in enumerate(texts) if not t]] = 0.0
         return _ModelParts(
-            vectors, vector, mixed, lexical, lexical_features, neighbour, neighbour_indices, neighbour_sims
+            vectors,
+            vector,
+            mixed,
+            thresholds,
+            groups,
+            lexical,
+            lexical_features,
+            neighbour,
+            neighbour_indices,
+            neighbour_sims,
         )
 
     def _model_evidence(self, parts: _ModelParts, row: int, column: int) -> dict[str, Any]:
@@ -280,7 +307,10 @@ class Classifier:
         labelled examples behind it."""
         assert self.head is not None
         head = self.head
-        evidence: dict[str, Any] = {"threshold": round(float(head.thresholds[column]), 3)}
+        evidence: dict[str, Any] = {
+            "threshold": round(float(parts.thresholds[row, column]), 3),
+            "language_group": parts.groups[row],
+        }
         if parts.lexical is not None or parts.neighbour is not None:
             evidence["vector_score"] = round(float(parts.vector[row, column]), 3)
         if head.lexical is not None and parts.lexical is not None and parts.lexical_features is not None:
@@ -304,11 +334,22 @@ class _ModelParts:
     vectors: np.ndarray
     vector: np.ndarray
     mixed: np.ndarray  # what the thresholds apply to
+    thresholds: np.ndarray  # per row and sector: those of the row's language group
+    groups: list[str]  # the language group of each row
     lexical: np.ndarray | None
     lexical_features: csr_matrix | None
     neighbour: np.ndarray | None
     neighbour_indices: np.ndarray | None
     neighbour_sims: np.ndarray | None
+
+
+def _group_of(record: Mapping[str, Any], text: str) -> str:
+    """The language group of a record: its declared language, else the one detected with
+    confidence in Latin text (English where the detector is unsure: a short product name)."""
+    language = record.get("language")
+    if not language and text and language_group(None, text) == ENGLISH:
+        language = confident_language(text)
+    return language_group(str(language) if language else None, text)
 
 
 def classifier_from_settings(settings: Settings, *, mode: str | None = None) -> Classifier:

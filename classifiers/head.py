@@ -11,7 +11,10 @@ word and character n-grams, one logistic regression per sector) and the votes of
 nearest labelled training records (``classifiers.neighbours``). The sector probability is
 ``(1 - wl - wn) * vector part + wl * lexical part + wn * neighbour votes`` with
 ``wl = meta["lexical_weight"]`` and ``wn = meta["neighbour_weight"]`` chosen on the
-validation split.
+validation split. A language group (``classifiers.language.LANGUAGE_GROUPS``) may have its
+own weights and thresholds (``groups``), chosen on that group's validation records: on a
+language the lexical part and the neighbours hardly know, the vector part must carry more
+weight and the bar must sit lower than on English.
 
 Saved as small files in ``classifiers/head/``: ``head.npz`` (weights, biases, exemplar
 vectors in float16), ``lexical.npz`` and ``neighbours.npz`` for those parts, and ``head.json``
@@ -47,6 +50,22 @@ def weighted_mix(vector_scores: np.ndarray, parts: list[tuple[float, np.ndarray]
     return mixed
 
 
+@dataclass(frozen=True)
+class GroupCalibration:
+    """The mixture weights and per-sector thresholds of one language group."""
+
+    lexical_weight: float
+    neighbour_weight: float
+    thresholds: np.ndarray  # (n_sectors,)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "lexical_weight": self.lexical_weight,
+            "neighbour_weight": self.neighbour_weight,
+            "thresholds": [round(float(t), 4) for t in self.thresholds],
+        }
+
+
 def _float32(array: np.ndarray | None) -> np.ndarray | None:
     return None if array is None else array.astype(np.float32)
 
@@ -66,6 +85,7 @@ class Head:
     inputs: tuple[str, ...] = ("embedding",)  # + "keywords": one keyword feature per sector
     lexical: LexicalModel | None = None  # mixed in with weight meta["lexical_weight"]
     neighbours: LabelledNeighbours | None = None  # mixed in with weight meta["neighbour_weight"]
+    groups: dict[str, GroupCalibration] = field(default_factory=dict)  # language group -> its own calibration
 
     @property
     def version(self) -> str:
@@ -111,6 +131,39 @@ class Head:
                 raise ClassifierError(f"this head has a {name}; pass its scores.")
             parts.append((weight, scores))
         return weighted_mix(vector_scores, parts)
+
+    def calibration(self, group: str) -> GroupCalibration:
+        """The weights and thresholds of a language group (the head's own where it has none)."""
+        found = self.groups.get(group)
+        if found is not None:
+            return found
+        return GroupCalibration(self.lexical_weight, self.neighbour_weight, self.thresholds)
+
+    def mix_groups(
+        self,
+        groups: list[str],
+        vector_scores: np.ndarray,
+        lexical_scores: np.ndarray | None = None,
+        neighbour_scores: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each row mixed with its language group's weights, and the thresholds per row."""
+        mixed = np.zeros_like(vector_scores)
+        thresholds = np.zeros_like(vector_scores)
+        for group in sorted(set(groups)):
+            rows = np.array([g == group for g in groups])
+            calibration = self.calibration(group)
+            parts = []
+            for weight, scores in (
+                (calibration.lexical_weight, lexical_scores),
+                (calibration.neighbour_weight, neighbour_scores),
+            ):
+                if weight:
+                    if scores is None:
+                        raise ClassifierError("this head mixes a lexical part or neighbour votes; pass their scores.")
+                    parts.append((weight, scores[rows]))
+            mixed[rows] = weighted_mix(vector_scores[rows], parts)
+            thresholds[rows] = calibration.thresholds
+        return mixed, thresholds
 
     def describe(self) -> str:
         """The head's parts and their weights in words, for reports."""
@@ -174,7 +227,10 @@ class Head:
             "thresholds": [round(float(t), 4) for t in self.thresholds],
             "lexical_weight": self.lexical_weight,
             "neighbour_weight": self.neighbour_weight,
+            "groups": {name: calibration.as_dict() for name, calibration in sorted(self.groups.items())},
         }
+        if not self.groups:
+            del decision["groups"]  # the digest of a head without groups stays what it was
         digest_of.update(json.dumps(decision, sort_keys=True).encode("utf-8"))
         digest = digest_of.hexdigest()[:10]
         meta = dict(self.meta, weights_sha256_10=digest, inputs=list(self.inputs))
@@ -182,6 +238,7 @@ class Head:
             "meta": meta,
             "sectors": self.sectors,
             "thresholds": [round(float(t), 4) for t in self.thresholds],
+            "groups": {name: calibration.as_dict() for name, calibration in sorted(self.groups.items())},
             "exemplars": [
                 {"sector": s, "text": t} for s, t in zip(self.exemplar_sectors, self.exemplar_texts, strict=True)
             ],
@@ -215,11 +272,20 @@ class Head:
             neighbours=(
                 LabelledNeighbours.load(folder / NEIGHBOURS_FILE) if (folder / NEIGHBOURS_FILE).exists() else None
             ),
+            groups={
+                name: GroupCalibration(
+                    float(g["lexical_weight"]),
+                    float(g["neighbour_weight"]),
+                    np.asarray(g["thresholds"], dtype=np.float32),
+                )
+                for name, g in document.get("groups", {}).items()
+            },
         )
         if (
             head.weights.shape[0] != len(head.sectors)
             or len(head.thresholds) != len(head.sectors)
             or (head.neighbours is not None and head.neighbours.labels.shape[1] != len(head.sectors))
+            or any(len(g.thresholds) != len(head.sectors) for g in head.groups.values())
         ):
             raise ClassifierError(f"the head in {folder} is inconsistent; run `tbt-alert train` again.")
         return head

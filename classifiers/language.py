@@ -56,6 +56,21 @@ def _detector() -> Any:
     return LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models().build()
 
 
+def confident_language(text: str, min_confidence: float = 0.6) -> str | None:
+    """The language of ``text`` where lingua is confident of it, else None.
+
+    A product name of a word or two ("doll", "Hair dryer") reads as Finnish or Turkish to a
+    detector at low confidence; where that decides a calibration, only a clear answer counts.
+    """
+    sample = " ".join(str(text)[:_MAX_CHARS].split())
+    if sum(ch.isalpha() for ch in sample) < 3:
+        return None
+    values = _detector().compute_language_confidence_values(sample)
+    if not values or values[0].value < min_confidence:
+        return None
+    return str(values[0].language.iso_code_639_1.name).lower()
+
+
 def detect_language(text: str | None) -> str | None:
     """ISO 639-1 code of the main language of ``text``, or None when there is too little text."""
     if not text:
@@ -67,3 +82,68 @@ def detect_language(text: str | None) -> str | None:
     if language is None:
         return None
     return str(language.iso_code_639_1.name).lower()
+
+
+# Calibration groups of the sector head (``Head.groups``): languages whose texts get
+# similar part scores share a mixture and thresholds. English is the bulk of the labelled
+# data; Chinese, Japanese and Korean share the character n-grams the lexical part reads
+# them by; other Latin-script languages share word-and-character features with English
+# training text; the rest (Cyrillic, Arabic, Greek, Thai, ...) share neither.
+ENGLISH, LATIN, CJK, OTHER_SCRIPT = "en", "latin", "cjk", "other_script"
+LANGUAGE_GROUPS = (ENGLISH, LATIN, CJK, OTHER_SCRIPT)
+_CJK_LANGUAGES = frozenset({"zh", "ja", "ko"})
+_OTHER_SCRIPT_LANGUAGES = frozenset(
+    {"ru", "uk", "kk", "bg", "el", "ar", "fa", "he", "ur", "hi", "th", "sr", "mk", "be", "mn", "ka", "hy"}
+)
+
+
+def _script_group(text: str) -> str:
+    """The group by script alone, for text too short to identify (a product name)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return ENGLISH
+    cjk = sum("\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" for ch in letters)
+    if cjk * 5 >= len(letters):  # a fifth is enough: Chinese titles carry Latin model numbers
+        return CJK
+    latin = sum(ch.isascii() or "\u00c0" <= ch <= "\u024f" or "\u1e00" <= ch <= "\u1eff" for ch in letters)
+    return LATIN if latin * 2 >= len(letters) else OTHER_SCRIPT
+
+
+def language_group(language: str | None, text: str) -> str:
+    """The calibration group of a text whose language is ``language`` (None: unknown).
+
+    The script decides first, because a declared language can be wrong for the text at hand
+    (an English title on a Chinese page); then the language splits Latin script into English
+    and the rest. Unknown language in Latin script counts as English, the training bulk.
+    """
+    script = _script_group(text)
+    if script != LATIN:
+        return script
+    code = (language or "").lower()[:2]
+    if code in _CJK_LANGUAGES or code in _OTHER_SCRIPT_LANGUAGES:
+        return ENGLISH  # Latin text on a page in a non-Latin script is nearly always English
+    return ENGLISH if code in ("", "en") else LATIN
+
+
+@lru_cache(maxsize=1)
+def _traditional_to_simplified() -> Any:
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+def _has_kana_or_hangul(text: str) -> bool:
+    return any("\u3040" <= ch <= "\u30ff" or "\uac00" <= ch <= "\ud7af" for ch in text)
+
+
+def simplified_chinese(text: str) -> str:
+    """Chinese text in Simplified characters (Taiwan and Hong Kong write Traditional).
+
+    The classifier's Chinese training text is Simplified (the Taiwan tariff is converted), so
+    Traditional input is converted the same way. Japanese and Korean text is left alone: it
+    writes kana or hangul beside its kanji, which t2s would rewrite into Chinese forms.
+    """
+    if _script_group(text) != CJK or _has_kana_or_hangul(text):
+        return text
+    converted: str = _traditional_to_simplified().convert(text)
+    return converted

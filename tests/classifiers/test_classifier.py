@@ -124,3 +124,52 @@ def test_tiny_encoder_embeds_unit_vectors_in_input_order(tiny_encoder_dir: Path)
 def test_encoder_path_that_does_not_exist_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ClassifierError, match="model build"):
         Encoder.load(tmp_path / "nothing-here")
+
+
+def test_where_codes_give_sectors_or_the_record_is_a_notification_the_model_needs_the_product_named(
+    tiny: Classifier,
+) -> None:
+    # The constructed head fires for toys on any text; only a text naming a toy keeps it.
+    recall, notification, named, coded = tiny.classify(
+        [
+            {"title": "Telecommunication equipment standard", "kind": "recall"},
+            {"title": "Telecommunication equipment standard", "kind": "notification"},
+            {"title": "Safety of toys", "kind": "notification"},
+            {"title": "Telecommunication equipment", "hs_codes": ["851762"]},
+        ]
+    )
+    assert "toys" in _by_sector(recall)
+    assert "toys" not in _by_sector(notification)
+    assert _by_sector(named)["toys"].evidence["keywords"] == ["toy"]
+    assert "toys" not in _by_sector(coded)
+    assert "electronics_ict" in _by_sector(coded)  # the HS rule stands
+
+
+def test_each_language_group_has_its_own_thresholds(tiny: Classifier, tiny_head_dir: Path) -> None:
+    from classifiers.head import GroupCalibration, Head
+
+    head = Head.load(tiny_head_dir)
+    never = np.full(len(head.sectors), 2.0, dtype=np.float32)
+    head.groups = {"cjk": GroupCalibration(0.0, 0.0, never)}
+    grouped = Classifier.load(mode="model", encoder=tiny.encoder, head=head)
+    english, chinese, traditional = grouped.classify([{"title": "doll"}, {"title": "娃娃"}, {"title": "洋娃娃玩偶"}])
+    assert _by_sector(english)["toys"].evidence["language_group"] == "en"
+    assert "toys" not in _by_sector(chinese)  # the Chinese group's bar is out of reach
+    assert "toys" not in _by_sector(traditional)
+
+
+def test_group_calibrations_are_saved_loaded_and_part_of_the_version(tiny_head_dir: Path, tmp_path: Path) -> None:
+    from classifiers.head import GroupCalibration, Head
+
+    head = Head.load(tiny_head_dir)
+    head.save(tmp_path / "plain")
+    thresholds = np.linspace(0.1, 0.9, len(head.sectors)).astype(np.float32)
+    head.groups = {"latin": GroupCalibration(0.3, 0.2, thresholds)}
+    head.save(tmp_path / "grouped")
+    plain, grouped = Head.load(tmp_path / "plain"), Head.load(tmp_path / "grouped")
+    assert plain.meta["weights_sha256_10"] == Head.load(tiny_head_dir).meta["weights_sha256_10"]
+    assert grouped.meta["weights_sha256_10"] != plain.meta["weights_sha256_10"]
+    latin = grouped.calibration("latin")
+    assert (latin.lexical_weight, latin.neighbour_weight) == (0.3, 0.2)
+    assert np.allclose(latin.thresholds, thresholds, atol=1e-4)
+    assert grouped.calibration("cjk").lexical_weight == grouped.lexical_weight  # no group: the head's own

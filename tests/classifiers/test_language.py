@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers.language import detect_language
+from classifiers.language import detect_language, language_group, simplified_chinese
 
 
 @pytest.mark.parametrize(
@@ -29,3 +29,29 @@ def test_too_little_text_gives_none(text: str | None) -> None:
 
 def test_long_text_is_fine() -> None:
     assert detect_language("Safety of toys. " * 10_000) == "en"
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "group"),
+    [
+        ("en", "Electric toys", "en"),
+        (None, "Electric toys", "en"),  # Latin script, language unknown: English, the training bulk
+        ("fr", "Jouets électriques", "latin"),
+        ("vi", "Đồ chơi nhựa mềm", "latin"),
+        (None, "软塑料玩具召回 (型号 AB-123)", "cjk"),  # a fifth of the letters is enough
+        ("ja", "除湿機のリコール", "cjk"),
+        ("ko", "어린이 장난감 리콜", "cjk"),
+        ("ar", "القوابس والكابلات الكهربائية", "other_script"),
+        ("ru", "Игрушки детские", "other_script"),
+        ("zh", "Toy cars", "en"),  # the script decides first: an English title on a Chinese page
+        ("en", "", "en"),
+    ],
+)
+def test_language_group(language: str | None, text: str, group: str) -> None:
+    assert language_group(language, text) == group
+
+
+def test_traditional_chinese_is_converted_and_japanese_left_alone() -> None:
+    assert simplified_chinese("其他塑膠製玩具") == "其他塑胶制玩具"
+    assert simplified_chinese("電暖器の回收") == "電暖器の回收"  # kana: Japanese, not converted
+    assert simplified_chinese("Plastic toys") == "Plastic toys"
