@@ -15,6 +15,7 @@ left for ``tbt-alert evaluate``.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,12 +26,14 @@ import numpy as np
 
 from classifiers.embedding_cache import DEFAULT_CACHE_DIR, embed_cached
 from classifiers.encoder import INT8_SCHEME, Encoder
-from classifiers.head import HEAD_DIR, Head, weighted_mix
+from classifiers.head import HEAD_DIR, GroupCalibration, Head, weighted_mix
 from classifiers.keywords import KeywordRules, keyword_rules
+from classifiers.language import ENGLISH, LANGUAGE_GROUPS, language_group
 from classifiers.lexical import fit_lexical, fit_per_sector_logistic
 from classifiers.model_build import read_manifest
 from classifiers.neighbours import LabelledNeighbours
-from classifiers.taxonomy import CROSS_SECTOR, load_taxonomy
+from classifiers.nomenclature import nomenclature_records
+from classifiers.taxonomy import CROSS_SECTOR, Taxonomy, load_taxonomy
 from classifiers.training_data import LabelledRecord, labelled_records, multilingual_records
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,14 @@ INPUTS = ("embedding", "keywords")
 # part gets the rest. 0 leaves the part out.
 LEXICAL_WEIGHTS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 NEIGHBOUR_WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5)
+# A language group gets its own mixture and thresholds when its validation split holds
+# this many records; below, it keeps the English ones.
+MIN_GROUP_VALIDATION = 200
+# Customs nomenclature lines per (nomenclature, language): enough for every sector in
+# every language, few enough that the terse tariff style does not outweigh the trade-style
+# records (about 14k English training records). The EU nomenclature has 23 languages.
+NOMENCLATURE_CAP = 1200
+EU_NOMENCLATURE_CAP = 500
 
 
 @dataclass
@@ -224,15 +235,88 @@ def _choose_mixture(
     return lexical_weight, neighbour_weight, score, thresholds, mixes
 
 
+def training_records(data_dir: Path | None = None, taxonomy: Taxonomy | None = None) -> list[LabelledRecord]:
+    """Every labelled record of every split: English sources, non-English recalls and
+    standards, and the customs nomenclatures in 30 languages (sampled, see the caps)."""
+    taxonomy = taxonomy or load_taxonomy()
+    nomenclature = [
+        r
+        for r in nomenclature_records(data_dir, taxonomy, per_source_language_cap=NOMENCLATURE_CAP)
+        # English tariff lines would shift the English calibration toward tariff style; the
+        # English HS nomenclature already stands for them.
+        if r.language != "en" and (not r.source.startswith("eu_cn") or _eu_sample(r))
+    ]
+    return labelled_records(data_dir, taxonomy) + multilingual_records(data_dir, taxonomy) + nomenclature
+
+
+def _eu_sample(record: LabelledRecord) -> bool:
+    """A reproducible sample of EU_NOMENCLATURE_CAP lines per EU language (by digest of the key)."""
+    return int(hashlib.sha256(record.key.encode()).hexdigest()[:8], 16) % NOMENCLATURE_CAP < EU_NOMENCLATURE_CAP
+
+
+def record_groups(records: list[LabelledRecord]) -> list[str]:
+    """The language group (``classifiers.language``) of each record."""
+    return [language_group(r.language, r.text) for r in records]
+
+
+def _calibrate_groups(
+    groups: np.ndarray, y_va: np.ndarray, part_scores: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> tuple[dict[str, GroupCalibration], dict[str, dict[str, float]]]:
+    """Mixture and thresholds of each non-English language group, chosen on its own
+    validation records (the English ones are the head's own)."""
+    calibrations: dict[str, GroupCalibration] = {}
+    figures: dict[str, dict[str, float]] = {}
+    for group in LANGUAGE_GROUPS:
+        rows = groups == group
+        if group == ENGLISH or rows.sum() < MIN_GROUP_VALIDATION:
+            continue
+        lexical_weight, neighbour_weight, score, thresholds, _ = _choose_mixture(
+            y_va[rows], *(p[rows] for p in part_scores)
+        )
+        calibrations[group] = GroupCalibration(lexical_weight, neighbour_weight, thresholds)
+        figures[group] = {"records": int(rows.sum()), "val_micro_f1": round(score, 4)}
+        log.info(
+            "group %s: lexical %.2f, neighbours %.2f, validation micro-F1 %.4f",
+            group,
+            lexical_weight,
+            neighbour_weight,
+            score,
+        )
+    return calibrations, figures
+
+
 def train(
     encoder_path: Path, *, data_dir: Path | None = None, out: Path = HEAD_DIR, precision: str = "int8"
 ) -> TrainResult:
+    """Fit the head on every training record, choose it on validation and save it to ``out``."""
     taxonomy = load_taxonomy()
-    sectors = [c for c in taxonomy.codes if c != CROSS_SECTOR]
-    records = labelled_records(data_dir, taxonomy) + multilingual_records(data_dir, taxonomy)
+    records = training_records(data_dir, taxonomy)
     encoder = Encoder.load(encoder_path, precision=precision)
+    vectors = embed_cached(
+        encoder, [r.text for r in records], cache_file=cache_file_for(encoder_path, precision=precision)
+    )
+    result = fit_head(records, vectors, taxonomy, precision=precision, manifest=read_manifest(encoder_path) or {})
+    result.head.save(out)
+    log.info("head saved to %s (validation micro-F1 %.4f)", out, result.val_micro_f1)
+    return result
+
+
+def fit_head(
+    records: list[LabelledRecord],
+    vectors: np.ndarray,
+    taxonomy: Taxonomy,
+    *,
+    precision: str,
+    manifest: dict[str, Any],
+    candidates: tuple[tuple[str, dict[str, float]], ...] = CANDIDATES,
+) -> TrainResult:
+    """The head fitted on the train split of ``records`` (``vectors`` in the same order),
+    its vector part, mixture and thresholds chosen on their validation split; not saved.
+
+    Leave-one-source-out evaluation calls this with one source's records left out.
+    """
+    sectors = [c for c in taxonomy.codes if c != CROSS_SECTOR]
     texts = [r.text for r in records]
-    vectors = embed_cached(encoder, texts, cache_file=cache_file_for(encoder_path, precision=precision))
     features = np.hstack([vectors, keyword_matrix(texts, keyword_rules(taxonomy), sectors)])
     y = label_matrix(records, sectors)
     split = np.array([r.split for r in records])
@@ -241,7 +325,7 @@ def train(
 
     best: tuple[float, str, dict[str, float], Fitted | None, np.ndarray | None] = (-1.0, "", {}, None, None)
     tried: list[dict[str, Any]] = []
-    for kind, params in CANDIDATES:
+    for kind, params in candidates:
         fitted = fit_candidate(kind, params, x_tr, y_tr)
         probs = fitted.scores(x_va)
         thresholds = calibrate(probs, y_va)
@@ -255,15 +339,19 @@ def train(
     train_records = [r for r, m in zip(records, train_rows, strict=True) if m]
     lexical = fit_lexical([r.text for r in train_records], y_tr, min_positives=MIN_POSITIVES).compact()
     neighbours = LabelledNeighbours.fit(vectors[train_rows], y_tr, [f"[{r.source}] {r.text}" for r in train_records])
-    lexical_weight, neighbour_weight, val_f1, best_thresholds, mixes = _choose_mixture(
-        y_va,
+    groups = np.array(record_groups(records))[val_rows]
+    part_scores = (
         chosen.scores(x_va),
         lexical.scores([t for t, m in zip(texts, val_rows, strict=True) if m]),
         neighbours.scores(vectors[val_rows]),
     )
+    english = groups == ENGLISH
+    lexical_weight, neighbour_weight, val_f1, best_thresholds, mixes = _choose_mixture(
+        y_va[english], *(p[english] for p in part_scores)
+    )
+    calibrations, group_figures = _calibrate_groups(groups, y_va, part_scores)
     ex_vectors, ex_sectors, ex_texts = _exemplars(vectors[train_rows], y_tr, train_records, sectors)
     counts = {s: int(y_tr[:, j].sum()) for j, s in enumerate(sectors)}
-    manifest = read_manifest(encoder_path) or {}
     head = Head(
         sectors=sectors,
         weights=chosen.weights,
@@ -275,8 +363,9 @@ def train(
         hidden_weights=chosen.hidden_weights,
         hidden_biases=chosen.hidden_biases,
         inputs=INPUTS,
-        lexical=lexical if lexical_weight else None,
-        neighbours=neighbours if neighbour_weight else None,
+        lexical=lexical if lexical_weight or any(g.lexical_weight for g in calibrations.values()) else None,
+        neighbours=neighbours if neighbour_weight or any(g.neighbour_weight for g in calibrations.values()) else None,
+        groups=calibrations,
         meta={
             "version": f"{dt.date.today():%Y.%m.%d}",
             "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -307,9 +396,8 @@ def train(
             ),
             "mixes": mixes,
             "val_micro_f1": round(val_f1, 4),
+            "group_val_micro_f1": group_figures,
             "train_positives": counts,
         },
     )
-    head.save(out)
-    log.info("head saved to %s (%s, validation micro-F1 %.4f)", out, kind, val_f1)
     return TrainResult(head=head, counts=counts, val_micro_f1=val_f1)

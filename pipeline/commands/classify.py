@@ -36,6 +36,14 @@ def register(subparsers: Any) -> None:
     evaluate = subparsers.add_parser("evaluate", help="evaluate the classifier and two baselines; write a report")
     evaluate.add_argument("--data-dir", type=Path, help="the shared data folder (default ../shared/data)")
     evaluate.add_argument("--out", type=Path, default=Path("docs/EVALUATION.md"), help="markdown report path")
+    evaluate.add_argument(
+        "--previous", type=Path, help="an earlier classifier's `classify --jsonl` answers on --export-jsonl's records"
+    )
+    evaluate.add_argument("--export-jsonl", type=Path, help="also write the evaluation records as classify input")
+    evaluate.add_argument(
+        "--loso",
+        help="leave these source families out of training in turn (comma-separated, or 'all'); minutes per family",
+    )
     evaluate.set_defaults(handler=_evaluate)
 
 
@@ -121,7 +129,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     from classifiers.model_build import ensure_model
     from tbt_alert.settings import load_settings
 
-    markdown, _ = evaluate(ensure_model(load_settings()), data_dir=args.data_dir, out=args.out)
+    markdown, _ = evaluate(
+        ensure_model(load_settings()),
+        data_dir=args.data_dir,
+        out=args.out,
+        previous=args.previous,
+        loso=args.loso.split(",") if args.loso else None,
+        export=args.export_jsonl,
+    )
     print(markdown)
     print(f"\nreport written to {args.out}")
     return 0

@@ -33,6 +33,9 @@ def _system(micro_f1: float) -> SystemFigures:
         no_hs_recall=0.5,
         no_hs_f1=0.4,
         non_english_micro_f1=0.3,
+        non_english_empty_share=0.25,
+        notification_precision=0.95,
+        notification_recall=0.75,
     )
 
 
@@ -75,8 +78,15 @@ def test_the_report_shows_each_table_of_the_figures() -> None:
     # Targets at four decimals, so that 0.84985 does not read as 0.850 and "no".
     assert "| held-out micro-F1 | ≥ 0.85 | 0.8498 | no |" in lines
     assert "| English − non-English micro-F1 | ≤ 0.05 | -0.0515 | yes |" in lines
-    assert "| combined | 0.900 | 0.800 | **0.850** | 0.700 | 0.600 | 0.500 | 0.400 | 0.300 |" in lines
-    assert "| keywords | 0.900 | 0.800 | **0.500** | 0.700 | 0.600 | 0.500 | 0.400 | 0.300 |" in lines
+    assert (
+        "| combined | 0.900 | 0.800 | **0.850** | 0.700 | 0.600 | 0.500 | 0.400 | 0.300 | 0.250 | 0.950 / 0.750 |"
+        in lines
+    )
+    assert (
+        "| keywords | 0.900 | 0.800 | **0.500** | 0.700 | 0.600 | 0.500 | 0.400 | 0.300 | 0.250 | 0.950 / 0.750 |"
+        in lines
+    )
+    assert "## Leave one source out" not in markdown  # only when asked for
     assert "### Per language" in lines
     assert (
         "| subset | n | combined P / R / F1 | hs_only P / R / F1 | keywords P / R / F1 | model_only P / R / F1 |"
@@ -139,7 +149,10 @@ def test_figures_are_computed_per_split_subset_and_sector() -> None:
     assert (combined.no_hs_precision, combined.no_hs_recall) == (1.0, 1.0)  # the lamp has HS codes
     assert combined.non_english_micro_f1 == 0.0
     assert (figures.held_out_size, figures.no_hs_size, figures.foreign_size) == (2, 1, 1)
-    assert [t.met for t in figures.targets] == [False, True, True, False]  # micro-F1 2/3; gap 2/3
+    # micro-F1 2/3; no-HS P and R 1.0; non-English 0.0; "de" has one record (below the five a
+    # language needs to be held to the floor), so no language is: the weakest is "-" at 1.0;
+    # the German record got a (wrong) sector, so none is empty; no notifications: precision 0.
+    assert [t.met for t in figures.targets] == [False, True, True, False, True, True, False]
     assert [table.title for table in figures.subsets] == [
         "Per language",
         "Per source kind",
@@ -153,3 +166,37 @@ def test_figures_are_computed_per_split_subset_and_sector() -> None:
         ("lighting", (0, 1, 0)),
     ]
     assert figures.as_dict()["systems"]["combined"]["micro_f1"] == combined.micro_f1
+
+
+def test_a_language_with_five_records_is_held_to_the_floor_and_empty_answers_are_counted() -> None:
+    held_out = [_record("a", "en", ("toys",))]
+    foreign = [_record(f"zh{i}", "zh", ("toys",)) for i in range(5)] + [_record("ko", "ko", ("toys",))]
+    # Chinese: 2 of 5 right, 3 empty; the Korean record right.
+    answers = [{"toys"}, {"toys"}, {"toys"}, set(), set(), set(), {"toys"}]
+    preds = {"combined": answers}
+    figures = compute_figures(
+        held_out,
+        foreign,
+        preds,
+        ["toys"],
+        classifier_version="v",
+        head_description="h",
+        precision="fp32",
+        written=dt.date(2026, 1, 1),
+    )
+    combined = figures.systems["combined"]
+    assert combined.non_english_empty_share == 0.5  # 3 of 6
+    weakest = figures.targets[4]
+    assert weakest.name == "weakest language with ≥ 5 records (zh)"
+    assert round(weakest.value, 3) == 0.571  # 2 tp, 3 fn
+    assert not weakest.met
+
+
+def test_the_leave_one_source_out_table_is_rendered_when_present() -> None:
+    from classifiers.loso import LosoRow
+
+    figures = _figures()
+    figures.loso.append(LosoRow("jp_tariff", 800, 0.8, 0.6, 0.6857, 0.125, {"ja": 0.6857}))
+    markdown = render_markdown(figures)
+    assert "## Leave one source out" in markdown
+    assert "| jp_tariff | 800 | 0.800 | 0.600 | **0.686** | 0.125 | ja 0.686 |" in markdown.split("\n")
