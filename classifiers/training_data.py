@@ -168,10 +168,28 @@ def _refine(rules: list[list[Any]], text: str) -> list[str] | None:
     return None
 
 
-def safety_gate(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> Iterator[LabelledRecord]:
+def _chemical_hazard(table: dict[str, Any], text: str) -> bool:
+    """Whether ``text`` names a restricted substance or chemical limit (labelling.yml ``chemical_hazard``)."""
+    return bool(re.search(table["pattern"], text))
+
+
+def _also_chemical(labels: list[str], chemical: dict[str, Any]) -> list[str]:
+    """TAXONOMY.md: "chemical limits in a named product: also that product's sector", and the
+    reverse: a product recalled for a restricted substance also gets chemicals_plastics,
+    except where the product's own sector rules are the chemical rules (cosmetics, drugs, food)."""
+    if set(labels) & set(chemical["not_for"]):
+        return labels
+    return labels + list(chemical["adds"])
+
+
+def safety_gate(
+    data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any], chemical: dict[str, Any] | None = None
+) -> Iterator[LabelledRecord]:
     categories: dict[str, list[str]] = table["categories"]
     drop = set(table.get("drop", []))
     refine: dict[str, list[list[Any]]] = table.get("refine", {})
+    relabel: dict[str, list[list[Any]]] = table.get("relabel", {})
+    sample_categories: dict[str, list[str]] = {**categories, **table.get("sampled_as", {})}
     for path in sorted((data_dir / "safety_gate" / "weekly_reports").glob("*.xml.gz")):
         try:
             root = ET.fromstring(gzip.decompress(path.read_bytes()))
@@ -194,11 +212,14 @@ def safety_gate(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> It
             # The product's name decides; the description names its parts and features ("with
             # a USB cable", "battery-powered", "packed in a plastic bag"), which made a fan an
             # ICT product and a jacket a bag. Older alerts have no name: their description
-            # opens with it.
-            labels = _refine(rules, title or description) or categories[category]
-            # This source's sample was drawn with the rules reading name and description;
-            # sampling by those labels keeps the same records in every split.
-            sampled_as = _refine(rules, f"{title} {description}") or categories[category]
+            # opens with it. `relabel` rules (labels only) are tried before `refine`.
+            labels = _refine(relabel.get(category, []) + rules, title or description) or categories[category]
+            if chemical and _sg_chemical_risk(text("riskType"), text("danger"), chemical):
+                labels = _also_chemical(labels, chemical)
+            # This source's sample was drawn with the `refine` rules reading name and description
+            # and the categories as they were then (`sampled_as`); sampling by those labels keeps
+            # the same records in every split. Never add `relabel` rules or the risk here.
+            sampled_as = _refine(rules, f"{title} {description}") or sample_categories[category]
             yield LabelledRecord(
                 key=f"safety_gate:{case}",
                 source="eu_safety_gate",
@@ -212,7 +233,18 @@ def safety_gate(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> It
             )
 
 
-def health_canada(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> Iterator[LabelledRecord]:
+def _sg_chemical_risk(risk_type: str, danger: str, chemical: dict[str, Any]) -> bool:
+    """Safety Gate records the risk type ("Chemical"); an "Environment" risk counts when its
+    danger text names a restricted substance (SCCPs, lead in solder: POPs and RoHS)."""
+    risks = {r.strip().lower() for r in risk_type.split(",")}
+    if risks & {r.lower() for r in chemical["safety_gate_risk_types"]}:
+        return True
+    return "environment" in risks and _chemical_hazard(chemical, danger)
+
+
+def health_canada(
+    data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any], chemical: dict[str, Any] | None = None
+) -> Iterator[LabelledRecord]:
     path = data_dir / "health_canada" / "HCRSAMOpenData_en_until_2025.json.gz"
     records = json.loads(gzip.decompress(path.read_bytes()))
     categories: dict[str, list[str]] = table["categories"]
@@ -220,6 +252,7 @@ def health_canada(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> 
     neutral = set(table["neutral"])
     category_only = set(table["by_category_only"])
     refine: dict[str, list[list[Any]]] = table.get("refine", {})
+    sample_categories: dict[str, list[str]] = {**categories, **table.get("sampled_as", {})}
     for rec in records:
         org = (rec.get("Organization") or "").strip()
         category = (rec.get("Category") or "").strip()
@@ -234,17 +267,21 @@ def health_canada(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> 
                 # Title and product name only: the issue text names hazards ("battery overheats")
                 # of products that are not batteries.
                 labels.extend(_refine(refine.get(part, []), f"{title} {product}") or categories[part])
-                unrefined.extend(categories[part])
+                unrefined.extend(sample_categories[part])
             elif part not in neutral:
                 unknown = True
         if org == "TC" and "Child Car Seat" not in parts:
             labels = unrefined = ["auto_parts"]
         elif (not labels or unknown) and org in organizations and org not in category_only:
-            labels = unrefined = list(organizations[org])
+            unrefined = list(organizations[org])
+            labels = _refine(refine.get(org, []), f"{title} {product}") or unrefined
         elif unknown and org in category_only:
             labels = []
         if not labels:
             continue
+        issue = " ".join(str(rec.get("Issue") or "").split())
+        if chemical and _chemical_hazard(chemical, f"{title} {issue}"):
+            labels = _also_chemical(labels, chemical)
         yield LabelledRecord(
             key=f"health_canada:{rec.get('NID')}",
             source="health_canada",
@@ -252,7 +289,7 @@ def health_canada(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> 
             language="en",
             title=title,
             products=product if product.lower() != title.lower() else "",
-            description=" ".join(str(rec.get("Issue") or "").split()),
+            description=issue,
             labels=_check(labels, taxonomy, str(rec.get("NID"))),
             group="hc:" + _norm(product or title),
             # The refine rules came after this source's sample was fixed: sampling by the
@@ -261,7 +298,9 @@ def health_canada(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> 
         )
 
 
-def cpsc(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> Iterator[LabelledRecord]:
+def cpsc(
+    data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any], chemical: dict[str, Any] | None = None
+) -> Iterator[LabelledRecord]:
     files: dict[str, list[str]] = table["files"]
     merged: dict[str, LabelledRecord] = {}
     for path in sorted((data_dir / "cpsc" / "recallsatlas_csv").glob("*.csv")):
@@ -286,7 +325,12 @@ def cpsc(data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any]) -> Iterator[
                         group="cpsc:" + _norm(name),
                     )
                     merged[number] = rec
-                rec.labels = _check(list(rec.labels) + files[category], taxonomy, number)
+                labels = list(rec.labels) + files[category]
+                # The recall heading and hazard name the chemical limit ("Violation of Lead Paint Ban").
+                hazard = f"{row.get('Recall Heading') or ''} {row.get('Hazard Description') or ''}"
+                if chemical and _chemical_hazard(chemical, hazard):
+                    labels = _also_chemical(labels, chemical)
+                rec.labels = _check(labels, taxonomy, number)
     yield from merged.values()
 
 
@@ -396,19 +440,23 @@ def labelled_records(data_dir: Path | None = None, taxonomy: Taxonomy | None = N
         rng.shuffle(ordinary)
         hs_kept.extend(headings + special + ordinary[:2])
     sg = _cap(
-        list(safety_gate(data_dir, taxonomy, table["safety_gate"])),
+        list(safety_gate(data_dir, taxonomy, table["safety_gate"], table["chemical_hazard"])),
         PER_LABEL_CAP["safety_gate"],
         SAMPLE_SEED,
         TRAIN_ONLY_CAP["safety_gate"],
     )
     hc = _cap(
-        list(health_canada(data_dir, taxonomy, table["health_canada"])),
+        list(health_canada(data_dir, taxonomy, table["health_canada"], table["chemical_hazard"])),
         PER_LABEL_CAP["health_canada"],
         SAMPLE_SEED,
         TRAIN_ONLY_CAP["health_canada"],
     )
     records = (
-        hs_kept + sg + hc + list(cpsc(data_dir, taxonomy, table["cpsc_recallsatlas"])) + list(eping(data_dir, taxonomy))
+        hs_kept
+        + sg
+        + hc
+        + list(cpsc(data_dir, taxonomy, table["cpsc_recallsatlas"], table["chemical_hazard"]))
+        + list(eping(data_dir, taxonomy))
     )
     records += list(taxonomy_anchors(taxonomy))
     for rec in records:

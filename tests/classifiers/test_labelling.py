@@ -143,3 +143,74 @@ def test_safety_gate_categories_are_split_by_the_product_name(
     # The sample was drawn with the rules reading name and description: sampling by those
     # labels keeps every split's records.
     assert sampled == (sampled_as,)
+
+
+def _recorded_alerts(tmp_path: Path, shared_data: Path, *reports: str) -> dict[str, tuple[str, ...]]:
+    """Labels of the real alerts in some recorded weekly reports, by case number."""
+    folder = tmp_path / "safety_gate" / "weekly_reports"
+    folder.mkdir(parents=True)
+    for name in reports:
+        (folder / name).write_bytes((shared_data / "safety_gate" / "weekly_reports" / name).read_bytes())
+    table = _labelling()
+    found = safety_gate(tmp_path, load_taxonomy(), table["safety_gate"], table["chemical_hazard"])
+    return {r.key.removeprefix("safety_gate:"): r.labels for r in found}
+
+
+def test_a_chemical_risk_adds_chemicals_plastics_to_the_product_sector(tmp_path: Path, shared_data: Path) -> None:
+    alerts = _recorded_alerts(tmp_path, shared_data, "report_10000001.xml.gz", "report_10000009.xml.gz")
+    # A12/00948/20: a plastic doll with DEHP and DINP (risk type "Chemical"). TAXONOMY.md:
+    # "chemical limits in a named product: also that product's sector".
+    assert alerts["A12/00948/20"] == ("chemicals_plastics", "toys")
+    # A12/01187/20: a wristwatch (category "Jewellery") releasing nickel. "Jewellery metals
+    # (nickel, lead, cadmium) also chemicals_plastics".
+    assert alerts["A12/01187/20"] == ("chemicals_plastics", "daily_commodities")
+    # A12/00940/20: a skin-lightening lotion with kojic acid is a cosmetic (the cosmetics rules
+    # are its chemical rules): not pharma_tcm, and not chemicals_plastics.
+    assert alerts["A12/00940/20"] == ("cosmetics",)
+    # A12/00954/20: a motorbike with a brake defect (risk "Injuries") gets no second sector.
+    assert alerts["A12/00954/20"] == ("auto_parts",)
+
+
+def test_guide_rules_on_constructed_safety_gate_alerts(tmp_path: Path) -> None:
+    rows = [
+        ("Decorative articles", "Christmas decoration", ("daily_commodities",), ("furniture_home",)),
+        ("Decorative articles", "Scented candle", ("furniture_home",), ("furniture_home",)),
+        ("Toys", "Toy make-up set", ("cosmetics", "toys"), ("toys",)),
+        (
+            "Protective equipment",
+            "High-visibility vest",
+            ("protective_equipment", "textiles_apparel"),
+            ("protective_equipment",),
+        ),
+        ("Electrical appliances and equipment", "E-bike battery", ("batteries", "sports_leisure"), ("batteries",)),
+        ("Childcare articles and children's equipment", "Baby bottle", ("childcare", "food_contact"), None),
+        ("Clothing, textiles and fashion items", "Handbag", ("daily_commodities",), None),
+    ]
+    for i, (category, product, expected, sampled_as) in enumerate(rows):
+        labels, sampled = _safety_gate_labels(tmp_path / str(i), category, product, "")
+        assert labels == expected, product
+        # The sample stays the one drawn with the earlier tables.
+        assert sampled == (sampled_as or expected), product
+
+
+def test_biocides_and_cosmetics_are_not_pharma_tcm(tmp_path: Path) -> None:
+    records = [
+        {"NID": "constructed-1", "Organization": "Drugs and health products", "Category": "Drugs",
+         "Title": "Hand Sanitizer Gel recalled", "Product": "", "Issue": "Contains methanol."},
+        {"NID": "constructed-2", "Organization": "Drugs and health products", "Category": "Drugs",
+         "Title": "Day cream SPF 15 recalled", "Product": "", "Issue": "Contamination."},
+        {"NID": "constructed-3", "Organization": "Consumer product safety", "Category": "Jewellery",
+         "Title": "Children's necklace recalled", "Product": "", "Issue": "Contains lead (measured 2 %)."},
+    ]  # fmt: skip
+    folder = tmp_path / "health_canada"
+    folder.mkdir()
+    (folder / "HCRSAMOpenData_en_until_2025.json.gz").write_bytes(gzip.compress(json.dumps(records).encode()))
+    table = _labelling()
+    found = {
+        r.title: r for r in health_canada(tmp_path, load_taxonomy(), table["health_canada"], table["chemical_hazard"])
+    }
+    assert found["Hand Sanitizer Gel recalled"].labels == ("chemicals_plastics",)
+    assert found["Day cream SPF 15 recalled"].labels == ("cosmetics",)
+    assert found["Children's necklace recalled"].labels == ("chemicals_plastics", "daily_commodities")
+    # Sampled by Health Canada's own class, as before.
+    assert found["Hand Sanitizer Gel recalled"].sampled_as == ("pharma_tcm",)

@@ -94,11 +94,21 @@ def test_listed_hs_prefixes_exist_in_the_nomenclature(shared_data: Path) -> None
         ("9503", {"toys"}),
         ("854143", {"solar_pv"}),
         ("871160", {"sports_leisure", "auto_parts"}),
-        ("3924.10", {"food_contact", "furniture_home"}),
+        ("3924.10", {"food_contact", "furniture_home", "chemicals_plastics"}),
         ("851631", {"household_appliances"}),
         ("0902", {"food_agri"}),
         ("2206", {"food_agri"}),
-        ("3210 - Other paints and varnishes", {"chemicals_plastics", "building_materials"}),
+        # TAXONOMY.md: paints are chemicals_plastics, lime too; cement is building_materials;
+        # "bags and luggage" are daily_commodities (handbags are not footwear_leather).
+        ("3210 - Other paints and varnishes", {"chemicals_plastics"}),
+        ("3208", {"chemicals_plastics"}),
+        ("320890", {"chemicals_plastics"}),
+        ("2522", {"chemicals_plastics"}),
+        ("2523", {"building_materials"}),
+        ("4202", {"daily_commodities"}),
+        ("420221", {"daily_commodities"}),
+        ("3917", {"building_materials", "chemicals_plastics"}),
+        ("7005", {"building_materials"}),
         ("85", {"electronics_ict"}),
     ],
 )
