@@ -93,12 +93,14 @@ def compose(leaf: str, ancestors: Iterable[str], *, always: bool = False) -> str
 
 
 def self_contained(leaf: str, ancestors: Iterable[str], *, always: bool = False) -> str:
-    """:func:`compose`, or "" when an uninformative leaf found no ancestor to explain it.
+    """:func:`compose`, or "" when a bare "other" leaf found no ancestor to explain it.
 
-    The readers drop such rows: a bare "기타" or "Loại khác" would be a label with no text.
+    The readers drop such rows: a lone "기타" or "Loại khác" would be a label with no text.
+    A short but meaningful leaf with no ancestor ("당나귀", asses) is kept.
     """
     title = compose(leaf, ancestors, always=always)
-    return "" if title == leaf and is_uninformative(leaf) else title
+    words = set(_norm(_PAREN_TAIL.sub("", leaf)).split())
+    return "" if title == leaf and words <= _OTHER_WORDS | {"loại"} else title
 
 
 def _fit(segments: list[str]) -> str:
