@@ -195,7 +195,7 @@ def tw_tariff(data_dir: Path, taxonomy: Taxonomy) -> Iterator[LabelledRecord]:
     The lines are full self-contained descriptions, so nothing is joined. Mainland China
     publishes no tariff with full descriptions, hence the conversion (OpenCC t2s).
     """
-    from opencc import OpenCC  # type: ignore[import-untyped]  # no py.typed; imported here, not at import
+    from opencc import OpenCC  # no py.typed; imported here, not at import
 
     converter = OpenCC("t2s")
     labels = labeller(taxonomy)
