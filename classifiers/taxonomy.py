@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from tbt_alert.errors import ClassifierError
 
 TAXONOMY_PATH = Path(__file__).with_name("sectors.yml")
-KEYWORD_LANGUAGES = ("en", "zh", "fr", "de", "es", "ru")
+KEYWORD_LANGUAGES = ("en", "zh", "fr", "de", "es", "ru", "ja", "ko", "ar", "vi", "pt", "it", "pl", "tr")
 CROSS_SECTOR = "cross_sector"
 # The sector of a record that has no sector tag; never a code of the taxonomy.
 UNTAGGED = "untagged"
