@@ -14,6 +14,7 @@ switching it re-tags every measure.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,9 +71,10 @@ def _text_field(record: Mapping[str, Any], name: str) -> str:
 
 
 def record_text(record: Mapping[str, Any]) -> str:
-    """Title + products + description, the text the head was trained on."""
+    """Title + products + description, the text the head was trained on, in composed Unicode
+    (Vietnamese typed with combining accents would otherwise miss every keyword)."""
     parts = [_text_field(record, "title"), _text_field(record, "products"), _text_field(record, "description")]
-    return " | ".join(p for p in parts if p)
+    return unicodedata.normalize("NFC", " | ".join(p for p in parts if p))
 
 
 def _codes(record: Mapping[str, Any], name: str) -> list[str]:

@@ -173,3 +173,10 @@ def test_group_calibrations_are_saved_loaded_and_part_of_the_version(tiny_head_d
     assert (latin.lexical_weight, latin.neighbour_weight) == (0.3, 0.2)
     assert np.allclose(latin.thresholds, thresholds, atol=1e-4)
     assert grouped.calibration("cjk").lexical_weight == grouped.lexical_weight  # no group: the head's own
+
+
+def test_vietnamese_with_combining_accents_is_read_as_composed(rules: Classifier) -> None:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", "Đồ chơi nhựa mềm")
+    assert "toys" in _by_sector(rules.classify([{"title": decomposed}])[0])
