@@ -163,7 +163,8 @@ class _Maker:
             language=self.language,
             title=title,
             description=description,
-            hs_codes=[digits],
+            # No hs_codes: the label is the code's sectors, and given the code the HS rules
+            # would answer for the text; the record teaches and tests reading the product.
             labels=labels,
             group=f"hs:{digits[:4]}",
         )

@@ -56,7 +56,7 @@ LEXICAL_WEIGHTS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 NEIGHBOUR_WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5)
 # A language group gets its own mixture and thresholds when its validation split holds
 # this many records; below, it keeps the English ones.
-MIN_GROUP_VALIDATION = 200
+MIN_GROUP_VALIDATION = 150
 # Customs nomenclature lines per (nomenclature, language): enough for every sector in
 # every language, few enough that the terse tariff style does not outweigh the trade-style
 # records (about 14k English training records). The EU nomenclature has 23 languages.
