@@ -256,6 +256,9 @@ class Classifier:
                     if sector in hits[i]:
                         evidence["keywords"] = hits[i][sector][:5]
                     tags[sector] = SectorPrediction(sector, score, "model", evidence)
+                fallback = self._fallback(parts, i, tags, hits[i] if needs_name else None)
+                if fallback is not None:
+                    tags[fallback.sector] = fallback
             elif texts[i]:
                 for pred in self._keyword_tags(hits[i]):
                     tags.setdefault(pred.sector, pred)
@@ -265,6 +268,23 @@ class Classifier:
                     tags[CROSS_SECTOR] = cross
             results.append(sorted(tags.values(), key=lambda p: (-p.score, p.sector)))
         return results
+
+    def _fallback(
+        self, parts: _ModelParts, row: int, tags: Mapping[str, SectorPrediction], named: Mapping[str, Any] | None
+    ) -> SectorPrediction | None:
+        """The best sector of a text no sector passed for, where it clears its group's floor
+        (and, where a product must be named, is named)."""
+        assert self.head is not None
+        if any(sector != CROSS_SECTOR for sector in tags):
+            return None
+        column = int(np.argmax(parts.mixed[row]))
+        score = float(parts.mixed[row, column])
+        sector = self.head.sectors[column]
+        if score < float(parts.floors[row]) or (named is not None and sector not in named):
+            return None
+        evidence = self._model_evidence(parts, row, column)
+        evidence["fallback_floor"] = round(float(parts.floors[row]), 3)
+        return SectorPrediction(sector, score, "model", evidence)
 
     def _model_parts(self, texts: list[str], hits: list[dict[str, list[str]]], groups: list[str]) -> _ModelParts:
         """Every part of the head scored on a batch, kept for the tags' evidence."""
@@ -289,13 +309,14 @@ class Classifier:
         if head.neighbours is not None:
             neighbour_indices, neighbour_sims = head.neighbours.nearest(vectors)
             neighbour = head.neighbours.votes(neighbour_indices, neighbour_sims)
-        mixed, thresholds = head.mix_groups(groups, vector, lexical, neighbour)
+        mixed, thresholds, floors = head.mix_groups(groups, vector, lexical, neighbour)
         mixed[[i for i, t in enumerate(texts) if not t]] = 0.0
         return _ModelParts(
             vectors,
             vector,
             mixed,
             thresholds,
+            floors,
             groups,
             lexical,
             lexical_features,
@@ -337,6 +358,7 @@ class _ModelParts:
     vector: np.ndarray
     mixed: np.ndarray  # what the thresholds apply to
     thresholds: np.ndarray  # per row and sector: those of the row's language group
+    floors: np.ndarray  # per row: its group's fallback floor
     groups: list[str]  # the language group of each row
     lexical: np.ndarray | None
     lexical_features: csr_matrix | None

@@ -39,6 +39,7 @@ from tbt_alert.errors import ClassifierError
 HEAD_DIR = Path(__file__).with_name("head")
 LEXICAL_FILE = "lexical.npz"
 NEIGHBOURS_FILE = "neighbours.npz"
+NO_FALLBACK = 2.0  # above any probability: no fallback sector
 
 
 def weighted_mix(vector_scores: np.ndarray, parts: list[tuple[float, np.ndarray]]) -> np.ndarray:
@@ -57,12 +58,16 @@ class GroupCalibration:
     lexical_weight: float
     neighbour_weight: float
     thresholds: np.ndarray  # (n_sectors,)
+    # A text no sector passed for gets its best sector when that scores at least this
+    # (``NO_FALLBACK``: never). See ``classifiers.train.choose_fallback``.
+    fallback_floor: float = NO_FALLBACK
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "lexical_weight": self.lexical_weight,
             "neighbour_weight": self.neighbour_weight,
             "thresholds": [round(float(t), 4) for t in self.thresholds],
+            "fallback_floor": round(self.fallback_floor, 4),
         }
 
 
@@ -137,7 +142,12 @@ class Head:
         found = self.groups.get(group)
         if found is not None:
             return found
-        return GroupCalibration(self.lexical_weight, self.neighbour_weight, self.thresholds)
+        return GroupCalibration(
+            self.lexical_weight,
+            self.neighbour_weight,
+            self.thresholds,
+            float(self.meta.get("fallback_floor", NO_FALLBACK)),
+        )
 
     def mix_groups(
         self,
@@ -145,10 +155,12 @@ class Head:
         vector_scores: np.ndarray,
         lexical_scores: np.ndarray | None = None,
         neighbour_scores: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Each row mixed with its language group's weights, and the thresholds per row."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each row mixed with its language group's weights; the thresholds and the fallback
+        floor per row."""
         mixed = np.zeros_like(vector_scores)
         thresholds = np.zeros_like(vector_scores)
+        floors = np.full(len(groups), NO_FALLBACK, dtype=np.float32)
         for group in sorted(set(groups)):
             rows = np.array([g == group for g in groups])
             calibration = self.calibration(group)
@@ -163,7 +175,8 @@ class Head:
                     parts.append((weight, scores[rows]))
             mixed[rows] = weighted_mix(vector_scores[rows], parts)
             thresholds[rows] = calibration.thresholds
-        return mixed, thresholds
+            floors[rows] = calibration.fallback_floor
+        return mixed, thresholds, floors
 
     def describe(self) -> str:
         """The head's parts and their weights in words, for reports."""
@@ -227,10 +240,13 @@ class Head:
             "thresholds": [round(float(t), 4) for t in self.thresholds],
             "lexical_weight": self.lexical_weight,
             "neighbour_weight": self.neighbour_weight,
+            "fallback_floor": self.meta.get("fallback_floor"),
             "groups": {name: calibration.as_dict() for name, calibration in sorted(self.groups.items())},
         }
-        if not self.groups:
-            del decision["groups"]  # the digest of a head without groups stays what it was
+        if not self.groups and self.meta.get("fallback_floor") is None:
+            # The digest of a head from before groups and fallbacks stays what it was.
+            del decision["groups"]
+            del decision["fallback_floor"]
         digest_of.update(json.dumps(decision, sort_keys=True).encode("utf-8"))
         digest = digest_of.hexdigest()[:10]
         meta = dict(self.meta, weights_sha256_10=digest, inputs=list(self.inputs))
@@ -277,6 +293,7 @@ class Head:
                     float(g["lexical_weight"]),
                     float(g["neighbour_weight"]),
                     np.asarray(g["thresholds"], dtype=np.float32),
+                    float(g.get("fallback_floor", NO_FALLBACK)),
                 )
                 for name, g in document.get("groups", {}).items()
             },

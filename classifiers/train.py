@@ -26,7 +26,7 @@ import numpy as np
 
 from classifiers.embedding_cache import DEFAULT_CACHE_DIR, embed_cached
 from classifiers.encoder import INT8_SCHEME, Encoder
-from classifiers.head import HEAD_DIR, GroupCalibration, Head, weighted_mix
+from classifiers.head import HEAD_DIR, NO_FALLBACK, GroupCalibration, Head, weighted_mix
 from classifiers.keywords import KeywordRules, keyword_rules
 from classifiers.language import ENGLISH, LANGUAGE_GROUPS, language_group
 from classifiers.lexical import fit_lexical, fit_per_sector_logistic
@@ -201,6 +201,29 @@ def _exemplars(
     return np.stack(vectors), owners, texts
 
 
+def choose_fallback(probs: np.ndarray, thresholds: np.ndarray, y: np.ndarray) -> float:
+    """The floor above which a text that no sector passed for still gets its best sector,
+    chosen on validation for micro-F1 (``NO_FALLBACK`` where no floor helps).
+
+    Why: on a language the head knows less well, every sector of a text can sit just under
+    its threshold; the best one is then still right more often than not. Adding it only to
+    otherwise empty texts costs no precision elsewhere.
+    """
+    pred = probs >= thresholds
+    empty = ~pred.any(axis=1)
+    top = probs.argmax(axis=1)
+    top_score = probs[np.arange(len(probs)), top]
+    best_f1, best_floor = micro_f1(pred, y), NO_FALLBACK
+    for floor in THRESHOLD_GRID:
+        rows = np.flatnonzero(empty & (top_score >= floor))
+        with_fallback = pred.copy()
+        with_fallback[rows, top[rows]] = True
+        f1 = micro_f1(with_fallback, y)
+        if f1 > best_f1 + 1e-9:
+            best_f1, best_floor = f1, float(floor)
+    return best_floor
+
+
 def _choose_mixture(
     y_va: np.ndarray, vector_probs: np.ndarray, lexical_probs: np.ndarray, neighbour_probs: np.ndarray
 ) -> tuple[float, float, float, np.ndarray, list[dict[str, float]]]:
@@ -273,8 +296,12 @@ def _calibrate_groups(
         lexical_weight, neighbour_weight, score, thresholds, _ = _choose_mixture(
             y_va[rows], *(p[rows] for p in part_scores)
         )
-        calibrations[group] = GroupCalibration(lexical_weight, neighbour_weight, thresholds)
-        figures[group] = {"records": int(rows.sum()), "val_micro_f1": round(score, 4)}
+        mixed = weighted_mix(
+            part_scores[0][rows], [(lexical_weight, part_scores[1][rows]), (neighbour_weight, part_scores[2][rows])]
+        )
+        floor = choose_fallback(mixed, thresholds, y_va[rows])
+        calibrations[group] = GroupCalibration(lexical_weight, neighbour_weight, thresholds, floor)
+        figures[group] = {"records": int(rows.sum()), "val_micro_f1": round(score, 4), "fallback_floor": floor}
         log.info(
             "group %s: lexical %.2f, neighbours %.2f, validation micro-F1 %.4f",
             group,
@@ -350,6 +377,11 @@ def fit_head(
         y_va[english], *(p[english] for p in part_scores)
     )
     calibrations, group_figures = _calibrate_groups(groups, y_va, part_scores)
+    english_mixed = weighted_mix(
+        part_scores[0][english],
+        [(lexical_weight, part_scores[1][english]), (neighbour_weight, part_scores[2][english])],
+    )
+    fallback_floor = choose_fallback(english_mixed, best_thresholds, y_va[english])
     ex_vectors, ex_sectors, ex_texts = _exemplars(vectors[train_rows], y_tr, train_records, sectors)
     counts = {s: int(y_tr[:, j].sum()) for j, s in enumerate(sectors)}
     head = Head(
@@ -384,6 +416,7 @@ def fit_head(
             "lexical_weight": lexical_weight,
             "lexical_features": lexical.vocabulary.size if lexical_weight else 0,
             "neighbour_weight": neighbour_weight,
+            "fallback_floor": fallback_floor,
             "neighbour_index": (
                 {
                     "records": len(neighbours.vectors),

@@ -52,3 +52,17 @@ def test_the_mixture_keeps_only_parts_that_help() -> None:
     lexical_weight, neighbour_weight, _, _, _ = _choose_mixture(y, noise, noise, useful)
     assert neighbour_weight > 0.0
     assert len(mixes) == len({(m["lexical_weight"], m["neighbour_weight"]) for m in mixes})
+
+
+def test_the_fallback_floor_adds_the_best_sector_only_where_it_is_right_more_often_than_not() -> None:
+    from classifiers.head import NO_FALLBACK
+    from classifiers.train import choose_fallback
+
+    y = np.array([[1, 0], [0, 1], [1, 0], [1, 0]])
+    thresholds = np.array([0.9, 0.9])  # nothing passes: every row is empty
+    # The best sector is right in the first three rows and wrong, at a low score, in the last.
+    right = np.array([[0.6, 0.1], [0.2, 0.7], [0.8, 0.1], [0.1, 0.3]])
+    floor = choose_fallback(right, thresholds, y)
+    assert 0.3 < floor <= 0.6  # above the wrong one, low enough for the right ones
+    wrong = np.where(y == 1, 0.1, 0.7)  # the best sector is always wrong
+    assert choose_fallback(wrong, thresholds, y) == NO_FALLBACK

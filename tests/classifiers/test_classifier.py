@@ -180,3 +180,18 @@ def test_vietnamese_with_combining_accents_is_read_as_composed(rules: Classifier
 
     decomposed = unicodedata.normalize("NFD", "Đồ chơi nhựa mềm")
     assert "toys" in _by_sector(rules.classify([{"title": decomposed}])[0])
+
+
+def test_a_text_no_sector_passed_for_gets_its_best_sector_above_the_group_floor(
+    tiny: Classifier, tiny_head_dir: Path
+) -> None:
+    from classifiers.head import GroupCalibration, Head
+
+    head = Head.load(tiny_head_dir)
+    never = np.full(len(head.sectors), 2.0, dtype=np.float32)
+    head.groups = {"cjk": GroupCalibration(0.0, 0.0, never, fallback_floor=0.5)}
+    grouped = Classifier.load(mode="model", encoder=tiny.encoder, head=head)
+    recall, notification = grouped.classify([{"title": "娃娃"}, {"title": "电信设备标准", "kind": "notification"}])
+    [toys] = recall  # nothing passes the unreachable thresholds; toys is the best sector
+    assert (toys.sector, toys.method, toys.evidence["fallback_floor"]) == ("toys", "model", 0.5)
+    assert notification == []  # a notification must name the product, fallback or not
