@@ -309,7 +309,10 @@ class Classifier:
         if head.neighbours is not None:
             neighbour_indices, neighbour_sims = head.neighbours.nearest(vectors)
             neighbour = head.neighbours.votes(neighbour_indices, neighbour_sims)
-        mixed, thresholds, floors = head.mix_groups(groups, vector, lexical, neighbour)
+        mixed, thresholds, floors, factors = head.mix_groups(groups, vector, lexical, neighbour)
+        # Where the text names a sector, its group's factor lowers that sector's bar.
+        named = np.array([[s in h for s in head.sectors] for h in hits], dtype=bool).reshape(len(hits), -1)
+        thresholds = np.where(named, thresholds * factors[:, None], thresholds)
         mixed[[i for i, t in enumerate(texts) if not t]] = 0.0
         return _ModelParts(
             vectors,

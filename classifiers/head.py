@@ -61,6 +61,9 @@ class GroupCalibration:
     # A text no sector passed for gets its best sector when that scores at least this
     # (``NO_FALLBACK``: never). See ``classifiers.train.choose_fallback``.
     fallback_floor: float = NO_FALLBACK
+    # Where the text names one of a sector's keywords, that sector's threshold is multiplied
+    # by this (1.0: no change). See ``classifiers.train.choose_named_factor``.
+    named_factor: float = 1.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +71,7 @@ class GroupCalibration:
             "neighbour_weight": self.neighbour_weight,
             "thresholds": [round(float(t), 4) for t in self.thresholds],
             "fallback_floor": round(self.fallback_floor, 4),
+            "named_factor": self.named_factor,
         }
 
 
@@ -147,6 +151,7 @@ class Head:
             self.neighbour_weight,
             self.thresholds,
             float(self.meta.get("fallback_floor", NO_FALLBACK)),
+            float(self.meta.get("named_factor", 1.0)),
         )
 
     def mix_groups(
@@ -155,12 +160,13 @@ class Head:
         vector_scores: np.ndarray,
         lexical_scores: np.ndarray | None = None,
         neighbour_scores: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Each row mixed with its language group's weights; the thresholds and the fallback
-        floor per row."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each row mixed with its language group's weights; the thresholds, the fallback
+        floor and the named-product factor per row."""
         mixed = np.zeros_like(vector_scores)
         thresholds = np.zeros_like(vector_scores)
         floors = np.full(len(groups), NO_FALLBACK, dtype=np.float32)
+        factors = np.ones(len(groups), dtype=np.float32)
         for group in sorted(set(groups)):
             rows = np.array([g == group for g in groups])
             calibration = self.calibration(group)
@@ -176,7 +182,8 @@ class Head:
             mixed[rows] = weighted_mix(vector_scores[rows], parts)
             thresholds[rows] = calibration.thresholds
             floors[rows] = calibration.fallback_floor
-        return mixed, thresholds, floors
+            factors[rows] = calibration.named_factor
+        return mixed, thresholds, floors, factors
 
     def describe(self) -> str:
         """The head's parts and their weights in words, for reports."""
@@ -241,12 +248,14 @@ class Head:
             "lexical_weight": self.lexical_weight,
             "neighbour_weight": self.neighbour_weight,
             "fallback_floor": self.meta.get("fallback_floor"),
+            "named_factor": self.meta.get("named_factor"),
             "groups": {name: calibration.as_dict() for name, calibration in sorted(self.groups.items())},
         }
         if not self.groups and self.meta.get("fallback_floor") is None:
             # The digest of a head from before groups and fallbacks stays what it was.
             del decision["groups"]
             del decision["fallback_floor"]
+            del decision["named_factor"]
         digest_of.update(json.dumps(decision, sort_keys=True).encode("utf-8"))
         digest = digest_of.hexdigest()[:10]
         meta = dict(self.meta, weights_sha256_10=digest, inputs=list(self.inputs))
@@ -294,6 +303,7 @@ class Head:
                     float(g["neighbour_weight"]),
                     np.asarray(g["thresholds"], dtype=np.float32),
                     float(g.get("fallback_floor", NO_FALLBACK)),
+                    float(g.get("named_factor", 1.0)),
                 )
                 for name, g in document.get("groups", {}).items()
             },

@@ -66,3 +66,17 @@ def test_the_fallback_floor_adds_the_best_sector_only_where_it_is_right_more_oft
     assert 0.3 < floor <= 0.6  # above the wrong one, low enough for the right ones
     wrong = np.where(y == 1, 0.1, 0.7)  # the best sector is always wrong
     assert choose_fallback(wrong, thresholds, y) == NO_FALLBACK
+
+
+def test_the_named_factor_lowers_the_bar_only_as_far_as_named_sectors_are_right() -> None:
+    from classifiers.train import choose_named_factor
+
+    y = np.array([[1, 0], [1, 0], [0, 1], [0, 0]])
+    thresholds = np.array([0.8, 0.8])
+    probs = np.array([[0.6, 0.1], [0.5, 0.1], [0.1, 0.45], [0.5, 0.1]])
+    named = np.array([[True, False], [True, False], [False, False], [False, False]])
+    # Lowering named bars to 0.8 × 0.55 = 0.44 takes both named positives; the unnamed
+    # positive (0.45) and the unnamed negative (0.5) stay on the other side of 0.8.
+    assert choose_named_factor(probs, thresholds, named, y) == 0.55
+    # Named but wrong: no lowering helps.
+    assert choose_named_factor(probs, thresholds, named, 1 - y) == 1.0

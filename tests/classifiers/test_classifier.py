@@ -195,3 +195,17 @@ def test_a_text_no_sector_passed_for_gets_its_best_sector_above_the_group_floor(
     [toys] = recall  # nothing passes the unreachable thresholds; toys is the best sector
     assert (toys.sector, toys.method, toys.evidence["fallback_floor"]) == ("toys", "model", 0.5)
     assert notification == []  # a notification must name the product, fallback or not
+
+
+def test_a_named_sector_meets_a_lower_bar(tiny: Classifier, tiny_head_dir: Path) -> None:
+    from classifiers.head import GroupCalibration, Head
+
+    head = Head.load(tiny_head_dir)
+    toys = head.sectors.index("toys")
+    bar = np.full(len(head.sectors), 0.9, dtype=np.float32)
+    bar[toys] = 1.5  # out of reach for the constructed head's toys score (about 1.0)
+    head.groups = {"cjk": GroupCalibration(0.0, 0.0, bar, named_factor=0.5)}
+    grouped = Classifier.load(mode="model", encoder=tiny.encoder, head=head)
+    named, unnamed = grouped.classify([{"title": "塑料玩具"}, {"title": "塑料制品"}])
+    assert _by_sector(named)["toys"].evidence["threshold"] == 0.75  # 1.5 × 0.5: 玩具 is a toys keyword
+    assert "toys" not in _by_sector(unnamed)
