@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy.sparse import csr_matrix
 
+from classifiers.hazards import chemical_hazards
 from classifiers.head import HEAD_DIR, Head
 from classifiers.keywords import KeywordRules, keyword_rules
 from classifiers.language import ENGLISH, confident_language, language_group, simplified_chinese
@@ -39,6 +40,7 @@ MODES = ("model", "rules")
 HS_SCORE = 1.0
 ICS_SCORE = 0.9
 KEYWORD_BASE_SCORE = 0.6
+CHEMICAL_SCORE = 0.8  # a named restricted substance: near-certain, but a reading of text, not a code
 # A measure naming this many product sectors (by HS codes) is horizontal in effect.
 HORIZONTAL_MIN_SECTORS = 4
 # Where a reader expects the product to be named before a sector is added: records whose
@@ -262,12 +264,32 @@ class Classifier:
             elif texts[i]:
                 for pred in self._keyword_tags(hits[i]):
                     tags.setdefault(pred.sector, pred)
+            chemical = self._chemical_hazard(record, texts[i], tags)
+            if chemical is not None:
+                tags[chemical.sector] = chemical
             if CROSS_SECTOR not in tags and texts[i]:
                 cross = self._cross_sector(record, hits[i], code_sectors - {CROSS_SECTOR})
                 if cross is not None:
                     tags[CROSS_SECTOR] = cross
             results.append(sorted(tags.values(), key=lambda p: (-p.score, p.sector)))
         return results
+
+    @staticmethod
+    def _chemical_hazard(
+        record: Mapping[str, Any], text: str, tags: Mapping[str, SectorPrediction]
+    ) -> SectorPrediction | None:
+        """chemicals_plastics for a product recalled or regulated for a restricted substance or
+        chemical limit (the labelling guide's rule, as the training labels apply it): named in
+        its text or hazard, or a chemical risk type."""
+        rule = chemical_hazards()
+        hazard = " ".join(_text_field(record, name) for name in ("hazard", "risk_type"))
+        terms = rule.terms(f"{text} {hazard}")
+        if rule.chemical_risk(_text_field(record, "risk_type")):
+            terms = terms or [_text_field(record, "risk_type")]
+        if not terms or not rule.applies_to(tags) or all(sector in tags for sector in rule.adds):
+            return None
+        sector = next(sector for sector in rule.adds if sector not in tags)
+        return SectorPrediction(sector, CHEMICAL_SCORE, "rule", {"hazard_terms": terms[:5]})
 
     def _fallback(
         self, parts: _ModelParts, row: int, tags: Mapping[str, SectorPrediction], named: Mapping[str, Any] | None

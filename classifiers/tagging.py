@@ -53,6 +53,9 @@ def measure_record(measure: Measure) -> dict[str, Any]:
         "ics_codes": list(measure.ics_codes or []),
         "kind": measure.kind,
         "language": measure.language,
+        # The chemical-hazard rule reads these (a recall for phthalates is a chemicals matter too).
+        "hazard": measure.hazard,
+        "risk_type": measure.risk_type,
     }
 
 

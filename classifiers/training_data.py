@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from classifiers.hazards import ChemicalHazards
 from classifiers.taxonomy import CROSS_SECTOR, Taxonomy, load_taxonomy
 from tbt_alert.errors import ClassifierError
 
@@ -170,16 +171,15 @@ def _refine(rules: list[list[Any]], text: str) -> list[str] | None:
 
 def _chemical_hazard(table: dict[str, Any], text: str) -> bool:
     """Whether ``text`` names a restricted substance or chemical limit (labelling.yml ``chemical_hazard``)."""
-    return bool(re.search(table["pattern"], text))
+    return bool(ChemicalHazards.from_table(table).terms(text))
 
 
 def _also_chemical(labels: list[str], chemical: dict[str, Any]) -> list[str]:
     """TAXONOMY.md: "chemical limits in a named product: also that product's sector", and the
     reverse: a product recalled for a restricted substance also gets chemicals_plastics,
     except where the product's own sector rules are the chemical rules (cosmetics, drugs, food)."""
-    if set(labels) & set(chemical["not_for"]):
-        return labels
-    return labels + list(chemical["adds"])
+    rule = ChemicalHazards.from_table(chemical)
+    return labels + list(rule.adds) if rule.applies_to(labels) else labels
 
 
 def safety_gate(
@@ -236,10 +236,9 @@ def safety_gate(
 def _sg_chemical_risk(risk_type: str, danger: str, chemical: dict[str, Any]) -> bool:
     """Safety Gate records the risk type ("Chemical"); an "Environment" risk counts when its
     danger text names a restricted substance (SCCPs, lead in solder: POPs and RoHS)."""
-    risks = {r.strip().lower() for r in risk_type.split(",")}
-    if risks & {r.lower() for r in chemical["safety_gate_risk_types"]}:
+    if ChemicalHazards.from_table(chemical).chemical_risk(risk_type):
         return True
-    return "environment" in risks and _chemical_hazard(chemical, danger)
+    return "environment" in {r.strip().lower() for r in risk_type.split(",")} and _chemical_hazard(chemical, danger)
 
 
 def health_canada(

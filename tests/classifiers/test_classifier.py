@@ -209,3 +209,19 @@ def test_a_named_sector_meets_a_lower_bar(tiny: Classifier, tiny_head_dir: Path)
     named, unnamed = grouped.classify([{"title": "塑料玩具"}, {"title": "塑料制品"}])
     assert _by_sector(named)["toys"].evidence["threshold"] == 0.75  # 1.5 × 0.5: 玩具 is a toys keyword
     assert "toys" not in _by_sector(unnamed)
+
+
+def test_a_restricted_substance_adds_chemicals_plastics_as_the_labels_do(rules: Classifier) -> None:
+    doll, lotion, plain, by_risk = rules.classify(
+        [
+            {"title": "Baby doll", "hazard": "The product contains the phthalate DEHP", "kind": "recall"},
+            {"title": "Skin lightening cream", "hazard": "contains mercury", "kind": "recall"},
+            {"title": "Baby doll", "hazard": "Small parts can come loose", "kind": "recall"},
+            {"title": "Necklace", "risk_type": "Chemical", "kind": "recall"},
+        ]
+    )
+    assert _by_sector(doll)["chemicals_plastics"].evidence == {"hazard_terms": ["phthalate", "DEHP"]}
+    assert "toys" in _by_sector(doll)
+    assert "chemicals_plastics" not in _by_sector(lotion)  # cosmetics: their own rules are chemical rules
+    assert "chemicals_plastics" not in _by_sector(plain)
+    assert _by_sector(by_risk)["chemicals_plastics"].evidence == {"hazard_terms": ["Chemical"]}
