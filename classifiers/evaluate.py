@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from classifiers.embedding_cache import embed_cached
 from classifiers.encoder import Encoder
 from classifiers.head import HEAD_DIR, Head
 from classifiers.loso import LosoRow, leave_one_source_out
+from classifiers.scores import Scores, score
 from classifiers.taxonomy import CROSS_SECTOR
 from classifiers.train import cache_file_for, training_records
 from classifiers.training_data import LabelledRecord, labelled_records
@@ -66,44 +67,6 @@ class CachedEncoder:
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         return embed_cached(self.encoder, texts, cache_file=self.cache_file, batch_size=batch_size)
-
-
-@dataclass
-class Scores:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f1(self) -> float:
-        return 2 * self.tp / (2 * self.tp + self.fp + self.fn) if self.tp else 0.0
-
-
-def score(
-    gold: list[set[str]], pred: list[set[str]], sectors: Iterable[str]
-) -> tuple[Scores, dict[str, Scores], float]:
-    """Micro scores, per-sector scores and macro-F1 (over sectors with gold examples)."""
-    per_sector: dict[str, Scores] = {sector: Scores() for sector in sectors}
-    for gold_set, pred_set in zip(gold, pred, strict=True):
-        for sector, scores in per_sector.items():
-            if sector in gold_set and sector in pred_set:
-                scores.tp += 1
-            elif sector in pred_set:
-                scores.fp += 1
-            elif sector in gold_set:
-                scores.fn += 1
-    every = per_sector.values()
-    micro = Scores(sum(s.tp for s in every), sum(s.fp for s in every), sum(s.fn for s in every))
-    present = [s.f1 for s in every if s.tp + s.fn]
-    return micro, per_sector, float(np.mean(present)) if present else 0.0
 
 
 def _predict_sets(preds: list[list[SectorPrediction]], keep: Callable[[SectorPrediction], bool]) -> list[set[str]]:

@@ -25,7 +25,9 @@ import numpy as np
 
 from classifiers.classifier import Classifier
 from classifiers.head import Head
+from classifiers.scores import score
 from classifiers.taxonomy import CROSS_SECTOR, Taxonomy
+from classifiers.train import fit_head
 from classifiers.training_data import LabelledRecord
 
 log = logging.getLogger(__name__)
@@ -77,9 +79,6 @@ def leave_one_source_out(
 ) -> list[LosoRow]:
     """One row per family (or those in ``only``): the production classifier with a head
     fitted without that family, scored on the family's records."""
-    from classifiers.evaluate import score
-    from classifiers.train import fit_head
-
     sectors = [c for c in taxonomy.codes if c != CROSS_SECTOR]
     candidates = ((str(shipped.meta.get("kind", "logistic")), dict(shipped.meta.get("params", {}))),)
     of = [family_of(r) for r in records]
