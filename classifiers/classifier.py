@@ -26,7 +26,7 @@ from scipy.sparse import csr_matrix
 from classifiers.hazards import chemical_hazards
 from classifiers.head import HEAD_DIR, Head
 from classifiers.keywords import KeywordRules, keyword_rules
-from classifiers.language import ENGLISH, confident_language, language_group, simplified_chinese
+from classifiers.language import ENGLISH, LATIN, language_group, latin_text_is_english, simplified_chinese
 from classifiers.taxonomy import CROSS_SECTOR, Taxonomy, load_taxonomy, normalise_hs, normalise_ics
 from tbt_alert.errors import ClassifierError
 
@@ -393,12 +393,13 @@ class _ModelParts:
 
 
 def _group_of(record: Mapping[str, Any], text: str) -> str:
-    """The language group of a record: its declared language, else the one detected with
-    confidence in Latin text (English where the detector is unsure: a short product name)."""
+    """The language group of a record: by its declared language, else by script, Latin text
+    being English unless it reads otherwise (``latin_text_is_english``)."""
     language = record.get("language")
-    if not language and text and language_group(None, text) == ENGLISH:
-        language = confident_language(text)
-    return language_group(str(language) if language else None, text)
+    group = language_group(str(language) if language else None, text)
+    if not language and group == ENGLISH and text and not latin_text_is_english(text):
+        return LATIN
+    return group
 
 
 def classifier_from_settings(settings: Settings, *, mode: str | None = None) -> Classifier:

@@ -6,6 +6,7 @@ languages, so we restrict it to the languages our sources publish in).
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -56,21 +57,6 @@ def _detector() -> Any:
     return LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models().build()
 
 
-def confident_language(text: str, min_confidence: float = 0.6) -> str | None:
-    """The language of ``text`` where lingua is confident of it, else None.
-
-    A product name of a word or two ("doll", "Hair dryer") reads as Finnish or Turkish to a
-    detector at low confidence; where that decides a calibration, only a clear answer counts.
-    """
-    sample = " ".join(str(text)[:_MAX_CHARS].split())
-    if sum(ch.isalpha() for ch in sample) < 3:
-        return None
-    values = _detector().compute_language_confidence_values(sample)
-    if not values or values[0].value < min_confidence:
-        return None
-    return str(values[0].language.iso_code_639_1.name).lower()
-
-
 def detect_language(text: str | None) -> str | None:
     """ISO 639-1 code of the main language of ``text``, or None when there is too little text."""
     if not text:
@@ -107,6 +93,42 @@ def _script_group(text: str) -> str:
         return CJK
     latin = sum(ch.isascii() or "\u00c0" <= ch <= "\u024f" or "\u1e00" <= ch <= "\u1eff" for ch in letters)
     return LATIN if latin * 2 >= len(letters) else OTHER_SCRIPT
+
+
+# Short words that mark a Latin-script text as English or as another language. Why not lingua
+# here: its models cost 750 MB of memory per process and it reads a one-word product name
+# ("doll") as Finnish; the classifier needs only "English or not", and only where a record
+# does not say its language.
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_ENGLISH_WORDS = _words("the of and for with to in on by from or is are this that be may which due risk")
+_FOREIGN_WORDS = _words(
+    "de la le les des du et dans pour sur au aux une "  # fr
+    "el los las del y con para por uno una "  # es
+    "der die das und mit für von zur zum ein eine "  # de
+    "il di della delle per dei degli gli "  # it
+    "do dos em com ao na nas no os "  # pt
+    "w z dla oraz się "  # pl
+    "ve ile için bir bu ya "  # tr
+    "và của cho các những được với trong "  # vi
+    "van het een voor met och af för på"  # nl, sv
+)
+
+
+def latin_text_is_english(text: str) -> bool:
+    """Whether Latin-script text of unknown language reads as English (the training bulk).
+
+    Letters outside ASCII (é, ñ, ą, ş, ư) and the short words of other languages count
+    against English, English short words for it; a text with neither (a product name) is
+    English.
+    """
+    words = re.findall(r"\w+", text[:_MAX_CHARS].lower())
+    foreign = sum(1 for ch in text[:_MAX_CHARS] if ch.isalpha() and not ch.isascii())
+    foreign += 2 * sum(1 for w in words if w in _FOREIGN_WORDS)
+    english = 2 * sum(1 for w in words if w in _ENGLISH_WORDS)
+    return foreign < 2 or english > foreign
 
 
 def language_group(language: str | None, text: str) -> str:

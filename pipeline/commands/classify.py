@@ -95,13 +95,17 @@ def _classify_jsonl(classifier: Any, source: Path, target: Path, batch_size: int
                 errors += 1
                 continue
             records.append(record)
+    # The language first: the classifier calibrates by language group, and a whole record's
+    # text identifies its language better than the classifier's script-and-words reading.
+    for record in records:
+        if not record.get("language"):
+            text = " ".join(str(record.get(k) or "") for k in ("title", "description", "products"))
+            record["language"] = detect_language(text)
     with target.open("w", encoding="utf-8") as out:
         for start in range(0, len(records), batch_size):
             chunk = records[start : start + batch_size]
             for record, preds in zip(chunk, classifier.classify(chunk), strict=True):
-                text = " ".join(str(record.get(k) or "") for k in ("title", "description", "products"))
-                language = record.get("language") or detect_language(text)
-                result = dict(record, sectors=[p.as_dict() for p in preds], language=language)
+                result = dict(record, sectors=[p.as_dict() for p in preds])
                 out.write(json.dumps(result, ensure_ascii=False) + "\n")
     print(f"classified {len(records)} records into {target} (classifier {classifier.version}); {errors} lines skipped")
     return 1 if errors else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers.language import detect_language, language_group, simplified_chinese
+from classifiers.language import detect_language, language_group, latin_text_is_english, simplified_chinese
 
 
 @pytest.mark.parametrize(
@@ -49,6 +49,22 @@ def test_long_text_is_fine() -> None:
 )
 def test_language_group(language: str | None, text: str, group: str) -> None:
     assert language_group(language, text) == group
+
+
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [
+        ("doll", True),  # a product name alone: English, the training bulk
+        ("Children hoodie with drawstrings", True),
+        ("Müller brand kettle may overheat", True),  # one foreign letter in English words
+        ("Juguetes de plástico blando", False),
+        ("Thu hồi sạc dự phòng do nguy cơ cháy nổ", False),
+        ("Wycofanie zabawek z rynku", False),
+        ("Richiamo di seggiolini auto per bambini", False),
+    ],
+)
+def test_latin_text_of_unknown_language_is_english_unless_it_reads_otherwise(text: str, english: bool) -> None:
+    assert latin_text_is_english(text) is english
 
 
 def test_traditional_chinese_is_converted_and_japanese_left_alone() -> None:
