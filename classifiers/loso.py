@@ -49,12 +49,9 @@ class LosoRow:
 
 
 def family_of(record: LabelledRecord) -> str:
-    """The source family a record leaves training with."""
-    source = record.source
-    for suffix in ("_en",):
-        if source.endswith(suffix) and source[: -len(suffix)] in ("tw_tariff", "kr_hsk", "eu_cn_2026"):
-            return source[: -len(suffix)]
-    return source
+    """The source family a record leaves training with: its source (a nomenclature's
+    languages are one source, the EU's 23 included)."""
+    return record.source
 
 
 def families(records: list[LabelledRecord]) -> list[str]:

@@ -169,21 +169,20 @@ def _refine(rules: list[list[Any]], text: str) -> list[str] | None:
     return None
 
 
-def _chemical_hazard(table: dict[str, Any], text: str) -> bool:
+def _chemical_hazard(rule: ChemicalHazards, text: str) -> bool:
     """Whether ``text`` names a restricted substance or chemical limit (labelling.yml ``chemical_hazard``)."""
-    return bool(ChemicalHazards.from_table(table).terms(text))
+    return bool(rule.terms(text))
 
 
-def _also_chemical(labels: list[str], chemical: dict[str, Any]) -> list[str]:
+def _also_chemical(labels: list[str], rule: ChemicalHazards) -> list[str]:
     """TAXONOMY.md: "chemical limits in a named product: also that product's sector", and the
     reverse: a product recalled for a restricted substance also gets chemicals_plastics,
     except where the product's own sector rules are the chemical rules (cosmetics, drugs, food)."""
-    rule = ChemicalHazards.from_table(chemical)
     return labels + list(rule.adds) if rule.applies_to(labels) else labels
 
 
 def safety_gate(
-    data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any], chemical: dict[str, Any] | None = None
+    data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any], chemical: ChemicalHazards | None = None
 ) -> Iterator[LabelledRecord]:
     categories: dict[str, list[str]] = table["categories"]
     drop = set(table.get("drop", []))
@@ -233,16 +232,16 @@ def safety_gate(
             )
 
 
-def _sg_chemical_risk(risk_type: str, danger: str, chemical: dict[str, Any]) -> bool:
+def _sg_chemical_risk(risk_type: str, danger: str, chemical: ChemicalHazards) -> bool:
     """Safety Gate records the risk type ("Chemical"); an "Environment" risk counts when its
     danger text names a restricted substance (SCCPs, lead in solder: POPs and RoHS)."""
-    if ChemicalHazards.from_table(chemical).chemical_risk(risk_type):
+    if chemical.chemical_risk(risk_type):
         return True
     return "environment" in {r.strip().lower() for r in risk_type.split(",")} and _chemical_hazard(chemical, danger)
 
 
 def health_canada(
-    data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any], chemical: dict[str, Any] | None = None
+    data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any], chemical: ChemicalHazards | None = None
 ) -> Iterator[LabelledRecord]:
     path = data_dir / "health_canada" / "HCRSAMOpenData_en_until_2025.json.gz"
     records = json.loads(gzip.decompress(path.read_bytes()))
@@ -298,7 +297,7 @@ def health_canada(
 
 
 def cpsc(
-    data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any], chemical: dict[str, Any] | None = None
+    data_dir: Path, taxonomy: Taxonomy, table: dict[str, Any], chemical: ChemicalHazards | None = None
 ) -> Iterator[LabelledRecord]:
     files: dict[str, list[str]] = table["files"]
     merged: dict[str, LabelledRecord] = {}
@@ -438,14 +437,15 @@ def labelled_records(data_dir: Path | None = None, taxonomy: Taxonomy | None = N
         ordinary = [r for r in subs if r.labels in heading_labels]
         rng.shuffle(ordinary)
         hs_kept.extend(headings + special + ordinary[:2])
+    chemical = ChemicalHazards.from_table(table["chemical_hazard"])  # once: every recall is checked
     sg = _cap(
-        list(safety_gate(data_dir, taxonomy, table["safety_gate"], table["chemical_hazard"])),
+        list(safety_gate(data_dir, taxonomy, table["safety_gate"], chemical)),
         PER_LABEL_CAP["safety_gate"],
         SAMPLE_SEED,
         TRAIN_ONLY_CAP["safety_gate"],
     )
     hc = _cap(
-        list(health_canada(data_dir, taxonomy, table["health_canada"], table["chemical_hazard"])),
+        list(health_canada(data_dir, taxonomy, table["health_canada"], chemical)),
         PER_LABEL_CAP["health_canada"],
         SAMPLE_SEED,
         TRAIN_ONLY_CAP["health_canada"],
@@ -454,7 +454,7 @@ def labelled_records(data_dir: Path | None = None, taxonomy: Taxonomy | None = N
         hs_kept
         + sg
         + hc
-        + list(cpsc(data_dir, taxonomy, table["cpsc_recallsatlas"], table["chemical_hazard"]))
+        + list(cpsc(data_dir, taxonomy, table["cpsc_recallsatlas"], chemical))
         + list(eping(data_dir, taxonomy))
     )
     records += list(taxonomy_anchors(taxonomy))

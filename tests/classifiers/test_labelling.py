@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from classifiers.hazards import ChemicalHazards
 from classifiers.taxonomy import load_taxonomy
 from classifiers.training_data import _cap, _labelling, health_canada, safety_gate
 
@@ -152,7 +153,9 @@ def _recorded_alerts(tmp_path: Path, shared_data: Path, *reports: str) -> dict[s
     for name in reports:
         (folder / name).write_bytes((shared_data / "safety_gate" / "weekly_reports" / name).read_bytes())
     table = _labelling()
-    found = safety_gate(tmp_path, load_taxonomy(), table["safety_gate"], table["chemical_hazard"])
+    found = safety_gate(
+        tmp_path, load_taxonomy(), table["safety_gate"], ChemicalHazards.from_table(table["chemical_hazard"])
+    )
     return {r.key.removeprefix("safety_gate:"): r.labels for r in found}
 
 
@@ -207,7 +210,10 @@ def test_biocides_and_cosmetics_are_not_pharma_tcm(tmp_path: Path) -> None:
     (folder / "HCRSAMOpenData_en_until_2025.json.gz").write_bytes(gzip.compress(json.dumps(records).encode()))
     table = _labelling()
     found = {
-        r.title: r for r in health_canada(tmp_path, load_taxonomy(), table["health_canada"], table["chemical_hazard"])
+        r.title: r
+        for r in health_canada(
+            tmp_path, load_taxonomy(), table["health_canada"], ChemicalHazards.from_table(table["chemical_hazard"])
+        )
     }
     assert found["Hand Sanitizer Gel recalled"].labels == ("chemicals_plastics",)
     assert found["Day cream SPF 15 recalled"].labels == ("cosmetics",)
