@@ -25,6 +25,7 @@ from scipy.sparse import csr_matrix
 
 from classifiers.hazards import chemical_hazards
 from classifiers.head import HEAD_DIR, Head
+from classifiers.hs_suggest import HsIndex, HsSuggestion, index_exists
 from classifiers.keywords import KeywordRules, keyword_rules
 from classifiers.language import ENGLISH, LATIN, language_group, latin_text_is_english, simplified_chinese
 from classifiers.taxonomy import CROSS_SECTOR, Taxonomy, load_taxonomy, normalise_hs, normalise_ics
@@ -63,6 +64,14 @@ class SectorPrediction:
         return {"code": self.sector, "score": round(self.score, 4), "method": self.method, "evidence": self.evidence}
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What the classifier reads in one record: its sectors and its suggested HS codes."""
+
+    sectors: list[SectorPrediction]
+    hs_suggested: list[HsSuggestion]
+
+
 def _text_field(record: Mapping[str, Any], name: str) -> str:
     value = record.get(name)
     if value is None:
@@ -96,6 +105,7 @@ class Classifier:
     encoder: Any = None
     keywords: KeywordRules | None = None
     batch_size: int = 64
+    hs_index: HsIndex | None = None  # suggests HS codes from the same sentence vectors (model mode)
 
     @classmethod
     def load(
@@ -153,13 +163,21 @@ class Classifier:
                     "run `tbt-alert train` with this encoder."
                 )
             clf.encoder = encoder
+            if index_exists(head_dir):
+                clf.hs_index = HsIndex.load(head_dir)
+                if clf.hs_index.dim != encoder.dim:
+                    raise ClassifierError(
+                        f"the HS index in {head_dir} expects {clf.hs_index.dim}-dim vectors, not {encoder.dim}; "
+                        "run `tbt-alert train` with this encoder."
+                    )
         return clf
 
     @property
     def version(self) -> str:
-        """Changes whenever the taxonomy, the trained head or the mode changes."""
+        """Changes whenever the taxonomy, the trained head, the HS index or the mode changes."""
         if self.mode == "model" and self.head is not None:
-            return f"tax{self.taxonomy.version}-head{self.head.meta.get('weights_sha256_10', 'x')[:8]}"
+            version = f"tax{self.taxonomy.version}-head{self.head.meta.get('weights_sha256_10', 'x')[:8]}"
+            return version + (f"-hs{self.hs_index.version}" if self.hs_index is not None else "")
         return f"tax{self.taxonomy.version}-rules"
 
     # --- taggers ---------------------------------------------------------------------
@@ -232,6 +250,14 @@ class Classifier:
 
     def classify(self, records: Sequence[Mapping[str, Any]]) -> list[list[SectorPrediction]]:
         """Sector predictions per record, most certain first; never raises for odd field values."""
+        return [reading.sectors for reading in self.read(records)]
+
+    def read(self, records: Sequence[Mapping[str, Any]]) -> list[Reading]:
+        """Sectors and suggested HS codes per record, from one sentence vector per record.
+
+        Suggestions come with the model (rules mode has no vectors: none) and are made for
+        every record, those with source HS codes too; they never replace a source's codes.
+        """
         texts = [simplified_chinese(record_text(r)) for r in records]
         assert self.keywords is not None
         # Keyword hits serve three times: head inputs, rules-mode tags, cross_sector.
@@ -272,7 +298,10 @@ class Classifier:
                 if cross is not None:
                     tags[CROSS_SECTOR] = cross
             results.append(sorted(tags.values(), key=lambda p: (-p.score, p.sector)))
-        return results
+        suggested: list[list[HsSuggestion]] = [[] for _ in records]
+        if parts is not None and self.hs_index is not None:
+            suggested = self.hs_index.suggest(parts.vectors)
+        return [Reading(sectors, hs) for sectors, hs in zip(results, suggested, strict=True)]
 
     @staticmethod
     def _chemical_hazard(
