@@ -164,8 +164,14 @@ class HsIndex:
         self, vectors: np.ndarray, *, mask: np.ndarray | None = None, limit: int = SUGGESTIONS
     ) -> list[list[tuple[str, float]]]:
         """Per row, up to ``limit`` (HS-6 code, score) pairs, best first."""
-        indices, sims = self.nearest(vectors, mask=mask)
-        return [self._rank(row_indices, row_sims, limit) for row_indices, row_sims in zip(indices, sims, strict=True)]
+        return self.rank_nearest(*self.nearest(vectors, mask=mask), limit=limit)
+
+    def rank_nearest(
+        self, indices: np.ndarray, sims: np.ndarray, *, limit: int = SUGGESTIONS
+    ) -> list[list[tuple[str, float]]]:
+        """Rank from precomputed neighbours (closest first; only the first ``k`` are read)."""
+        k = self.params.k
+        return [self._rank(i[:k], s[:k], limit) for i, s in zip(indices, sims, strict=True)]
 
     def _rank(self, indices: np.ndarray, sims: np.ndarray, limit: int) -> list[tuple[str, float]]:
         valid = sims > -1.5
@@ -199,7 +205,7 @@ class HsIndex:
             # Fewer headings than suggestions: the rest from the headings already named.
             taken = {c for c, _ in chosen}
             chosen += [(c, float(s)) for s, c in scored if c not in taken][: limit - len(chosen)]
-        return chosen
+        return sorted(chosen, key=lambda pair: -pair[1])
 
     def suggest(self, vectors: np.ndarray) -> list[list[HsSuggestion]]:
         """Per row, the suggestions with their Chinese and English names (rows of zeros: none)."""

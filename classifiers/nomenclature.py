@@ -51,6 +51,7 @@ _TAGS = re.compile(r"</?[a-zA-Z][^>]*>")
 _PAREN_TAIL = re.compile(r"\s*\([^()]*\)\s*$")
 
 Labeller = Callable[[str], tuple[str, ...]]
+ANY_CODE = "*"  # the label of every line when read without a taxonomy (see ``labeller``)
 
 
 # --- text helpers ----------------------------------------------------------------------
@@ -124,9 +125,15 @@ def _digits(code: object) -> str:
 # --- records ---------------------------------------------------------------------------
 
 
-def labeller(taxonomy: Taxonomy) -> Labeller:
-    """Sector codes of an HS code's first six digits (cross_sector dropped), cached per call."""
+def labeller(taxonomy: Taxonomy | None) -> Labeller:
+    """Sector codes of an HS code's first six digits (cross_sector dropped), cached per call.
+
+    Without a taxonomy every line counts, labelled ``ANY_CODE``: the HS suggester reads the
+    lines of every chapter (food and live animals too), by code, not by sector.
+    """
     cache: dict[str, tuple[str, ...]] = {}
+    if taxonomy is None:
+        return lambda digits: (ANY_CODE,)
 
     def labels(digits: str) -> tuple[str, ...]:
         key = digits[:6]
@@ -167,6 +174,7 @@ class _Maker:
             # would answer for the text; the record teaches and tests reading the product.
             labels=labels,
             group=f"hs:{digits[:4]}",
+            code=digits,
         )
 
 
@@ -190,7 +198,7 @@ def _read_json(path: Path) -> Any:
 # --- sources ---------------------------------------------------------------------------
 
 
-def tw_tariff(data_dir: Path, taxonomy: Taxonomy) -> Iterator[LabelledRecord]:
+def tw_tariff(data_dir: Path, taxonomy: Taxonomy | None) -> Iterator[LabelledRecord]:
     """Taiwan tariff: Chinese converted to Simplified (source tw_tariff) and English (tw_tariff_en).
 
     The lines are full self-contained descriptions, so nothing is joined. Mainland China
@@ -218,7 +226,7 @@ def _tw_lines(path: Path) -> Iterator[tuple[str, str]]:
                 yield code, clean_text(text)
 
 
-def kr_hsk(data_dir: Path, taxonomy: Taxonomy, *, english: bool = True) -> Iterator[LabelledRecord]:
+def kr_hsk(data_dir: Path, taxonomy: Taxonomy | None, *, english: bool = True) -> Iterator[LabelledRecord]:
     """Korean HSK table (kr_hsk, ko), and its English column (kr_hsk_en) when ``english``.
 
     Ancestors are the rows whose code is a shorter prefix of the row's code. They are always
@@ -239,7 +247,7 @@ def kr_hsk(data_dir: Path, taxonomy: Taxonomy, *, english: bool = True) -> Itera
             yield from _keep([maker.make(code, self_contained(leaf, ancestors, always=True))])
 
 
-def vn_tariff(data_dir: Path, taxonomy: Taxonomy) -> Iterator[LabelledRecord]:
+def vn_tariff(data_dir: Path, taxonomy: Taxonomy | None) -> Iterator[LabelledRecord]:
     """Vietnamese tariff lines (vn_tariff, vi), depth markers stripped.
 
     The file holds only the 8-digit leaves, not their parent lines, so a "Loại khác" leaf
@@ -271,7 +279,7 @@ def _vn_context(previous: list[tuple[str, int, str]], code: str, depth: int) -> 
     return context
 
 
-def vn_declarations(data_dir: Path, taxonomy: Taxonomy) -> Iterator[LabelledRecord]:
+def vn_declarations(data_dir: Path, taxonomy: Taxonomy | None) -> Iterator[LabelledRecord]:
     """Real Vietnamese import declarations of Chinese-made goods (vn_declarations, vi).
 
     Title is the declared goods name (``tenHang``, else the declared line ``sampleDesc``),
@@ -289,7 +297,7 @@ def vn_declarations(data_dir: Path, taxonomy: Taxonomy) -> Iterator[LabelledReco
             yield from _keep([maker.make(row.get("hsCode"), title, description)])
 
 
-def br_ncm(data_dir: Path, taxonomy: Taxonomy) -> Iterator[LabelledRecord]:
+def br_ncm(data_dir: Path, taxonomy: Taxonomy | None) -> Iterator[LabelledRecord]:
     """Brazilian NCM (br_ncm, pt): the 8-digit items, "Outros" leaves joined with their parents."""
     rows = _read_json(_path(data_dir, "br_ncm", "ncm.json.gz"))["Nomenclaturas"]
     texts = {_digits(r["Codigo"]): clean_text(r["Descricao"]).rstrip(".") for r in rows}
@@ -301,7 +309,7 @@ def br_ncm(data_dir: Path, taxonomy: Taxonomy) -> Iterator[LabelledRecord]:
         yield from _keep([maker.make(code, self_contained(leaf, ancestors))])
 
 
-def jp_tariff(data_dir: Path, taxonomy: Taxonomy) -> Iterator[LabelledRecord]:
+def jp_tariff(data_dir: Path, taxonomy: Taxonomy | None) -> Iterator[LabelledRecord]:
     """Japanese tariff (jp_tariff, ja): each statistical code with the whole path of its tree.
 
     The tree's inner lines are mostly conditions ("その他のもの", quota limits), so the path
@@ -330,7 +338,7 @@ def _jp_leaves(nodes: list[dict[str, Any]], path: list[str]) -> Iterator[tuple[s
 
 
 def eu_cn(
-    data_dir: Path, taxonomy: Taxonomy, languages: Iterable[str] = EU_LANGUAGES, *, english: bool = True
+    data_dir: Path, taxonomy: Taxonomy | None, languages: Iterable[str] = EU_LANGUAGES, *, english: bool = True
 ) -> Iterator[LabelledRecord]:
     """EU Combined Nomenclature 2026 in each official language (eu_cn_2026) and English (eu_cn_2026_en).
 
@@ -382,7 +390,7 @@ def _eu_messages(data_dir: Path, language: str) -> dict[str, str]:
 
 # --- all of them -----------------------------------------------------------------------
 
-READERS: tuple[Callable[[Path, Taxonomy], Iterator[LabelledRecord]], ...] = (
+READERS: tuple[Callable[[Path, Taxonomy | None], Iterator[LabelledRecord]], ...] = (
     vn_declarations,
     tw_tariff,
     kr_hsk,

@@ -54,6 +54,9 @@ class LabelledRecord:
     fixed_split: str | None = None  # taxonomy anchors are always training data
     # The source's own class before any `refine` rule, where sampling goes by it (see _cap).
     sampled_as: tuple[str, ...] | None = None
+    # A nomenclature line's or declaration's own code: the HS suggester's label. Never an
+    # input of the sector classifier (given the code, the HS rules would answer for the text).
+    code: str = ""
 
     @property
     def text(self) -> str:

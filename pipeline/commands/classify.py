@@ -28,9 +28,10 @@ def register(subparsers: Any) -> None:
     classify.add_argument("--rules-only", action="store_true", help=_MODE_HELP)
     classify.set_defaults(handler=_classify)
 
-    train = subparsers.add_parser("train", help="train the sector head on the recorded data")
+    train = subparsers.add_parser("train", help="train the sector head and the HS suggester on the recorded data")
     train.add_argument("--data-dir", type=Path, help="the shared data folder (default ../shared/data)")
     train.add_argument("--out", type=Path, help="where to write head.npz/head.json (default classifiers/head)")
+    train.add_argument("--hs", action="store_true", help="rebuild only the HS suggester's index and name table")
     train.set_defaults(handler=_train)
 
     evaluate = subparsers.add_parser("evaluate", help="evaluate the classifier and two baselines; write a report")
@@ -43,6 +44,12 @@ def register(subparsers: Any) -> None:
     evaluate.add_argument(
         "--loso",
         help="leave these source families out of training in turn (comma-separated, or 'all'); minutes per family",
+    )
+    evaluate.add_argument(
+        "--hs",
+        action="store_true",
+        help="evaluate the HS suggestions instead (HS-2/4/6 top-1 and top-3 beside the baseline; "
+        "report in docs/HS_EVALUATION.md unless --out is given)",
     )
     evaluate.set_defaults(handler=_evaluate)
 
@@ -104,8 +111,13 @@ def _classify_jsonl(classifier: Any, source: Path, target: Path, batch_size: int
     with target.open("w", encoding="utf-8") as out:
         for start in range(0, len(records), batch_size):
             chunk = records[start : start + batch_size]
-            for record, preds in zip(chunk, classifier.classify(chunk), strict=True):
-                result = dict(record, sectors=[p.as_dict() for p in preds])
+            for record, reading in zip(chunk, classifier.read(chunk), strict=True):
+                # Suggested codes beside, never inside, the record's own hs_codes.
+                result = dict(
+                    record,
+                    sectors=[p.as_dict() for p in reading.sectors],
+                    hs_suggested=[s.as_dict() for s in reading.hs_suggested],
+                )
                 out.write(json.dumps(result, ensure_ascii=False) + "\n")
     print(f"classified {len(records)} records into {target} (classifier {classifier.version}); {errors} lines skipped")
     return 1 if errors else 0
@@ -118,6 +130,17 @@ def _train(args: argparse.Namespace) -> int:
     from tbt_alert.settings import load_settings
 
     settings = load_settings()
+    if args.hs:
+        from classifiers.hs_train import train_hs
+
+        report = train_hs(
+            ensure_model(settings), data_dir=args.data_dir, out=args.out, precision=settings.encoder_precision
+        )
+        print(
+            f"HS index built: parameters {report.params.as_dict()}, validation objective {report.objective:.4f}, "
+            f"match threshold {report.match_threshold:.3f}; saved to {args.out or HEAD_DIR}"
+        )
+        return 0
     result = train(
         ensure_model(settings), data_dir=args.data_dir, out=args.out or HEAD_DIR, precision=settings.encoder_precision
     )
@@ -125,6 +148,12 @@ def _train(args: argparse.Namespace) -> int:
         f"head trained ({result.head.meta.get('kind')}, {settings.encoder_precision} encoder): "
         f"validation micro-F1 {result.val_micro_f1:.4f}; saved to {args.out or HEAD_DIR}"
     )
+    from classifiers.hs_train import train_hs
+
+    report = train_hs(
+        ensure_model(settings), data_dir=args.data_dir, out=args.out, precision=settings.encoder_precision
+    )
+    print(f"HS index built (match threshold {report.match_threshold:.3f}); saved to {args.out or HEAD_DIR}")
     return 0
 
 
@@ -133,6 +162,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from classifiers.model_build import ensure_model
     from tbt_alert.settings import load_settings
 
+    if args.hs:
+        return _evaluate_hs(args)
     markdown, _ = evaluate(
         ensure_model(load_settings()),
         data_dir=args.data_dir,
@@ -143,4 +174,21 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     print(markdown)
     print(f"\nreport written to {args.out}")
+    return 0
+
+
+def _evaluate_hs(args: argparse.Namespace) -> int:
+    from classifiers.head import HEAD_DIR
+    from classifiers.hs_suggest import HsIndex
+    from classifiers.hs_train import evaluate_hs, hs_markdown
+    from classifiers.model_build import ensure_model
+    from tbt_alert.settings import load_settings
+
+    settings = load_settings()
+    rows = evaluate_hs(ensure_model(settings), data_dir=args.data_dir, precision=settings.encoder_precision)
+    markdown = "# HS suggestions: held-out accuracy\n\n" + hs_markdown(rows, HsIndex.load(HEAD_DIR))
+    out = args.out if args.out != Path("docs/EVALUATION.md") else Path("docs/HS_EVALUATION.md")
+    out.write_text(markdown, encoding="utf-8")
+    print(markdown)
+    print(f"report written to {out}")
     return 0
