@@ -123,7 +123,8 @@ class Classifier:
 
         ``precision`` (fp32, int8) is the encoder's; by default the one the head was trained
         on, and a different one is an error (the head would see vectors it never saw).
-        ``head``: a head in memory instead of the one in ``head_dir`` (leave-one-source-out).
+        ``head``: a head in memory instead of the one in ``head_dir`` (leave-one-source-out),
+        without an HS index. The HS index is read from ``head_dir`` where there is one.
         """
         if mode not in MODES:
             raise ClassifierError(f"classifier mode {mode!r} is unknown; set TBT_CLASSIFIER_MODE to model or rules.")
@@ -141,6 +142,8 @@ class Classifier:
                         f"the encoder is missing at {path}; run `tbt-alert model build`, "
                         "or set TBT_CLASSIFIER_MODE=rules to tag with HS/ICS and keyword rules only."
                     )
+            # A head given in memory (leave-one-source-out) comes without the folder's HS index.
+            hs_folder = head_dir if head is None else None
             head = head or Head.load(head_dir)
             wanted = precision or str(getattr(encoder, "precision", None) or head.precision)
             if wanted != head.precision:
@@ -163,8 +166,8 @@ class Classifier:
                     "run `tbt-alert train` with this encoder."
                 )
             clf.encoder = encoder
-            if index_exists(head_dir):
-                clf.hs_index = HsIndex.load(head_dir)
+            if hs_folder is not None and index_exists(hs_folder):
+                clf.hs_index = HsIndex.load(hs_folder)
                 if clf.hs_index.dim != encoder.dim:
                     raise ClassifierError(
                         f"the HS index in {head_dir} expects {clf.hs_index.dim}-dim vectors, not {encoder.dim}; "
@@ -300,7 +303,8 @@ class Classifier:
             results.append(sorted(tags.values(), key=lambda p: (-p.score, p.sector)))
         suggested: list[list[HsSuggestion]] = [[] for _ in records]
         if parts is not None and self.hs_index is not None:
-            suggested = self.hs_index.suggest(parts.vectors)
+            languages = [str(r.get("language") or "") or None for r in records]
+            suggested = self.hs_index.suggest(parts.vectors, languages, texts)
         return [Reading(sectors, hs) for sectors, hs in zip(results, suggested, strict=True)]
 
     @staticmethod

@@ -22,17 +22,20 @@ projected on their first principal axes, unit length, stored as int8 per axis.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 from classifiers.hs_catalogue import HsName, load_catalogue
-from classifiers.lexical import pack_lines, unpack_lines
+from classifiers.lexical import LexicalVocabulary, pack_lines, unpack_lines
 from classifiers.neighbours import _quantise_columns, _unit
 from tbt_alert.errors import ClassifierError
 
@@ -65,6 +68,10 @@ class SuggestParams:
     temperature: float = 0.03  # softmax temperature over their similarities
     level_weights: tuple[float, float, float] = (0.3, 0.4, 0.3)  # chapter, heading, subheading
     distinct_headings: bool = True
+    lexical_weight: float = 0.0  # share of the vote given to the closest English texts by words
+    lexical_k: int = 10
+    lexical_temperature: float = 0.05
+    lexical_floor: float = 0.2  # below this best word similarity, the words have no say
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +79,10 @@ class SuggestParams:
             "temperature": self.temperature,
             "level_weights": list(self.level_weights),
             "distinct_headings": self.distinct_headings,
+            "lexical_weight": self.lexical_weight,
+            "lexical_k": self.lexical_k,
+            "lexical_temperature": self.lexical_temperature,
+            "lexical_floor": self.lexical_floor,
         }
 
     @classmethod
@@ -84,6 +95,10 @@ class SuggestParams:
             temperature=float(data.get("temperature", 0.03)),
             level_weights=(weights[0], weights[1], weights[2]),
             distinct_headings=bool(data.get("distinct_headings", True)),
+            lexical_weight=float(data.get("lexical_weight", 0.0)),
+            lexical_k=int(data.get("lexical_k", 10)),
+            lexical_temperature=float(data.get("lexical_temperature", 0.05)),
+            lexical_floor=float(data.get("lexical_floor", 0.2)),
         )
 
 
@@ -94,10 +109,16 @@ class HsIndex:
     mean: np.ndarray  # (dim,)
     axes: np.ndarray  # (dim, dimensions)
     vectors: np.ndarray  # (n, dimensions) unit length
-    codes: list[str]  # per text: the code it is known under (2, 4 or 6 digits)
+    codes: list[str]  # per text: the codes it is known under (2, 4 or 6 digits; several space-separated)
     sources: list[str]  # per text: where it comes from (hs, tw_tariff, vn_declarations, ...)
     params: SuggestParams = field(default_factory=SuggestParams)
     meta: dict[str, Any] = field(default_factory=dict)
+    languages: list[str] = field(default_factory=list)  # those with a mean a query is centred on
+    language_means: np.ndarray | None = None  # (languages, dim) raw vectors' mean per language
+    query_mean: np.ndarray | None = None  # (dim,) for a query of another or unknown language
+    # The English texts the words are matched against: their rows in the index and their text.
+    lexical_rows: list[int] = field(default_factory=list)
+    lexical_texts: list[str] = field(default_factory=list)
 
     @classmethod
     def fit(
@@ -105,22 +126,55 @@ class HsIndex:
         vectors: np.ndarray,
         codes: list[str],
         sources: list[str],
+        languages: list[str],
         *,
         params: SuggestParams | None = None,
         dimensions: int = DIMENSIONS,
+        lexical: dict[int, str] | None = None,
     ) -> HsIndex:
-        if not (len(vectors) == len(codes) == len(sources)) or not len(vectors):
-            raise ClassifierError("the HS index needs one code and one source per vector, and at least one vector.")
-        bad = [c for c in codes if not (c.isdigit() and len(c) in LEVELS)]
+        """Each text centred on the mean of its (source, language), then projected.
+
+        Why centred per source and language: e5 puts texts of one language and one style
+        close together whatever they name (Vietnamese declarations share their boilerplate,
+        notifications their formal wording), so an uncentred query finds its own language
+        and style before its product. Subtracting each source's mean leaves what sets a text
+        apart within its source; a query is centred on its language's mean (``project``).
+        """
+        if not (len(vectors) == len(codes) == len(sources) == len(languages)) or not len(vectors):
+            raise ClassifierError("the HS index needs a code, a source and a language per vector, and a vector.")
+        bad = [c for c in codes if not all(part.isdigit() and len(part) in LEVELS for part in c.split())]
         if bad:
             raise ClassifierError(f"the HS index takes 2, 4 or 6-digit codes; got {bad[:3]}.")
-        mean = vectors.mean(axis=0).astype(np.float32)
-        _, _, vt = np.linalg.svd(vectors[:: max(1, len(vectors) // 20_000)] - mean, full_matrices=False)
+        vectors = vectors.astype(np.float32)
+        centred = vectors.copy()
+        units = np.array([f"{s}\t{lang}" for s, lang in zip(sources, languages, strict=True)])
+        for unit in np.unique(units):
+            rows = units == unit
+            centred[rows] -= vectors[rows].mean(axis=0)
+        language_array = np.array(languages)
+        names = sorted(set(languages))
+        language_means = np.stack([vectors[language_array == lang].mean(axis=0) for lang in names])
+        mean = centred.mean(axis=0).astype(np.float32)
+        _, _, vt = np.linalg.svd(centred[:: max(1, len(centred) // 20_000)] - mean, full_matrices=False)
         axes = vt[: min(dimensions, vt.shape[0])].T.astype(np.float32)
-        quantised, scales = _quantise_columns(_unit((vectors - mean) @ axes))
+        quantised, scales = _quantise_columns(_unit((centred - mean) @ axes))
         return cls(
-            mean, axes, quantised.astype(np.float32) * scales, list(codes), list(sources), params or SuggestParams()
+            mean,
+            axes,
+            quantised.astype(np.float32) * scales,
+            list(codes),
+            list(sources),
+            params or SuggestParams(),
+            languages=names,
+            language_means=language_means.astype(np.float32),
+            query_mean=vectors.mean(axis=0).astype(np.float32),
+            lexical_rows=sorted(lexical or {}),
+            lexical_texts=[" ".join(lexical[i].split()) for i in sorted(lexical or {})] if lexical else [],
         )
+
+    @functools.cached_property
+    def _split_codes(self) -> list[list[str]]:
+        return [c.split() for c in self.codes]
 
     @property
     def dim(self) -> int:
@@ -135,17 +189,33 @@ class HsIndex:
         """The score from which a suggestion answers an HS subscription (calibrated in training)."""
         return float(self.meta.get("match_threshold", 1.0))
 
-    def project(self, vectors: np.ndarray) -> np.ndarray:
+    def project(self, vectors: np.ndarray, languages: Sequence[str | None] | None = None) -> np.ndarray:
+        """Query vectors centred on their language's mean (else the index's), projected, unit length."""
         if vectors.ndim != 2 or vectors.shape[1] != self.dim:
             raise ClassifierError(f"the HS index expects {self.dim}-dim sentence vectors, got shape {vectors.shape}.")
-        return _unit((vectors.astype(np.float32) - self.mean) @ self.axes)
+        centred = vectors.astype(np.float32)
+        if self.language_means is not None and self.query_mean is not None:
+            position = {lang: i for i, lang in enumerate(self.languages)}
+            rows = [position.get(lang or "", -1) for lang in (languages or [None] * len(vectors))]
+            means = np.where(
+                np.array(rows)[:, None] >= 0, self.language_means[np.maximum(rows, 0)], self.query_mean[None, :]
+            )
+            centred = centred - means
+        return _unit((centred - self.mean) @ self.axes)
 
-    def nearest(self, vectors: np.ndarray, *, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def nearest(
+        self,
+        vectors: np.ndarray,
+        languages: Sequence[str | None] | None = None,
+        *,
+        mask: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Per row, the indices and similarities of the ``k`` closest texts, closest first.
 
-        ``mask`` (rows × texts, True = hidden) keeps texts out, for held-out evaluation.
+        ``languages``: each row's ISO 639-1 language, where known. ``mask`` (rows × texts,
+        True = hidden) keeps texts out, for held-out evaluation.
         """
-        projected = self.project(vectors)
+        projected = self.project(vectors, languages)
         k = min(self.params.k, len(self.vectors))
         indices = np.zeros((len(vectors), k), dtype=np.int64)
         sims = np.zeros((len(vectors), k), dtype=np.float32)
@@ -160,32 +230,90 @@ class HsIndex:
             sims[start : start + len(block)] = np.take_along_axis(top_sims, order, axis=1)
         return indices, sims
 
+    @functools.cached_property
+    def _lexical(self) -> tuple[LexicalVocabulary, csr_matrix, np.ndarray] | None:
+        """Word and character TF-IDF of the English texts, built on first use (a few seconds):
+        stored, the matrix would be ten times the size of the rest of the index."""
+        if not self.lexical_texts:
+            return None
+        vocabulary = LexicalVocabulary.fit(self.lexical_texts)
+        return vocabulary, vocabulary.transform(self.lexical_texts).T.tocsr(), np.array(self.lexical_rows)
+
+    def lexical_nearest(
+        self, texts: Sequence[str], *, mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per text, the index rows and word similarities (0..1) of the closest English texts."""
+        lexical = self._lexical
+        if lexical is None or self.params.lexical_weight <= 0:
+            return None
+        vocabulary, matrix, rows = lexical
+        # Each text's word and character blocks are unit vectors: the dot product is 0..2.
+        sims = np.asarray((vocabulary.transform(list(texts)) @ matrix).todense(), dtype=np.float32) / 2
+        if mask is not None:
+            sims[mask[:, rows]] = -2.0
+        k = min(self.params.lexical_k, len(rows))
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        top_sims = np.take_along_axis(sims, top, axis=1)
+        order = np.argsort(-top_sims, axis=1, kind="stable")
+        return rows[np.take_along_axis(top, order, axis=1)], np.take_along_axis(top_sims, order, axis=1)
+
     def ranked(
-        self, vectors: np.ndarray, *, mask: np.ndarray | None = None, limit: int = SUGGESTIONS
+        self,
+        vectors: np.ndarray,
+        languages: Sequence[str | None] | None = None,
+        texts: Sequence[str] | None = None,
+        *,
+        mask: np.ndarray | None = None,
+        limit: int = SUGGESTIONS,
     ) -> list[list[tuple[str, float]]]:
-        """Per row, up to ``limit`` (HS-6 code, score) pairs, best first."""
-        return self.rank_nearest(*self.nearest(vectors, mask=mask), limit=limit)
+        """Per row, up to ``limit`` (HS-6 code, score) pairs, best first (``texts``: for the words)."""
+        words = self.lexical_nearest(texts, mask=mask) if texts is not None else None
+        return self.rank_nearest(*self.nearest(vectors, languages, mask=mask), words, limit=limit)
 
     def rank_nearest(
-        self, indices: np.ndarray, sims: np.ndarray, *, limit: int = SUGGESTIONS
+        self,
+        indices: np.ndarray,
+        sims: np.ndarray,
+        words: tuple[np.ndarray, np.ndarray] | None = None,
+        *,
+        limit: int = SUGGESTIONS,
     ) -> list[list[tuple[str, float]]]:
         """Rank from precomputed neighbours (closest first; only the first ``k`` are read)."""
         k = self.params.k
-        return [self._rank(i[:k], s[:k], limit) for i, s in zip(indices, sims, strict=True)]
+        rows = range(len(indices))
+        return [
+            self._rank(indices[r, :k], sims[r, :k], None if words is None else (words[0][r], words[1][r]), limit)
+            for r in rows
+        ]
 
-    def _rank(self, indices: np.ndarray, sims: np.ndarray, limit: int) -> list[tuple[str, float]]:
+    def _votes(self, indices: np.ndarray, sims: np.ndarray, temperature: float) -> list[tuple[int, float]]:
         valid = sims > -1.5
         if not valid.any():
             return []
         indices, sims = indices[valid], sims[valid]
-        weights = np.exp((sims - sims.max()) / self.params.temperature)
-        weights /= weights.sum()
+        weights = np.exp((sims - sims.max()) / temperature)
+        return list(zip(indices.tolist(), (weights / weights.sum()).tolist(), strict=True))
+
+    def _rank(
+        self, indices: np.ndarray, sims: np.ndarray, words: tuple[np.ndarray, np.ndarray] | None, limit: int
+    ) -> list[tuple[str, float]]:
+        votes = self._votes(indices, sims, self.params.temperature)
+        beta = self.params.lexical_weight
+        if words is not None and beta > 0 and len(words[1]) and float(words[1].max()) >= self.params.lexical_floor:
+            # The words have a say only where some English text shares them; a Chinese or
+            # Korean query shares none, and a vote spread over unrelated texts is noise.
+            votes = [(i, w * (1 - beta)) for i, w in votes]
+            votes += [(i, w * beta) for i, w in self._votes(words[0], words[1], self.params.lexical_temperature)]
+        if not votes:
+            return []
         shares: list[dict[str, float]] = [defaultdict(float) for _ in LEVELS]
-        for i, w in zip(indices.tolist(), weights.tolist(), strict=True):
-            code = self.codes[i]
-            for level, share in zip(LEVELS, shares, strict=True):
-                if len(code) >= level:
-                    share[code[:level]] += w
+        for i, w in votes:
+            # A text listing several codes (a notification) splits its vote between them.
+            codes = self._split_codes[i]
+            for code in codes:
+                for level, share in zip(LEVELS, shares, strict=True):
+                    if len(code) >= level:
+                        share[code[:level]] += w / len(codes)
         chapter, heading, subheading = shares
         a2, a4, a6 = self.params.level_weights
         scored = sorted(
@@ -207,12 +335,14 @@ class HsIndex:
             chosen += [(c, float(s)) for s, c in scored if c not in taken][: limit - len(chosen)]
         return sorted(chosen, key=lambda pair: -pair[1])
 
-    def suggest(self, vectors: np.ndarray) -> list[list[HsSuggestion]]:
+    def suggest(
+        self, vectors: np.ndarray, languages: Sequence[str | None] | None = None, texts: Sequence[str] | None = None
+    ) -> list[list[HsSuggestion]]:
         """Per row, the suggestions with their Chinese and English names (rows of zeros: none)."""
         names = load_catalogue()
         empty = ~np.any(vectors, axis=1)
         out: list[list[HsSuggestion]] = []
-        for row, ranked in enumerate(self.ranked(vectors)):
+        for row, ranked in enumerate(self.ranked(vectors, languages, texts)):
             out.append([] if empty[row] else [_suggestion(code, score, names.get(code)) for code, score in ranked])
         return out
 
@@ -227,6 +357,11 @@ class HsIndex:
             vector_scales=scales,
             codes=pack_lines(self.codes),
             sources=pack_lines(self.sources),
+            languages=pack_lines(self.languages),
+            language_means=self.language_means if self.language_means is not None else np.zeros((0, self.dim)),
+            query_mean=self.query_mean if self.query_mean is not None else self.mean,
+            lexical_rows=np.array(self.lexical_rows, dtype=np.int32),
+            lexical_texts=pack_lines(self.lexical_texts),
         )
         digest = hashlib.sha256((folder / INDEX_FILE).read_bytes())
         decision = {"params": self.params.as_dict(), "match_threshold": self.meta.get("match_threshold")}
@@ -248,10 +383,19 @@ class HsIndex:
                 sources=unpack_lines(arrays["sources"]),
                 params=SuggestParams.from_dict(document.get("params", {})),
                 meta=dict(document.get("meta", {})),
+                languages=unpack_lines(arrays["languages"]),
+                language_means=arrays["language_means"].astype(np.float32),
+                query_mean=arrays["query_mean"].astype(np.float32),
+                lexical_rows=arrays["lexical_rows"].tolist(),
+                lexical_texts=unpack_lines(arrays["lexical_texts"]),
             )
         except (OSError, KeyError, ValueError) as exc:
             raise ClassifierError(f"the HS index in {folder} cannot be read ({exc}); run `tbt-alert train`.") from exc
-        if not (len(index.vectors) == len(index.codes) == len(index.sources)):
+        if (
+            not (len(index.vectors) == len(index.codes) == len(index.sources))
+            or (index.language_means is not None and len(index.language_means) != len(index.languages))
+            or len(index.lexical_rows) != len(index.lexical_texts)
+        ):
             raise ClassifierError(f"the HS index in {folder} is inconsistent; run `tbt-alert train` again.")
         return index
 

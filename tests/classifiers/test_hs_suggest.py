@@ -9,6 +9,7 @@ evaluate --hs`.
 from __future__ import annotations
 
 import gzip
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ def _index(params: SuggestParams | None = None, dim: int = 32) -> HsIndex:
     )
     codes = ["851671", "851679", "851672", "950300", "9503"]
     index = HsIndex.fit(
-        vectors, codes, ["hs"] * 5, params=params or SuggestParams(k=5, temperature=0.05), dimensions=dim
+        vectors, codes, ["hs"] * 5, ["en"] * 5, params=params or SuggestParams(k=5, temperature=0.05), dimensions=dim
     )
     return index
 
@@ -82,9 +83,7 @@ def test_votes_are_pooled_by_level_and_suggestions_lie_under_different_headings(
     scores = [score for _, score in ranked]
     assert scores == sorted(scores, reverse=True)
     assert all(0.0 <= s <= 1.0 for s in scores)
-    same_heading = HsIndex(
-        **{**index.__dict__, "params": SuggestParams(k=5, temperature=0.05, distinct_headings=False)}
-    )
+    same_heading = replace(index, params=SuggestParams(k=5, temperature=0.05, distinct_headings=False))
     assert [code for code, _ in same_heading.ranked(query)[0]] == ["851671", "851679", "851672"]
     # A heading-only text (9503) votes for its heading, never becomes a suggestion itself.
     assert all(len(code) == 6 for code, _ in ranked)
@@ -105,7 +104,7 @@ def test_index_round_trips_and_its_version_follows_its_contents(tmp_path: Path) 
     query = _axis(32, (3, 1.0))[None, :]
     assert [c for c, _ in loaded.ranked(query)[0]] == [c for c, _ in index.ranked(query)[0]]
     assert match_threshold(tmp_path / "a") == 0.4
-    retuned = HsIndex(**{**index.__dict__, "params": SuggestParams(k=3), "meta": {"match_threshold": 0.4}})
+    retuned = replace(index, params=SuggestParams(k=3), meta={"match_threshold": 0.4})
     retuned.save(tmp_path / "b")
     assert HsIndex.load(tmp_path / "b").version != loaded.version
     with pytest.raises(ClassifierError, match="tbt-alert train"):
@@ -178,3 +177,27 @@ def test_cases_hide_by_their_rule() -> None:
     assert chapter.mask(index, [0]).tolist() == [[True, False, False]]
     source = Cases("s", "zh", ["x"], [{"851671"}], "source", ["tw_tariff"])
     assert source.mask(index, [0]).tolist() == [[False, False, True]]
+
+
+def test_each_source_is_centred_so_a_query_finds_its_product_before_its_language() -> None:
+    """CONSTRUCTED: Vietnamese declarations share a style axis (10) whatever they name; an
+    English HS text names the query's product (axis 0). Uncentred, the style wins."""
+    dim = 32
+    style = (10, 2.0)
+    vectors = np.stack(
+        [
+            _axis(dim, (3, 1.0), style),  # a declaration of toys
+            _axis(dim, (5, 1.0), style),  # a declaration of footwear
+            _axis(dim, (0, 1.0)),  # kettles, in English
+            _axis(dim, (3, 1.0)),
+            _axis(dim, (5, 1.0)),
+        ]
+    )
+    codes = ["950300", "640299", "851671", "950300", "640299"]
+    sources = ["vn_declarations", "vn_declarations", "hs", "hs", "hs"]
+    languages = ["vi", "vi", "en", "en", "en"]
+    index = HsIndex.fit(vectors, codes, sources, languages, params=SuggestParams(k=1, temperature=0.05), dimensions=dim)
+    query = _axis(dim, (0, 1.0), style)[None, :]  # a Vietnamese text about a kettle
+    assert index.ranked(query, ["vi"])[0][0][0] == "851671"
+    raw = np.dot(vectors, query[0])
+    assert codes[int(np.argmax(raw))] != "851671"  # what plain cosine would have answered

