@@ -1,15 +1,17 @@
 """Tagging of pending measures in the database: the classify stage of the pipeline.
 
 A measure is pending when its ``tagged_version`` is NULL (new or changed content) or
-differs from the current classifier version (a new taxonomy, head or mode). Its
-machine tags are replaced in one transaction per batch; ``manual`` tags are kept.
-Running it twice changes nothing the second time.
+differs from the current classifier version (a new taxonomy, head, HS index or mode).
+Its machine tags and its suggested HS codes are replaced together, in one transaction per
+batch, stamped with that version; ``manual`` tags are kept, and the source's own
+``hs_codes`` are never written. Running it twice changes nothing the second time.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,11 +20,13 @@ from sqlalchemy import delete, func, or_, select
 from classifiers.classifier import Classifier, classifier_from_settings
 from classifiers.language import detect_language
 from schema.engine import engine_scope, session_scope
-from schema.models import Measure, SectorTag
+from schema.models import Measure, SectorTag, SuggestedHsCode
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
 
+    from classifiers.hs_suggest import HsSuggestion
     from tbt_alert.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,6 +42,7 @@ class ClassifyOutcome:
     mode: str
     seconds: float
     remaining: int = 0
+    hs_suggestions_written: int = 0
 
 
 def _pending(version: str) -> Any:
@@ -65,20 +70,22 @@ def tag_pending(
     """Tag pending measures with ``classifier``; the building block of :func:`classify_pending`."""
     started = time.monotonic()
     version = classifier.version
-    tagged = written = 0
+    tagged = written = suggested = 0
     while limit is None or tagged < limit:
         size = batch_size if limit is None else min(batch_size, limit - tagged)
         with session_scope(engine) as session:
             measures = list(session.scalars(select(Measure).where(_pending(version)).order_by(Measure.id).limit(size)))
             if not measures:
                 break
-            predictions = classifier.classify([measure_record(m) for m in measures])
+            readings = classifier.read([measure_record(m) for m in measures])
             ids = [m.id for m in measures]
             session.execute(
                 delete(SectorTag).where(SectorTag.measure_id.in_(ids), SectorTag.method.in_(MACHINE_METHODS))
             )
-            for measure, preds in zip(measures, predictions, strict=True):
-                for pred in preds:
+            # Suggestions belong to the classifier version as the tags do: a new version replaces both.
+            session.execute(delete(SuggestedHsCode).where(SuggestedHsCode.measure_id.in_(ids)))
+            for measure, reading in zip(measures, readings, strict=True):
+                for pred in reading.sectors:
                     session.add(
                         SectorTag(
                             measure_id=measure.id,
@@ -90,6 +97,7 @@ def tag_pending(
                         )
                     )
                     written += 1
+                suggested += _add_suggestions(session, measure.id, reading.hs_suggested, version)
                 measure.tagged_version = version
                 if not measure.language:
                     measure.language = detect_language(measure.title or measure.description)
@@ -97,7 +105,29 @@ def tag_pending(
         log.info("tagged %d measures so far (classifier %s)", tagged, version)
     with session_scope(engine) as session:
         remaining = int(session.scalar(select(func.count()).select_from(Measure).where(_pending(version))) or 0)
-    return ClassifyOutcome(tagged, written, version, classifier.mode, round(time.monotonic() - started, 2), remaining)
+    seconds = round(time.monotonic() - started, 2)
+    return ClassifyOutcome(tagged, written, version, classifier.mode, seconds, remaining, suggested)
+
+
+def _add_suggestions(session: Session, measure_id: str, suggestions: Sequence[HsSuggestion], version: str) -> int:
+    """Store a measure's suggestions, ranked from 1 in the classifier's order; how many rows."""
+    seen: set[str] = set()
+    for suggestion in suggestions:
+        if suggestion.code in seen:  # one row per code (uq_hs_suggestions), the better rank kept
+            continue
+        seen.add(suggestion.code)
+        session.add(
+            SuggestedHsCode(
+                measure_id=measure_id,
+                rank=len(seen),
+                code=suggestion.code,
+                score=float(suggestion.score),
+                name_zh=suggestion.name_zh,
+                name_en=suggestion.name_en,
+                classifier_version=version,
+            )
+        )
+    return len(seen)
 
 
 def classify_pending(settings: Settings, *, limit: int | None = None, batch_size: int = 64) -> ClassifyOutcome:

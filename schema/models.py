@@ -145,6 +145,13 @@ class Measure(Base):
         passive_deletes=True,
         order_by="MeasureRevision.revision",
     )
+    # Suggested HS-6 codes (the classifier's reading), best first; never the source's hs_codes.
+    hs_suggestions: Mapped[list[SuggestedHsCode]] = relationship(
+        back_populates="measure",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="SuggestedHsCode.rank",
+    )
 
 
 class MeasureRevision(Base):
@@ -183,6 +190,34 @@ class SectorTag(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     measure: Mapped[Measure] = relationship(back_populates="sector_tags")
+
+
+class SuggestedHsCode(Base):
+    """An HS-6 subheading the classifier suggests for a measure, with its score and names.
+
+    Kept apart from ``Measure.hs_codes`` (what the source declared) so a suggestion can never
+    pass for a source's code; replaced together with the machine tags when the classifier
+    version changes.
+    """
+
+    __tablename__ = "hs_suggestions"
+    __table_args__ = (
+        UniqueConstraint("measure_id", "code", name="uq_hs_suggestions"),
+        Index("ix_hs_suggestions_code", "code"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # No index of its own: uq_hs_suggestions leads with measure_id and serves lookups by measure.
+    measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id", ondelete="CASCADE"))
+    rank: Mapped[int] = mapped_column(Integer)  # 1 = best
+    code: Mapped[str] = mapped_column(String(6))  # six digits
+    score: Mapped[float] = mapped_column(Float)  # 0..1
+    name_zh: Mapped[str] = mapped_column(Text, default="")
+    name_en: Mapped[str] = mapped_column(Text, default="")
+    classifier_version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    measure: Mapped[Measure] = relationship(back_populates="hs_suggestions")
 
 
 class CrawlRun(Base):
