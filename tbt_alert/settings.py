@@ -55,6 +55,7 @@ class Settings:
     crawl_replay_dir: Path | None = None
     classifier_mode: str = "model"
     encoder_precision: str = "int8"
+    hs_suggestion_min_score: float | None = None  # None: the calibrated threshold of the HS index
 
     @property
     def is_sqlite(self) -> bool:
@@ -159,6 +160,22 @@ def _one_of(*choices: str) -> _Reader:
         return value
 
     return read
+
+
+def _score_or_none(env: Mapping[str, str], name: str, default: None) -> float | None:
+    """A score between 0 and 1, or None when unset or empty (the caller then uses its calibrated value)."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(
+            f"{name}={raw!r} is not a number; set it to a score between 0 and 1, or leave it empty."
+        ) from None
+    if not 0.0 <= value <= 1.0:
+        raise SettingsError(f"{name}={value} is out of range; set it to a score between 0 and 1, or leave it empty.")
+    return value
 
 
 def _absolute_path(env: Mapping[str, str], name: str, default: str) -> Path:
@@ -339,6 +356,15 @@ _SETTINGS: tuple[_Setting | _Rule, ...] = (
         "int8",
         "int8 (Linear layers quantised) is 2-3x faster than fp32 on CPU; the committed head is trained on "
         "int8 vectors, so fp32 needs `tbt-alert train` first (see MODEL_CARD.md)",
+    ),
+    _Setting(
+        "hs_suggestion_min_score",
+        "TBT_HS_SUGGESTION_MIN_SCORE",
+        _score_or_none,
+        None,
+        "empty = the threshold calibrated with the HS index (classifiers/head/hs_index.json), from which a "
+        "suggested code answers an HS subscription and the HS filter; set a score to be stricter or looser "
+        "(a change reaches the index on `tbt-alert index rebuild`)",
     ),
     _Setting("portal_base_url", "TBT_PORTAL_BASE_URL", _base_url, "http://127.0.0.1:8000"),
     _Setting("contact_email", "TBT_CONTACT_EMAIL", _email_or_default, "tbt-alert@example.org"),

@@ -41,6 +41,8 @@ def test_postgres_url_gets_the_psycopg3_driver() -> None:
         ("TBT_SECRET_KEY", "short", "TBT_SECRET_KEY is shorter than 32 characters"),
         ("TBT_DATA_DIR", "relative/dir", "TBT_DATA_DIR='relative/dir' is relative"),
         ("TBT_SMTP_RATE", "fast", "TBT_SMTP_RATE='fast' is not a number"),
+        ("TBT_HS_SUGGESTION_MIN_SCORE", "high", "TBT_HS_SUGGESTION_MIN_SCORE='high' is not a number"),
+        ("TBT_HS_SUGGESTION_MIN_SCORE", "1.5", "TBT_HS_SUGGESTION_MIN_SCORE=1.5 is out of range"),
     ],
 )
 def test_invalid_value_names_the_variable_and_the_remedy(name: str, value: str, message: str) -> None:
@@ -48,6 +50,12 @@ def test_invalid_value_names_the_variable_and_the_remedy(name: str, value: str, 
         load_settings({**BASE, name: value})
     assert str(error.value).startswith(message)
     assert "set" in str(error.value)
+
+
+def test_hs_suggestion_min_score_is_calibrated_unless_set() -> None:
+    assert load_settings(BASE).hs_suggestion_min_score is None
+    assert load_settings({**BASE, "TBT_HS_SUGGESTION_MIN_SCORE": ""}).hs_suggestion_min_score is None
+    assert load_settings({**BASE, "TBT_HS_SUGGESTION_MIN_SCORE": "0.4"}).hs_suggestion_min_score == 0.4
 
 
 def test_smtp_user_without_password_is_refused() -> None:
