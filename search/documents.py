@@ -4,6 +4,11 @@ Builders take plain mappings of column values, so the bulk loader can stream lig
 ``select`` rows instead of full ORM objects (and a test can build a document from any
 measure). Other-language versions of a measure's text come from ``extra["translations"]``:
 ``{language: {field: text}}`` (e.g. ``{"fr": {"title": "..."}}``), as crawlers record them.
+
+Suggested HS codes (``row["hs_suggested"]``, the classifier's reading) are kept apart from the
+source's ``hs_codes``: each carries ``suggested: true`` for display, and only those scoring at
+least the match threshold, on a measure whose source gives no HS code, are filterable (in
+``hs_suggested_codes``), as only those answer an HS subscription (alerts.matching).
 """
 
 from __future__ import annotations
@@ -74,8 +79,36 @@ def _strings(values: Iterable[Any] | None) -> list[str]:
     return [str(v) for v in values or () if v not in (None, "")]
 
 
-def measure_document(row: Mapping[str, Any], tags: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
-    """The index document of one measure; ``tags`` are its SectorTag rows (sector, score, method, ...)."""
+def suggested_codes(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The measure's suggested HS codes for display, best first, each marked as suggested."""
+    return [
+        {
+            "code": str(s["code"]),
+            "score": round(float(s["score"]), 4),
+            "name_zh": s.get("name_zh") or "",
+            "name_en": s.get("name_en") or "",
+            "suggested": True,
+        }
+        for s in row.get("hs_suggested") or ()
+    ]
+
+
+def filterable_suggested_codes(row: Mapping[str, Any], min_score: float | None) -> list[str]:
+    """The suggested codes an HS filter may find the measure by: none where the source lists HS
+    codes (its own codes are authoritative), else those scoring at least ``min_score``."""
+    if min_score is None or _strings(row.get("hs_codes")):
+        return []
+    return [str(s["code"]) for s in row.get("hs_suggested") or () if float(s["score"]) >= min_score]
+
+
+def measure_document(
+    row: Mapping[str, Any], tags: Sequence[Mapping[str, Any]] = (), *, hs_min_score: float | None = None
+) -> dict[str, Any]:
+    """The index document of one measure; ``tags`` are its SectorTag rows (sector, score, method, ...).
+
+    ``hs_min_score``: the score from which a suggested HS code is filterable (None: none is);
+    the caller resolves it only for rows that have suggestions.
+    """
     translations = _translations(row.get("extra"))
     languages = {row["language"]} if row.get("language") else set()
     if row.get("title_en"):
@@ -114,6 +147,8 @@ def measure_document(row: Mapping[str, Any], tags: Sequence[Mapping[str, Any]] =
         "language": row.get("language"),
         "languages": sorted(languages),
         "hs_codes": _strings(row.get("hs_codes")),
+        "hs_suggested": suggested_codes(row),
+        "hs_suggested_codes": filterable_suggested_codes(row, hs_min_score),
         "ics_codes": _strings(row.get("ics_codes")),
         "sectors": sectors,
         "sector_codes": sorted({s["code"] for s in sectors}),

@@ -28,7 +28,7 @@ from search.client import cluster_info, guarded, make_client
 from search.documents import bulletin_document, measure_document
 from search.lock import index_lock
 from search.mappings import bulletin_mappings, dynamic_settings, index_settings, measure_mappings
-from search.names import KINDS, alias, is_versioned_index, new_index
+from search.names import KINDS, alias, is_current_index, is_versioned_index, new_index
 from tbt_alert.clock import as_utc
 from tbt_alert.errors import SearchError
 from tbt_alert.settings import Settings
@@ -44,6 +44,31 @@ OVERLAP = dt.timedelta(minutes=10)
 MAX_ERRORS_SHOWN = 10
 
 Progress = Callable[[str, int], None]
+
+
+class SuggestionThreshold:
+    """The score from which a suggested HS code is filterable: TBT_HS_SUGGESTION_MIN_SCORE, else the
+    threshold calibrated with the HS index; read once, and only when a measure has suggestions (an
+    index of measures without any needs no trained HS index)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._value: float | None = None
+
+    def __call__(self) -> float:
+        if self._value is None:
+            if self.settings.hs_suggestion_min_score is not None:
+                self._value = self.settings.hs_suggestion_min_score
+            else:
+                from classifiers.hs_suggest import match_threshold
+
+                self._value = match_threshold()
+        return self._value
+
+
+def document(row: dict[str, Any], tags: list[dict[str, Any]], threshold: SuggestionThreshold) -> dict[str, Any]:
+    """The measure's index document, the suggestion threshold resolved only where it is needed."""
+    return measure_document(row, tags, hs_min_score=threshold() if row.get("hs_suggested") else None)
 
 
 def checkpoint_key(settings: Settings) -> str:
@@ -121,12 +146,12 @@ def _alias_targets(client: Elasticsearch, settings: Settings, name: str) -> list
 
 
 def _measure_actions(
-    session: Session, index: str, progress: Progress | None, batch_size: int
+    session: Session, index: str, progress: Progress | None, batch_size: int, threshold: SuggestionThreshold
 ) -> Iterator[dict[str, Any]]:
     done = 0
     for batch in reader.iter_live_measures(session, batch_size=batch_size):
         for row, tags in batch:
-            yield index_action(index, measure_document(row, tags))
+            yield index_action(index, document(row, tags, threshold))
         done += len(batch)
         if progress:
             progress("measures", done)
@@ -172,25 +197,26 @@ def _rebuild_locked(
                 client.indices.create(index=name, mappings=mappings[kind], settings=index_settings(loading=True))
             created.append(name)
         with session_scope(engine) as session:
-            measures = send(
-                client, settings, _measure_actions(session, targets["measures"], progress, batch_size), threads=threads
+            actions = _measure_actions(
+                session, targets["measures"], progress, batch_size, SuggestionThreshold(settings)
             )
+            measures = send(client, settings, actions, threads=threads)
             _raise_for(measures, "measure")
             bulletin_ids: list[int] = []
             bulletins = send(client, settings, _bulletin_actions(session, targets["bulletins"], False, bulletin_ids))
             _raise_for(bulletins, "bulletin")
         old: dict[str, list[str]] = {}
-        actions: list[dict[str, Any]] = []
+        swaps: list[dict[str, Any]] = []
         for kind, name in targets.items():
             with guarded(settings, f"refresh the index {name}"):
                 client.indices.put_settings(index=name, settings=dynamic_settings(loading=False))
                 client.indices.refresh(index=name)
             old[kind] = _alias_targets(client, settings, alias(settings, kind))
-            actions += [{"remove": {"index": o, "alias": alias(settings, kind)}} for o in old[kind]]
-            actions.append({"add": {"index": name, "alias": alias(settings, kind)}})
+            swaps += [{"remove": {"index": o, "alias": alias(settings, kind)}} for o in old[kind]]
+            swaps.append({"add": {"index": name, "alias": alias(settings, kind)}})
         # One call: readers see either the old pair of indices or the new one, never neither.
         with guarded(settings, "swap the aliases to the new indices"):
-            client.indices.update_aliases(actions=actions)
+            client.indices.update_aliases(actions=swaps)
     except BaseException:
         _delete_quietly(client, created)
         raise
@@ -242,15 +268,20 @@ def update_index(
 ) -> UpdateOutcome:
     """Index measures changed, re-tagged or withdrawn since the last successful update, and new bulletins.
 
-    Without a live index or a checkpoint this is a full rebuild. Documents Elasticsearch
-    refuses are reported in the outcome and retried by the next update.
+    Without a live index, or a checkpoint, or when the live index was built with older mappings
+    (search.names.MAPPING_VERSION), this is a full rebuild. Documents Elasticsearch refuses are
+    reported in the outcome and retried by the next update.
     """
     client = client or make_client(settings)
     with engine_scope(settings) as engine:
         with session_scope(engine) as session:
             state = _load_checkpoint(session, settings)
-        live = all(_alias_targets(client, settings, alias(settings, kind)) for kind in KINDS)
-        if state is None or not live:
+        targets = {kind: _alias_targets(client, settings, alias(settings, kind)) for kind in KINDS}
+        live = all(targets.values())
+        current = all(is_current_index(settings, kind, name) for kind, names in targets.items() for name in names)
+        if state is None or not live or not current:
+            if live and not current:
+                log.info("the live indices %s predate the current mappings; rebuilding", targets)
             return UpdateOutcome(rebuilt=rebuild_index(settings, client=client))
         with index_lock(client, settings, "update"):
             return _update_locked(client, settings, engine, state, as_utc(now or utcnow()))
@@ -265,9 +296,10 @@ def _update_locked(
     with session_scope(engine) as session:
         ids = sorted(set(reader.changed_measure_ids(session, since)) | set(state.get("failed_ids") or []))
         rows = reader.measures_by_id(session, ids)
+        threshold = SuggestionThreshold(settings)
         actions = [
             delete_action(measures_alias, row["id"]) if row["withdrawn"]
-            else index_action(measures_alias, measure_document(row, tags))
+            else index_action(measures_alias, document(row, tags, threshold))
             for row, tags in rows
         ]  # fmt: skip
         # A measure gone from the database entirely is gone from the index too.

@@ -82,6 +82,20 @@ def measure_mappings(chinese_analyzer: str | None = None) -> dict[str, Any]:
             "languages": _FACET,  # every language the measure can be read in
             # Codes: keywords, searched by prefix (HS 9503 finds 950300).
             "hs_codes": _KEYWORD,
+            # Suggested HS-6 codes (推测), never mixed with the source's: shown with score and names;
+            # hs_suggested_codes holds those an HS filter may match (above the threshold, and only
+            # on measures whose source lists no HS code), searched by prefix like hs_codes.
+            "hs_suggested": {
+                "type": "object",
+                "properties": {
+                    "code": _KEYWORD,
+                    "score": {"type": "float"},
+                    "name_zh": _STORED_ONLY,
+                    "name_en": _STORED_ONLY,
+                    "suggested": {"type": "boolean"},
+                },
+            },
+            "hs_suggested_codes": _KEYWORD,
             "ics_codes": _KEYWORD,
             # Sectors: nested keeps code, score and method of one tag together (toys >= 0.8
             # must not match a measure tagged toys 0.3 and textiles 0.9); sector_codes is the

@@ -13,8 +13,9 @@ import re
 
 from tbt_alert.settings import Settings
 
-# Bump when a mapping changes incompatibly: the next rebuild then makes a fresh index.
-MAPPING_VERSION = 2
+# Bump when a mapping changes: `index update` rebuilds a live index of an older version (a strict
+# mapping would refuse the new fields). 3: suggested HS codes (hs_suggested, hs_suggested_codes).
+MAPPING_VERSION = 3
 KINDS = ("measures", "bulletins")
 
 
@@ -40,6 +41,18 @@ def is_versioned_index(settings: Settings, kind: str, name: str) -> bool:
     """True when ``name`` is exactly one of our versioned indices of ``kind`` (any mapping version)."""
     pattern = rf"{re.escape(settings.index_prefix)}-{kind}-v\d+-\d{{8}}t\d{{12}}"
     return re.fullmatch(pattern, name) is not None
+
+
+def mapping_version(settings: Settings, kind: str, name: str) -> int | None:
+    """The mapping version in one of our versioned index names; None for any other name."""
+    if not is_versioned_index(settings, kind, name):
+        return None
+    return int(name[len(f"{settings.index_prefix}-{kind}-v") :].split("-", 1)[0])
+
+
+def is_current_index(settings: Settings, kind: str, name: str) -> bool:
+    """True when ``name`` is one of our indices of ``kind`` built with today's mappings."""
+    return mapping_version(settings, kind, name) == MAPPING_VERSION
 
 
 def _check(kind: str) -> None:

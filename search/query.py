@@ -4,6 +4,10 @@ User text only ever reaches Elasticsearch through ``simple_query_string``, which
 raises a syntax error (``" ( ) : / \\ * ~ ^ AND OR`` are operators or plain characters, never
 a 400). Runs of Chinese characters are searched as phrases: the core ``standard`` analyzer
 splits CJK into single characters, and 阻燃 must not match every text with 阻 and 燃 far apart.
+
+The HS prefix filter finds a measure by the codes its source lists or, where the source lists
+none, by the codes the classifier suggests above the match threshold (``hs_source="declared"``
+keeps to the source's codes); a hit found through a suggestion says so (``hs_match``).
 """
 
 from __future__ import annotations
@@ -62,6 +66,9 @@ class SearchRequest(BaseModel):
     eu_only: bool = False
     sectors: list[str] = Field(default_factory=list)
     hs_prefix: str | None = None
+    # any: the source's codes or, where it lists none, codes suggested above the threshold (推测);
+    # declared: the source's codes only.
+    hs_source: Literal["any", "declared"] = "any"
     kinds: list[str] = Field(default_factory=list)
     languages: list[str] = Field(default_factory=list)
     date_from: dt.date | None = None
@@ -117,6 +124,9 @@ class SearchHit(BaseModel):
     highlights: dict[str, list[str]] = Field(default_factory=dict)  # HTML-escaped, matches in <mark>
     open_for_comment: bool = False
     sort: list[Any] = Field(default_factory=list)
+    # With an HS prefix filter: whether the hit matched through a code its source lists ("declared")
+    # or only through a suggested code ("suggested", 推测); None without the filter.
+    hs_match: Literal["declared", "suggested"] | None = None
 
 
 class SearchResponse(BaseModel):
@@ -156,6 +166,26 @@ def _text_fields() -> list[str]:
     return fields
 
 
+def hs_filter(prefix: str, source: str = "any") -> dict[str, Any]:
+    """Measures with an HS code under ``prefix``: declared by the source, or (``any``) suggested."""
+    declared = {"prefix": {"hs_codes": prefix}}
+    if source == "declared":
+        return declared
+    return {"bool": {"should": [declared, {"prefix": {"hs_suggested_codes": prefix}}], "minimum_should_match": 1}}
+
+
+def hs_match(fields: dict[str, Any], prefix: str | None) -> Literal["declared", "suggested"] | None:
+    """How a hit answered the HS prefix filter: by a code its source lists, or by a suggestion."""
+    if not prefix:
+        return None
+    declared = ("".join(ch for ch in str(code) if ch.isdigit()) for code in fields.get("hs_codes") or ())
+    if any(code.startswith(prefix) for code in declared):
+        return "declared"
+    if any(str(code).startswith(prefix) for code in fields.get("hs_suggested_codes") or ()):
+        return "suggested"
+    return None
+
+
 def build_query(request: SearchRequest) -> dict[str, Any]:
     """The bool query for ``request`` (exposed for tests and the benchmark)."""
     today = request.as_of or dt.datetime.now(dt.UTC).date()
@@ -182,7 +212,7 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
     if request.sectors:
         filters.append({"terms": {"sector_codes": request.sectors}})
     if request.hs_prefix:
-        filters.append({"prefix": {"hs_codes": request.hs_prefix}})
+        filters.append(hs_filter(request.hs_prefix, request.hs_source))
     if request.kinds:
         filters.append({"terms": {"kind": request.kinds}})
     if request.languages:
@@ -303,6 +333,7 @@ def search_measures(client: Elasticsearch, settings: Settings, request: SearchRe
                 highlights=hit.get("highlight", {}),
                 open_for_comment=bool(deadline and dt.date.fromisoformat(deadline[:10]) >= today),
                 sort=hit.get("sort", []),
+                hs_match=hs_match(source, request.hs_prefix),
             )
         )
     last = hits[-1].sort if hits and len(hits) == request.size else None

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from schema.models import Bulletin, BulletinItem, Measure, SectorTag, Subscriber
+from schema.models import Bulletin, BulletinItem, Measure, SectorTag, Subscriber, SuggestedHsCode
 from search.documents import MEASURE_COLUMNS
 
 Row = dict[str, Any]
@@ -36,8 +36,32 @@ def _tags_for(session: Session, ids: Sequence[str]) -> dict[str, list[Row]]:
     return tags
 
 
+def _with_suggestions(session: Session, rows: list[Row]) -> list[Row]:
+    """``rows`` with each measure's suggested HS codes under ``hs_suggested``, best first."""
+    found: dict[str, list[Row]] = defaultdict(list)
+    ids = [r["id"] for r in rows]
+    for start in range(0, len(ids), _IN_LIST):
+        stmt = (
+            select(
+                SuggestedHsCode.measure_id,
+                SuggestedHsCode.code,
+                SuggestedHsCode.score,
+                SuggestedHsCode.name_zh,
+                SuggestedHsCode.name_en,
+            )  # fmt: skip
+            .where(SuggestedHsCode.measure_id.in_(ids[start : start + _IN_LIST]))
+            .order_by(SuggestedHsCode.measure_id, SuggestedHsCode.rank)
+        )
+        for suggestion in session.execute(stmt).mappings():
+            found[suggestion["measure_id"]].append(dict(suggestion))
+    for row in rows:
+        row["hs_suggested"] = found.get(row["id"], [])
+    return rows
+
+
 def iter_live_measures(session: Session, *, batch_size: int = 1000) -> Iterator[list[tuple[Row, list[Row]]]]:
-    """Every measure that is not withdrawn, with its sector tags, in batches ordered by id."""
+    """Every measure that is not withdrawn, with its sector tags (and its suggested HS codes in the
+    row), in batches ordered by id."""
     after = ""
     while True:
         stmt = (
@@ -46,7 +70,7 @@ def iter_live_measures(session: Session, *, batch_size: int = 1000) -> Iterator[
             .order_by(Measure.id)
             .limit(batch_size)
         )
-        rows = [dict(r) for r in session.execute(stmt).mappings()]
+        rows = _with_suggestions(session, [dict(r) for r in session.execute(stmt).mappings()])
         if not rows:
             return
         tags = _tags_for(session, [r["id"] for r in rows])
@@ -60,14 +84,18 @@ def measures_by_id(session: Session, ids: Sequence[str]) -> list[tuple[Row, list
     for start in range(0, len(ids), _IN_LIST):
         stmt = _measure_select().where(Measure.id.in_(ids[start : start + _IN_LIST]))
         rows.extend(dict(r) for r in session.execute(stmt).mappings())
+    rows = _with_suggestions(session, rows)
     tags = _tags_for(session, [r["id"] for r in rows])
     return [(r, tags.get(r["id"], [])) for r in rows]
 
 
 def changed_measure_ids(session: Session, since: dt.datetime) -> list[str]:
-    """Measures whose content changed, or that were (re-)tagged, after ``since``."""
+    """Measures whose content changed, or that were (re-)tagged or given new HS suggestions, after ``since``."""
     changed = set(session.scalars(select(Measure.id).where(Measure.last_changed > since)))
     changed.update(session.scalars(select(SectorTag.measure_id).where(SectorTag.created_at > since).distinct()))
+    changed.update(
+        session.scalars(select(SuggestedHsCode.measure_id).where(SuggestedHsCode.created_at > since).distinct())
+    )
     return sorted(changed)
 
 
