@@ -11,6 +11,10 @@ match any of their subscriptions are collected with the reasons; a measure alrea
 their earlier bulletins is left out unless it changed since; the same measure seen through two
 sources (same ``document_symbol``) is shown once; follow-ups are grouped under their parent; and
 measures alerted before whose comment period closes within 14 days are listed as reminders, once.
+
+HS subscriptions also match suggested HS codes (measures whose source lists none) from
+``TBT_HS_SUGGESTION_MIN_SCORE``, by default the threshold calibrated with the HS index; it is read
+only when a candidate has suggestions, so composing needs no trained HS index otherwise.
 """
 
 from __future__ import annotations
@@ -30,7 +34,16 @@ from alerts.outbox import new_message_id
 from alerts.render import CLOSING_SOON_DAYS, BulletinView, ItemView, Renderer, subscription_summary
 from alerts.subscriptions import LANGUAGES
 from schema.engine import engine_scope, session_factory
-from schema.models import Bulletin, BulletinItem, Delivery, Measure, SectorTag, Subscriber, Subscription
+from schema.models import (
+    Bulletin,
+    BulletinItem,
+    Delivery,
+    Measure,
+    SectorTag,
+    Subscriber,
+    Subscription,
+    SuggestedHsCode,
+)
 from tbt_alert.clock import as_utc
 from tbt_alert.settings import Settings
 
@@ -109,28 +122,43 @@ def _due_groups(session: Session, now: dt.datetime) -> list[_Group]:
 
 
 def _with_tags(ids: Sequence[object]) -> Select[Measure]:
-    return select(Measure).where(Measure.id.in_(ids)).options(selectinload(Measure.sector_tags))
+    return (
+        select(Measure)
+        .where(Measure.id.in_(ids))
+        .options(selectinload(Measure.sector_tags), selectinload(Measure.hs_suggestions))
+    )
 
 
 def _load_candidates(
     session: Session, start: dt.datetime, end: dt.datetime
 ) -> tuple[list[Candidate], dict[str, dt.datetime]]:
-    """Measures changed or newly tagged in [start, end), their tags and parents; and when each changed."""
+    """Measures changed or newly tagged in [start, end), their tags and parents; and when each changed.
+
+    New suggested HS codes count as a new tagging (they are written with the tags; a measure whose
+    new classifier version adds no tag but a suggestion must still reach its HS subscribers).
+    """
     tagged = select(SectorTag.measure_id).where(SectorTag.created_at >= start, SectorTag.created_at < end)
+    suggested = select(SuggestedHsCode.measure_id).where(
+        SuggestedHsCode.created_at >= start, SuggestedHsCode.created_at < end
+    )
     measures = list(
         session.scalars(
             select(Measure)
             .where(
                 Measure.withdrawn.is_(False),
-                or_(and_(Measure.last_changed >= start, Measure.last_changed < end), Measure.id.in_(tagged)),
+                or_(
+                    and_(Measure.last_changed >= start, Measure.last_changed < end),
+                    Measure.id.in_(tagged),
+                    Measure.id.in_(suggested),
+                ),
             )
-            .options(selectinload(Measure.sector_tags))
+            .options(selectinload(Measure.sector_tags), selectinload(Measure.hs_suggestions))
             .order_by(Measure.id)
         )
     )
     changed_at: dict[str, dt.datetime] = {}
     for m in measures:
-        stamps = [m.last_changed] + [t.created_at for t in m.sector_tags]
+        stamps = [m.last_changed] + [t.created_at for t in m.sector_tags] + [s.created_at for s in m.hs_suggestions]
         in_window = [s for s in stamps if start <= s < end]
         changed_at[m.id] = max(in_window) if in_window else m.last_changed
     parent_ids = sorted({m.parent_id for m in measures if m.parent_id} - {m.id for m in measures})
@@ -300,7 +328,7 @@ def compose_bulletins(
         outcome.due = len(groups)
         if not groups:
             return outcome
-        inputs = _load_inputs(session, groups, now.date())
+        inputs = _load_inputs(session, groups, now.date(), settings)
         _compose_in_batches(session, settings, Renderer(settings, now.date()), groups, inputs, outcome)
     log.info(
         "composed %d bulletins (%d items) for %d due groups; %d empty, %d already composed",
@@ -324,14 +352,26 @@ class _Inputs:
     reminders: dict[int, list[Measure]]
 
 
-def _load_inputs(session: Session, groups: Sequence[_Group], today: dt.date) -> _Inputs:
+def suggestion_min_score(settings: Settings, candidates: Sequence[Candidate]) -> float | None:
+    """The score from which a suggested HS code answers an HS subscription; None when no candidate
+    could use one (all list source codes or have no suggestion), so no HS index is needed then."""
+    if not any(c.hs_suggested and not c.hs_codes for c in candidates):
+        return None
+    if settings.hs_suggestion_min_score is not None:
+        return settings.hs_suggestion_min_score
+    from classifiers.hs_suggest import match_threshold
+
+    return match_threshold()
+
+
+def _load_inputs(session: Session, groups: Sequence[_Group], today: dt.date, settings: Settings) -> _Inputs:
     # One window covering every group: a query per group would repeat the same rows.
     start = min(g.window_start for g in groups)
     end = max(g.period_end for g in groups)
     candidates, changed_at = _load_candidates(session, start, end)
     return _Inputs(
         existing=_existing_bulletins(session, groups),
-        pool=MeasurePool(candidates),
+        pool=MeasurePool(candidates, hs_min_score=suggestion_min_score(settings, candidates)),
         changed_at=changed_at,
         prior=_prior_alerts(session, candidates),
         reminders=_reminders(session, today),

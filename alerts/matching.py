@@ -9,6 +9,11 @@ country, keyword) and every subscription is answered from those indexes, so comp
   the subscription's ``min_relevance``;
 * countries / country groups and kinds narrow *where* and *which kind*: when given, they must hold.
 
+An HS prefix matches the codes the source lists; a measure whose source lists none (a recall, most
+standards) is matched by the HS codes the classifier suggests for it, those scoring at least the
+pool's ``hs_min_score``, and the reason says ``suggested`` with the score: a suggestion never
+passes for a source's code, and never competes with one.
+
 Each match carries its reasons (sector with the tag's evidence, HS code, keyword, country), which
 the bulletin prints and :class:`schema.models.BulletinItem` stores.
 """
@@ -16,7 +21,7 @@ the bulletin prints and :class:`schema.models.BulletinItem` stores.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +44,17 @@ class TagView:
     inherited: bool = False
 
 
+@dataclass(frozen=True)
+class SuggestionView:
+    """A suggested HS-6 code detached from the session (a follow-up may carry its parent's)."""
+
+    code: str
+    score: float
+    name_zh: str
+    name_en: str
+    inherited: bool = False
+
+
 @dataclass
 class Candidate:
     """A measure prepared for matching."""
@@ -47,38 +63,73 @@ class Candidate:
     tags: list[TagView]
     hs_codes: tuple[str, ...]
     texts: dict[str, str] = field(default_factory=dict)  # field -> lower-cased text
+    hs_suggested: tuple[SuggestionView, ...] = ()  # best first; never mixed into hs_codes
 
     @property
     def id(self) -> str:
         return self.measure.id
 
 
+def _suggestions(measure: Measure, *, inherited: bool = False) -> tuple[SuggestionView, ...]:
+    rows = sorted(measure.hs_suggestions, key=lambda s: s.rank)
+    return tuple(SuggestionView(s.code, float(s.score), s.name_zh or "", s.name_en or "", inherited) for s in rows)
+
+
 def prepare(measures: Iterable[Measure], parents: dict[str, Measure] | None = None) -> list[Candidate]:
-    """Candidates with their tags; a follow-up without tags or HS codes borrows its parent's."""
+    """Candidates with their tags; a follow-up without tags or HS codes borrows its parent's, and
+    one with neither source codes nor suggestions of its own borrows its parent's suggestions."""
     parents = parents or {}
     found = []
     for m in measures:
         tags = [TagView(t.sector, t.score, t.method, dict(t.evidence or {})) for t in m.sector_tags]
         hs = tuple(str(c) for c in (m.hs_codes or []))
+        suggested = _suggestions(m)
         parent = parents.get(m.parent_id) if m.parent_id else None
         if parent is not None:
             if not tags:
                 tags = [TagView(t.sector, t.score, t.method, dict(t.evidence or {}), True) for t in parent.sector_tags]
             if not hs:
                 hs = tuple(str(c) for c in (parent.hs_codes or []))
+            if not hs and not suggested:
+                suggested = _suggestions(parent, inherited=True)
         texts = {name: str(getattr(m, name) or "").lower() for name in KEYWORD_FIELDS}
         texts["keywords"] = " ".join(str(k) for k in (m.keywords or [])).lower()
-        found.append(Candidate(m, tags, hs, texts))
+        found.append(Candidate(m, tags, hs, texts, suggested))
     return found
 
 
-class MeasurePool:
-    """The candidates of one compose run with the indexes every subscription is matched against."""
+def _digits(code: str) -> str:
+    return "".join(ch for ch in str(code) if ch.isdigit())
 
-    def __init__(self, candidates: Sequence[Candidate]):
+
+def _add_prefixes(index: dict[str, list[tuple[int, Any]]], i: int, digits: str, value: Any) -> None:
+    for n in range(2, len(digits) + 1):
+        index[digits[:n]].append((i, value))
+
+
+def _prefix_hits(index: dict[str, list[tuple[int, str]]], prefix: str, code_of: Callable[[str], str]) -> dict[int, str]:
+    """Entries under codes that start with ``prefix``, or under a shorter code ``prefix`` falls under."""
+    hits = dict(index.get(prefix, []))
+    for n in range(2, len(prefix)):
+        for i, value in index.get(prefix[:n], []):
+            if code_of(value) == prefix[:n]:
+                hits.setdefault(i, value)
+    return hits
+
+
+class MeasurePool:
+    """The candidates of one compose run with the indexes every subscription is matched against.
+
+    ``hs_min_score``: the score from which a suggested HS code answers an HS subscription (for
+    measures whose source lists no HS code); None indexes no suggestion.
+    """
+
+    def __init__(self, candidates: Sequence[Candidate], *, hs_min_score: float | None = None):
         self.candidates = list(candidates)
+        self.hs_min_score = hs_min_score
         self.by_sector: dict[str, list[tuple[int, TagView]]] = defaultdict(list)
         self.by_hs_prefix: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        self.by_suggested_prefix: dict[str, list[tuple[int, SuggestionView]]] = defaultdict(list)
         self.by_country: dict[str, set[int]] = defaultdict(set)
         self.bri: set[int] = set()
         self.eu: set[int] = set()
@@ -88,9 +139,13 @@ class MeasurePool:
             for tag in c.tags:
                 self.by_sector[tag.sector].append((i, tag))
             for code in c.hs_codes:
-                digits = "".join(ch for ch in code if ch.isdigit())
-                for n in range(2, len(digits) + 1):
-                    self.by_hs_prefix[digits[:n]].append((i, digits))
+                digits = _digits(code)
+                _add_prefixes(self.by_hs_prefix, i, digits, digits)
+            if not c.hs_codes and hs_min_score is not None:
+                # The source's own codes are authoritative: suggestions only where it lists none.
+                for suggestion in c.hs_suggested:
+                    if suggestion.score >= hs_min_score:
+                        _add_prefixes(self.by_suggested_prefix, i, _digits(suggestion.code), suggestion)
             for alpha3 in applicable_countries(c.measure.country, c.measure.extra):
                 self.by_country[alpha3].add(i)
                 try:
@@ -119,12 +174,18 @@ class MeasurePool:
 
     def hs_hits(self, prefix: str) -> dict[int, str]:
         """Candidates whose HS codes start with ``prefix``, or that list a shorter code it falls under."""
-        hits = dict(self.by_hs_prefix.get(prefix, []))
-        for n in range(2, len(prefix)):
-            for i, code in self.by_hs_prefix.get(prefix[:n], []):
-                if code == prefix[:n]:
-                    hits.setdefault(i, code)
-        return hits
+        return _prefix_hits(self.by_hs_prefix, prefix, lambda code: code)
+
+    def suggested_hs_hits(self, prefix: str) -> dict[int, SuggestionView]:
+        """Candidates without source codes with a suggestion above the threshold under ``prefix``
+        (or a suggested subheading a longer, national-line prefix falls under): the best one each."""
+        found: dict[int, SuggestionView] = {}
+        for n in range(2, len(prefix) + 1):
+            for i, suggestion in self.by_suggested_prefix.get(prefix[:n], []):
+                code = _digits(suggestion.code)
+                if (n == len(prefix) or code == prefix[:n]) and (i not in found or suggestion.score > found[i].score):
+                    found[i] = suggestion
+        return found
 
     def match(self, subscription: Subscription) -> dict[int, list[Reason]]:
         """Candidate index -> reasons, for one subscription."""
@@ -146,6 +207,16 @@ class MeasurePool:
         for prefix in subscription.hs_prefixes or []:
             for i, code in self.hs_hits(str(prefix)).items():
                 what[i].append({"type": "hs", "prefix": str(prefix), "code": code})
+            for i, suggestion in self.suggested_hs_hits(str(prefix)).items():
+                what[i].append(
+                    {
+                        "type": "hs",
+                        "prefix": str(prefix),
+                        "code": suggestion.code,
+                        "suggested": True,
+                        "score": round(suggestion.score, 3),
+                    }
+                )
         for keyword in subscription.keywords or []:
             for i, field_name in self.keyword_hits(str(keyword)).items():
                 what[i].append({"type": "keyword", "keyword": str(keyword), "field": field_name})

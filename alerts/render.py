@@ -21,6 +21,8 @@ from markupsafe import Markup
 
 from alerts.gist import days_left, gist_zh
 from alerts.matching import Candidate, Reason, TagView
+from alerts.products import ProductLine, product_line
+from classifiers.hs_catalogue import dotted
 from classifiers.labels import country_label, kind_label, relation_label, sector_label
 from tbt_alert.messages import Messages, message_tables
 from tbt_alert.settings import Settings
@@ -120,6 +122,43 @@ def _evidence_text(evidence: dict[str, Any]) -> str:
     return line if len(line) <= 160 else line[:157] + "…"
 
 
+def product_text(line: ProductLine | None, t: Messages) -> str | None:
+    """「中文品名（推测）：电咖啡壶或茶壶 · HS 8516.71」 in the bulletin's language; None without a line."""
+    if line is None:
+        return None
+    template = t["product_suggested"] if line.suggested else t["product"]
+    return template.format(name=line.name, code=line.code)
+
+
+def reason_text(reason: Reason, lang: str) -> str:
+    """One reason in the reader's words (a suggested HS code says 推测 / suggested)."""
+    t = STRINGS[lang]
+    kind = reason.get("type")
+    if kind == "sector":
+        return t["reason_sector"].format(name=sector_label(reason["sector"], lang), score=f"{reason['score']:.2f}")
+    if kind == "hs":
+        if reason.get("suggested"):
+            return t["reason_hs_suggested"].format(
+                code=dotted(reason["code"]), prefix=reason["prefix"], score=f"{float(reason.get('score') or 0):.2f}"
+            )
+        return t["reason_hs"].format(code=reason["code"], prefix=reason["prefix"])
+    if kind == "keyword":
+        return t["reason_keyword"].format(keyword=reason["keyword"])
+    if kind == "country":
+        name = country_label(reason["country"], lang)
+        if reason.get("group"):
+            group = t["group_" + reason["group"]]
+            name += f"（{group}）" if lang == "zh" else f" ({group})"
+        return t["reason_country"].format(name=name)
+    return ""
+
+
+def reasons_text(reasons: list[Reason], lang: str) -> str:
+    """Why a subscriber gets an item, all reasons in one line (the portal shows stored reasons so too)."""
+    words = [w for w in (reason_text(r, lang) for r in reasons) if w]
+    return ("；" if lang == "zh" else "; ").join(words) or STRINGS[lang]["all"]
+
+
 class Renderer:
     """Renders bulletins for one compose run (one ``today``), caching what subscribers share."""
 
@@ -165,6 +204,7 @@ class Renderer:
             "show_title_en": bool(m.title_en and m.title_en.strip() != m.title.strip()),
             "sectors": sectors,
             "hs_codes": list(c.hs_codes),
+            "product": product_text(product_line(c.hs_codes, c.hs_suggested, lang), t),
             "deadline_note": deadline_note,
             "deadline_urgent": left is not None and 0 <= left <= CLOSING_SOON_DAYS,
             "documents": documents,
@@ -191,21 +231,7 @@ class Renderer:
         return found
 
     def _reason_line(self, reasons: list[Reason], lang: str) -> str:
-        t = STRINGS[lang]
-        words = []
-        for r in reasons:
-            if r["type"] == "sector":
-                words.append(t["reason_sector"].format(name=sector_label(r["sector"], lang), score=f"{r['score']:.2f}"))
-            elif r["type"] == "hs":
-                words.append(t["reason_hs"].format(code=r["code"], prefix=r["prefix"]))
-            elif r["type"] == "keyword":
-                words.append(t["reason_keyword"].format(keyword=r["keyword"]))
-            elif r["type"] == "country":
-                name = country_label(r["country"], lang)
-                if r.get("group"):
-                    name += f"（{t['group_' + r['group']]}）" if lang == "zh" else f" ({t['group_' + r['group']]})"
-                words.append(t["reason_country"].format(name=name))
-        return ("；" if lang == "zh" else "; ").join(words) or t["all"]
+        return reasons_text(reasons, lang)
 
     def _item_context(self, item: ItemView, lang: str, kind: str) -> dict[str, Any]:
         block = self.block(item.candidate, lang, kind)
@@ -315,4 +341,14 @@ def render_confirmation(settings: Settings, *, email: str, language: str, confir
     return subject, html, text
 
 
-__all__ = ["BulletinView", "ItemView", "Renderer", "TagView", "render_confirmation", "subscription_summary"]
+__all__ = [
+    "BulletinView",
+    "ItemView",
+    "Renderer",
+    "TagView",
+    "product_text",
+    "reason_text",
+    "reasons_text",
+    "render_confirmation",
+    "subscription_summary",
+]
