@@ -22,7 +22,17 @@ def register(sub: Any) -> None:
     p.add_argument("--bri", action="store_true", help="Belt-and-Road countries only")
     p.add_argument("--eu", action="store_true", help="EU and its member states only")
     p.add_argument("--sector", action="append", default=[], help="sector code (repeatable)")
-    p.add_argument("--hs", metavar="PREFIX", help="HS code prefix, e.g. 9503")
+    p.add_argument(
+        "--hs",
+        metavar="PREFIX",
+        help="HS code prefix, e.g. 9503: codes the source lists or, where it lists none, suggested codes (推测)",
+    )
+    p.add_argument(
+        "--hs-source",
+        choices=("any", "declared"),
+        default="any",
+        help="declared: match only the HS codes the source lists, never a suggested one",
+    )
     p.add_argument("--kind", action="append", default=[], help="tbt_notification, sps_notification, recall, ...")
     p.add_argument("--language", action="append", default=[], help="ISO 639-1 language the text is in")
     p.add_argument("--from", dest="date_from", type=dt.date.fromisoformat, metavar="YYYY-MM-DD")
@@ -50,8 +60,8 @@ def _search(args: argparse.Namespace) -> int:
     try:
         request = SearchRequest(
             q=args.q, countries=args.country, bri_only=args.bri, eu_only=args.eu, sectors=args.sector,
-            hs_prefix=args.hs, kinds=args.kind, languages=args.language, date_from=args.date_from,
-            date_to=args.date_to, open_for_comment=True if args.open_for_comment else None,
+            hs_prefix=args.hs, hs_source=args.hs_source, kinds=args.kind, languages=args.language,
+            date_from=args.date_from, date_to=args.date_to, open_for_comment=True if args.open_for_comment else None,
             deadline_within_days=args.deadline_within, risk_levels=args.risk,
             origin_china=True if args.origin_china else None, sort=args.sort, page=args.page, size=args.size,
             search_after=json.loads(args.after) if args.after else None,
@@ -78,6 +88,8 @@ def _search(args: argparse.Namespace) -> int:
         )
         if f.get("sector_codes"):
             print(f"   sectors: {', '.join(f['sector_codes'])}")
+        for line in _hs_lines(f, hit.hs_match):
+            print(f"   {line}")
         for field, fragments in hit.highlights.items():
             if field != "title":
                 print(f"   {field}: …{_plain(fragments[0])}…")
@@ -90,6 +102,26 @@ def _search(args: argparse.Namespace) -> int:
     if response.search_after:
         print(f"\nnext page: --after '{json.dumps(response.search_after)}'")
     return 0
+
+
+def _hs_lines(fields: dict[str, Any], match: str | None) -> list[str]:
+    """The source's HS codes, and apart from them the suggested ones, each marked 推测 (suggested)."""
+    from classifiers.hs_catalogue import dotted
+
+    lines = []
+    if fields.get("hs_codes"):
+        lines.append(f"HS (declared by the source): {', '.join(fields['hs_codes'])}")
+    suggested = [
+        " ".join(
+            p for p in (dotted(s["code"]), s.get("name_zh") or s.get("name_en"), f"({float(s['score']):.2f})") if p
+        )
+        for s in fields.get("hs_suggested") or []
+    ]
+    if suggested:
+        lines.append("HS suggested (推测): " + "; ".join(suggested))
+    if match == "suggested":
+        lines.append("matched the HS filter by a suggested code (推测), not one the source lists")
+    return lines
 
 
 def _plain(fragment: str) -> str:

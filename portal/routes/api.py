@@ -34,14 +34,29 @@ def _unavailable(exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": f"Search is unavailable: {exc}"}, status_code=503)
 
 
-@router.get("/search", dependencies=[Depends(API_STAFF)], summary="Search measures with filters and facets")
+@router.get(
+    "/search",
+    dependencies=[Depends(API_STAFF)],
+    summary="Search measures with filters and facets; fields.hs_suggested lists suggested HS codes (suggested: true)",
+)
 def api_search(
     q: Annotated[str | None, Query(max_length=500, description="Free text")] = None,
     country: Annotated[list[CountryCode] | None, Query(description="ISO alpha-3 codes (EUR = the EU)")] = None,
     bri_only: bool = False,
     eu_only: bool = False,
     sector: Annotated[list[Code] | None, Query(description="Sector codes of the taxonomy")] = None,
-    hs_prefix: Annotated[str | None, Query(pattern=r"^\d{2,10}$")] = None,
+    hs_prefix: Annotated[
+        str | None,
+        Query(
+            pattern=r"^\d{2,10}$",
+            description="HS code prefix: codes the source lists or, where it lists none, codes suggested above "
+            "the threshold (each hit's hs_match says which)",
+        ),
+    ] = None,
+    hs_source: Annotated[
+        Literal["any", "declared"],
+        Query(description="declared: match the source's own HS codes only, never a suggested code"),
+    ] = "any",
     kind: Annotated[
         list[Literal["tbt_notification", "sps_notification", "regulation", "standard", "recall"]] | None, Query()
     ] = None,
@@ -65,6 +80,7 @@ def api_search(
         "eu_only": eu_only,
         "sectors": sector or [],
         "hs_prefix": hs_prefix,
+        "hs_source": hs_source,
         "kinds": kind or [],
         "languages": language or [],
         "date_from": date_from,
@@ -106,6 +122,19 @@ def measure_json(measure: Any) -> dict[str, Any]:
             "url": measure.url,
             "documents": measure.documents,
             "extra": measure.extra,
+            # The classifier's suggestions (推测), never the source's hs_codes above.
+            "hs_suggested": [
+                {
+                    "code": s.code,
+                    "score": s.score,
+                    "name_zh": s.name_zh,
+                    "name_en": s.name_en,
+                    "rank": s.rank,
+                    "classifier_version": s.classifier_version,
+                    "suggested": True,
+                }
+                for s in measure.hs_suggestions
+            ],
             "sector_tags": [
                 {
                     "sector": t.sector,
@@ -121,7 +150,11 @@ def measure_json(measure: Any) -> dict[str, Any]:
     return data
 
 
-@router.get("/measures/{measure_id}", dependencies=[Depends(API_STAFF)], summary="One measure with its tags")
+@router.get(
+    "/measures/{measure_id}",
+    dependencies=[Depends(API_STAFF)],
+    summary="One measure with its tags and suggested HS codes (hs_suggested, apart from the source's hs_codes)",
+)
 def api_measure(
     measure_id: Annotated[str, Path(max_length=64)], session: Annotated[Session, Depends(db_session)]
 ) -> Any:

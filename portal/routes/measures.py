@@ -1,5 +1,6 @@
-"""The measure page: every field, sector tags with evidence, the revision timeline,
-documents, related measures and the bulletins it went out in — all from the database."""
+"""The measure page: every field, sector tags with evidence, the suggested HS codes (推测, apart
+from the source's codes), the revision timeline, documents, related measures and the bulletins it
+went out in — all from the database."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ from fastapi.responses import Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from alerts.products import ProductLine, product_line
+from alerts.render import reasons_text
+from classifiers.hs_catalogue import dotted, hs_name
 from classifiers.labels import country_label, sector_label
 from portal.access import STAFF
 from portal.context import db_session
+from portal.i18n import translator
 from portal.render import language_of, page
-from schema.models import Bulletin, BulletinItem, Measure, SectorTag, Subscriber
+from schema.models import Bulletin, BulletinItem, Measure, SectorTag, Subscriber, SuggestedHsCode
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,7 +66,12 @@ def load_measure(session: Session, measure_id: str) -> Measure:
     measure = session.execute(
         select(Measure)
         .where(Measure.id == measure_id)
-        .options(selectinload(Measure.sector_tags), selectinload(Measure.revisions), selectinload(Measure.follow_ups))
+        .options(
+            selectinload(Measure.sector_tags),
+            selectinload(Measure.hs_suggestions),
+            selectinload(Measure.revisions),
+            selectinload(Measure.follow_ups),
+        )
     ).scalar_one_or_none()
     if measure is None:
         raise HTTPException(404)
@@ -144,6 +154,28 @@ def bulletins_of(session: Session, measure_id: str) -> list[dict[str, Any]]:
     return [{"bulletin": b, "item": i, "recipient": email} for b, i, email in rows]
 
 
+def product_text(line: ProductLine | None, lang: str) -> str | None:
+    """「中文品名（推测）：… · HS 8516.71」 in the page's language; None without a line."""
+    if line is None:
+        return None
+    words = translator(lang)
+    template = words["product_suggested"] if line.suggested else words["product"]
+    return template.format(name=line.name, code=line.code)
+
+
+def suggestion_rows(suggestions: list[SuggestedHsCode], lang: str) -> list[dict[str, Any]]:
+    """The suggested codes as the page lists them: rank, 8516.71, the name in the page's language
+    (a Chinese page shows no English name: without a Chinese one it shows none), the score."""
+    rows = []
+    for s in sorted(suggestions, key=lambda s: s.rank):
+        name = s.name_zh if lang == "zh" else s.name_en
+        if not name:
+            known = hs_name(s.code)
+            name = (known.name_zh if lang == "zh" else known.name_en) if known else ""
+        rows.append({"rank": s.rank, "code": dotted(s.code), "name": name, "score": f"{s.score:.2f}"})
+    return rows
+
+
 def _country(alpha3: str | None, lang: str) -> str:
     # The page shows nothing where a measure names no country (bulletins say "not stated").
     return country_label(alpha3, lang, with_code=True) if alpha3 else ""
@@ -163,9 +195,15 @@ def measure_page(request: Request, measure_id: str, session: Annotated[Session, 
             "country_label": _country(measure.country, lang),
             "origin_label": _country(measure.country_of_origin, lang),
             "tags": [{"tag": t, "name": sector_label(t.sector, lang)} for t in tags],
+            "product": product_text(product_line(measure.hs_codes or [], measure.hs_suggestions, lang), lang),
+            "suggestions": suggestion_rows(measure.hs_suggestions, lang),
             "timeline": timeline(session, measure),
             "revisions": list(measure.revisions),
             "related": related(session, measure),
-            "bulletins": bulletins_of(session, measure.id),
+            # Stored reasons are small dicts: the page reads them in words, as the mail did.
+            "bulletins": [
+                {**row, "why": reasons_text(list(row["item"].reasons or []), lang)}
+                for row in bulletins_of(session, measure.id)
+            ],
         },
     )

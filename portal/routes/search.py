@@ -11,11 +11,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 
+from alerts.matching import SuggestionView
+from alerts.products import product_line
 from classifiers.labels import country_label, sector_label
 from portal.access import STAFF
 from portal.context import portal_of
 from portal.i18n import translator
 from portal.render import language_of, message_page, page
+from portal.routes.measures import product_text
 from portal.searching import (
     MAX_RESULT_WINDOW,
     PAGE_SIZE,
@@ -50,6 +53,7 @@ EXPORT_COLUMNS = (
     "title_en",
     "products",
     "hs_codes",
+    "hs_suggested",  # the classifier's suggestions (code and score), apart from the source's hs_codes
     "sector_codes",
     "language",
     "distributed_on",
@@ -125,7 +129,32 @@ def hit_view(hit: Any) -> dict[str, Any]:
     h = as_dict(hit)
     fields = as_dict(h.get("fields")) or {k: v for k, v in h.items() if k not in ("highlights", "score")}
     highlights = {k: [highlight(f) for f in v] for k, v in (as_dict(h.get("highlights")) or {}).items()}
-    return {"id": h.get("id") or fields.get("id"), "fields": fields, "highlights": highlights}
+    return {
+        "id": h.get("id") or fields.get("id"),
+        "fields": fields,
+        "highlights": highlights,
+        "hs_match": h.get("hs_match"),
+    }
+
+
+def _suggestions(fields: Mapping[str, Any]) -> list[SuggestionView]:
+    return [
+        SuggestionView(
+            str(s.get("code") or ""), float(s.get("score") or 0.0), s.get("name_zh") or "", s.get("name_en") or ""
+        )
+        for s in fields.get("hs_suggested") or []
+        if isinstance(s, Mapping)
+    ]
+
+
+def hit_product(fields: Mapping[str, Any], lang: str) -> str | None:
+    """The hit's product line (中文品名（推测）：… · HS 8516.71), as on the measure page."""
+    return product_text(product_line(fields.get("hs_codes") or [], _suggestions(fields), lang), lang)
+
+
+def suggested_cell(fields: Mapping[str, Any]) -> str:
+    """Suggested codes for a spreadsheet: ``851671 (0.83); 732393 (0.41)``."""
+    return "; ".join(f"{s.code} ({s.score:.2f})" for s in _suggestions(fields))
 
 
 @router.get("/search", dependencies=[Depends(STAFF)])
@@ -161,7 +190,10 @@ def search_page(request: Request) -> Response:
     context.update(
         {
             "total": total,
-            "hits": [hit_view(h) for h in result.get("hits") or []],
+            "hits": [
+                {**view, "product": hit_product(view["fields"], language_of(request))}
+                for view in (hit_view(h) for h in result.get("hits") or [])
+            ],
             "facets": facet_view(request, as_dict(result.get("facets"))),
             "page_no": current,
             "prev_url": page_url(request.query_params, current - 1) if current > 1 else None,
@@ -180,7 +212,9 @@ def export_rows(request: Request) -> list[dict[str, Any]]:
         result = as_dict(run_search(request, values))
         for hit in (hit_view(h) for h in result.get("hits") or []):
             fields = hit["fields"]
-            rows.append({c: _cell(fields.get(c) if c != "id" else hit["id"]) for c in EXPORT_COLUMNS})
+            row = {c: _cell(fields.get(c) if c != "id" else hit["id"]) for c in EXPORT_COLUMNS}
+            row["hs_suggested"] = suggested_cell(fields)
+            rows.append(row)
         if not result.get("search_after"):
             break
         values = {**values, "search_after": result["search_after"]}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, delete
 
 from classifiers.hs_catalogue import hs_name
@@ -173,3 +174,52 @@ def test_update_rebuilds_an_index_of_older_mappings(es: Any, search_env: SearchE
     assert set(_hits(es, env, hs_prefix="8516")) == {env.ids["13117"]}
     again = update_index(settings, client=es)
     assert again.rebuilt is None  # current now: updates are incremental again
+
+
+# ------------------------------------------------------------------ the command line
+
+
+def test_search_command_marks_suggested_codes(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+    sqlite_url: str,
+    index_prefix: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from pipeline.cli import main
+    from schema.engine import make_engine
+    from tests.search.conftest import load_measures
+
+    env = {"TBT_DATA_DIR": str(tmp_path / "data"), "TBT_DATABASE_URL": sqlite_url, "TBT_INDEX_PREFIX": index_prefix,
+           "TBT_SECRET_KEY": "k" * 40, "TBT_HS_SUGGESTION_MIN_SCORE": MIN_SCORE}  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    engine = make_engine(sqlite_url)
+    ids = load_measures(engine)
+    _suggest(engine, ids)
+    engine.dispose()
+    assert main(["index", "rebuild"]) == 0
+    capsys.readouterr()
+
+    assert main(["search", "--hs", "8516", "--json"]) == 0
+    response = json.loads(capsys.readouterr().out)
+    assert [h["id"] for h in response["hits"]] == [ids["13117"]]
+    assert response["hits"][0]["hs_match"] == "suggested"
+    assert response["hits"][0]["fields"]["hs_suggested"][0]["suggested"] is True
+
+    assert main(["search", "--hs", "8516"]) == 0
+    out = capsys.readouterr().out
+    name = hs_name("851660")
+    assert name is not None
+    assert f"HS suggested (推测): 8516.60 {name.name_zh} (0.72)" in out
+    assert "matched the HS filter by a suggested code (推测)" in out
+    assert "HS (declared by the source)" not in out  # the ovens' source lists no code
+
+    assert main(["search", "--hs", "8516", "--hs-source", "declared"]) == 0
+    assert capsys.readouterr().out.startswith("0 measures")
+    assert main(["search", "--hs", "3210"]) == 0
+    out = capsys.readouterr().out
+    assert "HS (declared by the source): 3210" in out
+    assert "HS suggested (推测): 8516.71" in out  # shown apart, never as the source's
