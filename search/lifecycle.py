@@ -66,7 +66,7 @@ class SuggestionThreshold:
         return self._value
 
 
-def document(row: dict[str, Any], tags: list[dict[str, Any]], threshold: SuggestionThreshold) -> dict[str, Any]:
+def _document(row: dict[str, Any], tags: list[dict[str, Any]], threshold: SuggestionThreshold) -> dict[str, Any]:
     """The measure's index document, the suggestion threshold resolved only where it is needed."""
     return measure_document(row, tags, hs_min_score=threshold() if row.get("hs_suggested") else None)
 
@@ -151,7 +151,7 @@ def _measure_actions(
     done = 0
     for batch in reader.iter_live_measures(session, batch_size=batch_size):
         for row, tags in batch:
-            yield index_action(index, document(row, tags, threshold))
+            yield index_action(index, _document(row, tags, threshold))
         done += len(batch)
         if progress:
             progress("measures", done)
@@ -299,7 +299,7 @@ def _update_locked(
         threshold = SuggestionThreshold(settings)
         actions = [
             delete_action(measures_alias, row["id"]) if row["withdrawn"]
-            else index_action(measures_alias, document(row, tags, threshold))
+            else index_action(measures_alias, _document(row, tags, threshold))
             for row, tags in rows
         ]  # fmt: skip
         # A measure gone from the database entirely is gone from the index too.
