@@ -6,15 +6,23 @@ knows, stated as fact); where the source lists none, from the classifier's best 
 marked as suggested (推测). A source whose codes are too short to name (a heading, a chapter) takes
 the best suggestion that falls under one of them, still marked as suggested: a suggestion never
 contradicts, or passes for, the source. The bulletins and the portal's measure page share it.
+
+A suggestion names the product only from the score at which it may answer an HS subscription
+(:func:`min_score`): below it the guess is too often wrong (a baby's rattle read as activated
+clay), and a wrong name at a glance misleads more than none. The measure page still lists every
+suggestion with its score.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from classifiers.hs_catalogue import dotted, hs_name
+
+if TYPE_CHECKING:
+    from tbt_alert.settings import Settings
 
 
 class Suggested(Protocol):
@@ -40,6 +48,16 @@ class ProductLine:
     score: float | None = None  # the suggestion's score; None for a source's code
 
 
+def min_score(settings: Settings) -> float:
+    """The score from which a suggestion counts: TBT_HS_SUGGESTION_MIN_SCORE, else the threshold
+    calibrated with the HS index (read from hs_index.json alone; call it only where a suggestion is)."""
+    if settings.hs_suggestion_min_score is not None:
+        return settings.hs_suggestion_min_score
+    from classifiers.hs_suggest import match_threshold
+
+    return match_threshold()
+
+
 def _digits(code: object) -> str:
     return "".join(ch for ch in str(code) if ch.isdigit())
 
@@ -55,9 +73,12 @@ def _suggested_name(suggestion: Suggested, lang: str) -> str:
     return name.name_zh if lang == "zh" else name.name_en
 
 
-def product_line(hs_codes: Iterable[object], suggestions: Sequence[Suggested], lang: str) -> ProductLine | None:
+def product_line(
+    hs_codes: Iterable[object], suggestions: Sequence[Suggested], lang: str, *, min_score: float | None = None
+) -> ProductLine | None:
     """The product line in ``lang`` (zh or en); None when neither the source's codes nor a
-    suggestion give a name in that language (a Chinese page shows no English name instead)."""
+    suggestion scoring at least ``min_score`` (None: any) give a name in that language (a
+    Chinese page shows no English name instead)."""
     declared = [_digits(c) for c in hs_codes if _digits(c)]
     for code in declared:
         name = hs_name(code)
@@ -67,6 +88,8 @@ def product_line(hs_codes: Iterable[object], suggestions: Sequence[Suggested], l
     if declared:
         # Only short codes (9503, 85): a suggestion under one of them may name the product.
         suggestions = [s for s in suggestions if any(_digits(s.code).startswith(c) for c in declared)]
+    if min_score is not None:
+        suggestions = [s for s in suggestions if float(s.score) >= min_score]
     for suggestion in suggestions[:1]:
         text = _suggested_name(suggestion, lang)
         if text:

@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from alerts.gist import days_left, gist_zh
 from alerts.matching import Candidate, Reason, TagView
-from alerts.products import ProductLine, product_line
+from alerts.products import ProductLine, min_score, product_line
 from classifiers.hs_catalogue import dotted
 from classifiers.labels import country_label, kind_label, relation_label, sector_label
 from tbt_alert.messages import Messages, message_tables
@@ -169,6 +169,14 @@ class Renderer:
         self._blocks: dict[tuple[str, str, str], str] = {}
         self._reasons: dict[tuple[str, str], str] = {}
         self._gists: dict[str, str] = {}
+        self._min_score: float | None = None
+
+    def product(self, c: Candidate, lang: str) -> str | None:
+        """The item's product line; the suggestion threshold is read only for a measure with suggestions."""
+        if c.hs_suggested and self._min_score is None:
+            self._min_score = min_score(self.settings)
+        line = product_line(c.hs_codes, c.hs_suggested, lang, min_score=self._min_score if c.hs_suggested else None)
+        return product_text(line, STRINGS[lang])
 
     def gist(self, c: Candidate) -> str:
         """The Chinese gist, the same in every language's bulletin: computed once per measure."""
@@ -204,7 +212,7 @@ class Renderer:
             "show_title_en": bool(m.title_en and m.title_en.strip() != m.title.strip()),
             "sectors": sectors,
             "hs_codes": list(c.hs_codes),
-            "product": product_text(product_line(c.hs_codes, c.hs_suggested, lang), t),
+            "product": self.product(c, lang),
             "deadline_note": deadline_note,
             "deadline_urgent": left is not None and 0 <= left <= CLOSING_SOON_DAYS,
             "documents": documents,

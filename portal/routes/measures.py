@@ -11,12 +11,12 @@ from fastapi.responses import Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from alerts.products import ProductLine, product_line
+from alerts.products import ProductLine, min_score, product_line
 from alerts.render import reasons_text
 from classifiers.hs_catalogue import dotted, hs_name
 from classifiers.labels import country_label, sector_label
 from portal.access import STAFF
-from portal.context import db_session
+from portal.context import db_session, portal_of
 from portal.i18n import translator
 from portal.render import language_of, page
 from schema.models import Bulletin, BulletinItem, Measure, SectorTag, Subscriber, SuggestedHsCode
@@ -195,7 +195,15 @@ def measure_page(request: Request, measure_id: str, session: Annotated[Session, 
             "country_label": _country(measure.country, lang),
             "origin_label": _country(measure.country_of_origin, lang),
             "tags": [{"tag": t, "name": sector_label(t.sector, lang)} for t in tags],
-            "product": product_text(product_line(measure.hs_codes or [], measure.hs_suggestions, lang), lang),
+            "product": product_text(
+                product_line(
+                    measure.hs_codes or [],
+                    measure.hs_suggestions,
+                    lang,
+                    min_score=min_score(portal_of(request).settings) if measure.hs_suggestions else None,
+                ),
+                lang,
+            ),
             "suggestions": suggestion_rows(measure.hs_suggestions, lang),
             "timeline": timeline(session, measure),
             "revisions": list(measure.revisions),

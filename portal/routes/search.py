@@ -12,7 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 
 from alerts.matching import SuggestionView
-from alerts.products import product_line
+from alerts.products import min_score, product_line
 from classifiers.labels import country_label, sector_label
 from portal.access import STAFF
 from portal.context import portal_of
@@ -147,9 +147,21 @@ def _suggestions(fields: Mapping[str, Any]) -> list[SuggestionView]:
     ]
 
 
-def hit_product(fields: Mapping[str, Any], lang: str) -> str | None:
-    """The hit's product line (中文品名（推测）：… · HS 8516.71), as on the measure page."""
-    return product_text(product_line(fields.get("hs_codes") or [], _suggestions(fields), lang), lang)
+def hit_products(hits: list[dict[str, Any]], request: Request) -> list[dict[str, Any]]:
+    """Each hit with its product line (中文品名（推测）：… · HS 8516.71), as on the measure page; the
+    suggestion threshold is read once, and only when a hit has suggestions."""
+    lang = language_of(request)
+    suggested = [_suggestions(hit["fields"]) for hit in hits]
+    threshold = min_score(portal_of(request).settings) if any(suggested) else None
+    return [
+        {
+            **hit,
+            "product": product_text(
+                product_line(hit["fields"].get("hs_codes") or [], s, lang, min_score=threshold), lang
+            ),
+        }
+        for hit, s in zip(hits, suggested, strict=True)
+    ]
 
 
 def suggested_cell(fields: Mapping[str, Any]) -> str:
@@ -190,10 +202,7 @@ def search_page(request: Request) -> Response:
     context.update(
         {
             "total": total,
-            "hits": [
-                {**view, "product": hit_product(view["fields"], language_of(request))}
-                for view in (hit_view(h) for h in result.get("hits") or [])
-            ],
+            "hits": hit_products([hit_view(h) for h in result.get("hits") or []], request),
             "facets": facet_view(request, as_dict(result.get("facets"))),
             "page_no": current,
             "prev_url": page_url(request.query_params, current - 1) if current > 1 else None,

@@ -221,6 +221,9 @@ def test_the_product_line_prefers_the_source_and_marks_a_suggestion() -> None:
     line = product_line(kettle.hs_codes, kettle.hs_suggested, "zh")
     assert line is not None
     assert (line.name, line.code, line.suggested, line.score) == ("品名851671", "8516.71", True, 0.83)
+    # Below the threshold a guess names nothing (the measure page still lists it with its score).
+    assert product_line(kettle.hs_codes, kettle.hs_suggested, "zh", min_score=0.9) is None
+    assert product_line(kettle.hs_codes, kettle.hs_suggested, "zh", min_score=0.83) is not None
     listed = prepare([_measure("listed", ["85166000", "9503"], [("851671", 0.99)])])[0]
     line = product_line(listed.hs_codes, listed.hs_suggested, "zh")
     assert line is not None
@@ -256,3 +259,18 @@ def test_the_threshold_is_read_only_when_a_suggestion_could_answer(
     assert suggestion_min_score(make_settings(), with_codes) is None  # no trained HS index needed
     assert suggestion_min_score(make_settings(), without) == 0.61
     assert suggestion_min_score(make_settings(TBT_HS_SUGGESTION_MIN_SCORE="0.4"), without) == 0.4
+
+
+def test_the_calibrated_threshold_is_the_default(
+    db_session: Session, make_settings: Any, db_url: str, smtp_sink: Any
+) -> None:
+    from classifiers.hs_suggest import match_threshold
+
+    calibrated = match_threshold()  # the committed HS index's (classifiers/head/hs_index.json)
+    assert 0.21 < calibrated <= 0.83  # between the heater's and the kettle's scores, so the outcome is decided
+    settings = make_settings(TBT_DATABASE_URL=db_url, TBT_SMTP_PORT=str(smtp_sink.port))
+    assert settings.hs_suggestion_min_score is None
+    ids = _store(db_session)
+    subscribe(db_session, "kettles@example.com", hs_prefixes="8516")
+    assert compose_bulletins(settings, now=NOW).bulletins == 1
+    assert _items_of(db_session, "kettles@example.com") == {ids["TEST-KETTLE-1"], ids["TEST-OVEN-4"]}

@@ -28,6 +28,7 @@ SUGGESTED_REASON = {"type": "hs", "prefix": "8516", "code": "851671", "suggested
 class Suggested:
     recall_id: str  # a real Safety Gate recall (no source code) given CONSTRUCTED suggestions
     listed_id: str  # a real ePing notification listing HS 051199 itself
+    unsure_id: str  # another real recall, given only a suggestion below the threshold
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +44,15 @@ def suggested(portal_env: PortalEnv, es: Any) -> Iterator[Suggested]:
             assert not recall.hs_codes
             listed = session.scalars(select(Measure).where(Measure.source_key == "crn:25_03774")).one()
             assert listed.hs_codes == ["051199"]
+            unsure = session.scalars(
+                select(Measure).where(Measure.kind == "recall", Measure.id != recall.id).order_by(Measure.id)
+            ).first()
+            assert unsure is not None
             for measure_id, code, score in (
                 (recall.id, "851671", 0.83),
                 (recall.id, "732393", 0.41),
                 (listed.id, "851671", 0.9),
+                (unsure.id, "851671", 0.15),
             ):
                 name = hs_name(code)
                 assert name is not None
@@ -65,7 +71,7 @@ def suggested(portal_env: PortalEnv, es: Any) -> Iterator[Suggested]:
             session.add(bulletin)
             session.flush()
             session.add(BulletinItem(bulletin_id=bulletin.id, measure_id=recall.id, reasons=[SUGGESTED_REASON]))
-            found = Suggested(recall.id, listed.id)
+            found = Suggested(recall.id, listed.id, unsure.id)
         rebuild_index(dataclasses.replace(portal_env.settings, hs_suggestion_min_score=0.5), client=es)
         yield found
     finally:
@@ -108,6 +114,14 @@ def test_a_source_code_gives_the_product_line_without_a_guess(
     product = html.split('id="product-line">')[1].split("</p>")[0]
     assert product == f"中文品名：{name.name_zh} · HS 0511.99"  # from the source's code: no 推测
     assert "HS 8516.71（推测）" in html.split('id="hs-suggested"')[1]  # listed, but apart and marked
+
+
+def test_a_suggestion_below_the_threshold_names_no_product(
+    client_as: Callable[[str | None], TestClient], suggested: Suggested
+) -> None:
+    html = client_as("staff").get(f"/measures/{suggested.unsure_id}").text
+    assert 'id="product-line"' not in html  # 0.15 < the calibrated threshold: too unsure to name the product
+    assert "0.15" in html.split('id="hs-suggested"')[1].split("</table>")[0]  # still listed, with its score
 
 
 def test_search_page_and_export_mark_suggested_codes(
