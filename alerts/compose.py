@@ -31,9 +31,9 @@ from sqlalchemy.orm import Session, selectinload
 from alerts.links import manage_url, unsubscribe_url
 from alerts.matching import Candidate, MeasurePool, Reason, merge_reasons, prepare
 from alerts.outbox import new_message_id
-from alerts.products import min_score
 from alerts.render import CLOSING_SOON_DAYS, BulletinView, ItemView, Renderer, subscription_summary
 from alerts.subscriptions import LANGUAGES
+from classifiers.hs_threshold import suggestion_threshold
 from schema.engine import engine_scope, session_factory
 from schema.models import (
     Bulletin,
@@ -358,7 +358,7 @@ def suggestion_min_score(settings: Settings, candidates: Sequence[Candidate]) ->
     could use one (all list source codes or have no suggestion), so no HS index is needed then."""
     if not any(c.hs_suggested and not c.hs_codes for c in candidates):
         return None
-    return min_score(settings)
+    return suggestion_threshold(settings)
 
 
 def _load_inputs(session: Session, groups: Sequence[_Group], today: dt.date, settings: Settings) -> _Inputs:

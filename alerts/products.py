@@ -8,9 +8,9 @@ the best suggestion that falls under one of them, still marked as suggested: a s
 contradicts, or passes for, the source. The bulletins and the portal's measure page share it.
 
 A suggestion names the product only from the score at which it may answer an HS subscription
-(:func:`min_score`): below it the guess is too often wrong (a baby's rattle read as activated
-clay), and a wrong name at a glance misleads more than none. The measure page still lists every
-suggestion with its score.
+(``classifiers.hs_threshold.suggestion_threshold``): below it the guess is too often wrong (a
+baby's rattle read as activated clay), and a wrong name at a glance misleads more than none.
+The measure page still lists every suggestion with its score.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 from classifiers.hs_catalogue import dotted, hs_name
 
 if TYPE_CHECKING:
-    from tbt_alert.settings import Settings
+    pass
 
 
 class Suggested(Protocol):
@@ -46,16 +46,6 @@ class ProductLine:
     code: str  # dotted: 8516.71
     suggested: bool
     score: float | None = None  # the suggestion's score; None for a source's code
-
-
-def min_score(settings: Settings) -> float:
-    """The score from which a suggestion counts: TBT_HS_SUGGESTION_MIN_SCORE, else the threshold
-    calibrated with the HS index (read from hs_index.json alone; call it only where a suggestion is)."""
-    if settings.hs_suggestion_min_score is not None:
-        return settings.hs_suggestion_min_score
-    from classifiers.hs_suggest import match_threshold
-
-    return match_threshold()
 
 
 def _digits(code: object) -> str:

@@ -21,8 +21,9 @@ from markupsafe import Markup
 
 from alerts.gist import days_left, gist_zh
 from alerts.matching import Candidate, Reason, TagView
-from alerts.products import ProductLine, min_score, product_line
+from alerts.products import ProductLine, product_line
 from classifiers.hs_catalogue import dotted
+from classifiers.hs_threshold import suggestion_threshold
 from classifiers.labels import country_label, kind_label, relation_label, sector_label
 from tbt_alert.messages import Messages, message_tables
 from tbt_alert.settings import Settings
@@ -174,7 +175,7 @@ class Renderer:
     def product(self, c: Candidate, lang: str) -> str | None:
         """The item's product line; the suggestion threshold is read only for a measure with suggestions."""
         if c.hs_suggested and self._min_score is None:
-            self._min_score = min_score(self.settings)
+            self._min_score = suggestion_threshold(self.settings)
         line = product_line(c.hs_codes, c.hs_suggested, lang, min_score=self._min_score if c.hs_suggested else None)
         return product_text(line, STRINGS[lang])
 

@@ -35,12 +35,12 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from classifiers.hs_catalogue import HsName, load_catalogue
+from classifiers.hs_threshold import META_FILE
 from classifiers.lexical import LexicalVocabulary, pack_lines, unpack_lines
 from classifiers.neighbours import _quantise_columns, _unit
 from tbt_alert.errors import ClassifierError
 
 INDEX_FILE = "hs_index.npz"
-META_FILE = "hs_index.json"
 SUGGESTIONS = 3
 DIMENSIONS = 192
 _ROWS_PER_BLOCK = 256
@@ -406,16 +406,3 @@ def _suggestion(code: str, score: float, name: HsName | None) -> HsSuggestion:
 
 def index_exists(folder: Path) -> bool:
     return (folder / INDEX_FILE).is_file() and (folder / META_FILE).is_file()
-
-
-def match_threshold(folder: Path | None = None) -> float:
-    """The calibrated score from which a suggestion answers an HS subscription, read from
-    ``hs_index.json`` alone (composing bulletins loads neither the index nor the encoder)."""
-    from classifiers.head import HEAD_DIR
-
-    path = (folder or HEAD_DIR) / META_FILE
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        return float(document["meta"]["match_threshold"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ClassifierError(f"{path} gives no match_threshold ({exc}); run `tbt-alert train`.") from exc

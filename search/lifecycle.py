@@ -57,12 +57,9 @@ class SuggestionThreshold:
 
     def __call__(self) -> float:
         if self._value is None:
-            if self.settings.hs_suggestion_min_score is not None:
-                self._value = self.settings.hs_suggestion_min_score
-            else:
-                from classifiers.hs_suggest import match_threshold
+            from classifiers.hs_threshold import suggestion_threshold
 
-                self._value = match_threshold()
+            self._value = suggestion_threshold(self.settings)
         return self._value
 
 

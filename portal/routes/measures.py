@@ -11,9 +11,10 @@ from fastapi.responses import Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from alerts.products import ProductLine, min_score, product_line
+from alerts.products import ProductLine, product_line
 from alerts.render import reasons_text
 from classifiers.hs_catalogue import dotted, hs_name
+from classifiers.hs_threshold import suggestion_threshold
 from classifiers.labels import country_label, sector_label
 from portal.access import STAFF
 from portal.context import db_session, portal_of
@@ -200,7 +201,7 @@ def measure_page(request: Request, measure_id: str, session: Annotated[Session, 
                     measure.hs_codes or [],
                     measure.hs_suggestions,
                     lang,
-                    min_score=min_score(portal_of(request).settings) if measure.hs_suggestions else None,
+                    min_score=suggestion_threshold(portal_of(request).settings) if measure.hs_suggestions else None,
                 ),
                 lang,
             ),

@@ -12,7 +12,8 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 
 from alerts.matching import SuggestionView
-from alerts.products import min_score, product_line
+from alerts.products import product_line
+from classifiers.hs_threshold import suggestion_threshold
 from classifiers.labels import country_label, sector_label
 from portal.access import STAFF
 from portal.context import portal_of
@@ -152,7 +153,7 @@ def hit_products(hits: list[dict[str, Any]], request: Request) -> list[dict[str,
     suggestion threshold is read once, and only when a hit has suggestions."""
     lang = language_of(request)
     suggested = [_suggestions(hit["fields"]) for hit in hits]
-    threshold = min_score(portal_of(request).settings) if any(suggested) else None
+    threshold = suggestion_threshold(portal_of(request).settings) if any(suggested) else None
     return [
         {
             **hit,

@@ -248,12 +248,12 @@ def test_reasons_read_suggested_in_each_language() -> None:
 def test_the_threshold_is_read_only_when_a_suggestion_could_answer(
     make_settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import classifiers.hs_suggest
+    import classifiers.hs_threshold
 
     def calibrated(folder: Any = None) -> float:
         return 0.61
 
-    monkeypatch.setattr(classifiers.hs_suggest, "match_threshold", calibrated)
+    monkeypatch.setattr(classifiers.hs_threshold, "match_threshold", calibrated)
     with_codes = prepare([_measure("listed", ["950300"], [("851671", 0.99)])])
     without = prepare([_measure("kettle", [], [("851671", 0.83)])])
     assert suggestion_min_score(make_settings(), with_codes) is None  # no trained HS index needed
@@ -264,7 +264,7 @@ def test_the_threshold_is_read_only_when_a_suggestion_could_answer(
 def test_the_calibrated_threshold_is_the_default(
     db_session: Session, make_settings: Any, db_url: str, smtp_sink: Any
 ) -> None:
-    from classifiers.hs_suggest import match_threshold
+    from classifiers.hs_threshold import match_threshold
 
     calibrated = match_threshold()  # the committed HS index's (classifiers/head/hs_index.json)
     assert 0.21 < calibrated <= 0.83  # between the heater's and the kettle's scores, so the outcome is decided

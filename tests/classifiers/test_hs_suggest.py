@@ -17,7 +17,8 @@ import pytest
 
 from classifiers.classifier import Classifier
 from classifiers.hs_catalogue import _taiwan_lines, chinese_name, dotted, hs_name, load_catalogue
-from classifiers.hs_suggest import HsIndex, SuggestParams, match_threshold
+from classifiers.hs_suggest import HsIndex, SuggestParams
+from classifiers.hs_threshold import match_threshold
 from classifiers.hs_train import Cases, CodedText, accuracy, eping_codes, match_threshold_for, without_codes
 from tbt_alert.errors import ClassifierError
 
