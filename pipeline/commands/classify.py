@@ -75,7 +75,8 @@ def _classify(args: argparse.Namespace) -> int:
     with engine_scope(settings) as engine:
         outcome = tag_pending(engine, classifier, limit=args.limit, batch_size=args.batch_size)
     print(
-        f"tagged {outcome.measures_tagged} measures with {outcome.tags_written} sector tags "
+        f"tagged {outcome.measures_tagged} measures with {outcome.tags_written} sector tags and "
+        f"{outcome.hs_suggestions_written} suggested HS codes "
         f"(classifier {outcome.classifier_version}, mode {outcome.mode}, {outcome.seconds}s; "
         f"{outcome.remaining} still pending)"
     )
