@@ -9,6 +9,10 @@ Suggested HS codes (``row["hs_suggested"]``, the classifier's reading) are kept 
 source's ``hs_codes``: each carries ``suggested: true`` for display, and only those scoring at
 least the match threshold, on a measure whose source gives no HS code, are filterable (in
 ``hs_suggested_codes``), as only those answer an HS subscription (alerts.matching).
+
+Whatever its language, a document also carries Chinese names (``sectors_zh``, ``markets_zh``,
+``hs_names_zh``: its sectors', its markets' and its filterable suggested HS codes'), so that a
+Chinese query such as 玩具 matches an English recall of a toy lexically.
 """
 
 from __future__ import annotations
@@ -60,7 +64,25 @@ def _country_fields(alpha3: str | None, extra: Mapping[str, Any] | None) -> dict
     if alpha3 and alpha3 in rows:
         fields["country_name_en"] = rows[alpha3].name_en
         fields["country_name_zh"] = rows[alpha3].name_zh
+    # Every market's Chinese name is searchable: 沙特阿拉伯 finds a joint GCC notification.
+    fields["markets_zh"] = [rows[code].name_zh for code in markets if code in rows]
     return fields
+
+
+def _sector_names_zh(codes: Iterable[str]) -> list[str]:
+    """The Chinese names of the sectors (a code the taxonomy no longer has keeps no name)."""
+    from classifiers.labels import sector_names
+
+    names = sector_names()
+    return [names[code][0] for code in codes if code in names]
+
+
+def _hs_names_zh(row: Mapping[str, Any], min_score: float | None) -> list[str]:
+    """Chinese names of the suggested HS codes an HS filter finds the measure by (the same rule: the
+    source lists no HS code, score at least the threshold): below it a name is too often wrong."""
+    filterable = set(filterable_suggested_codes(row, min_score))
+    suggested = row.get("hs_suggested") or ()
+    return [str(s["name_zh"]) for s in suggested if str(s["code"]) in filterable and s.get("name_zh")]
 
 
 def _translations(extra: Mapping[str, Any] | None) -> list[dict[str, str]]:
@@ -152,6 +174,8 @@ def measure_document(
         "ics_codes": _strings(row.get("ics_codes")),
         "sectors": sectors,
         "sector_codes": sorted({s["code"] for s in sectors}),
+        "sectors_zh": _sector_names_zh(sorted({s["code"] for s in sectors})),
+        "hs_names_zh": _hs_names_zh(row, hs_min_score),
         "date": _iso(date),
         "distributed_on": _iso(row.get("distributed_on")),
         "published_on": _iso(row.get("published_on")),

@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 # Text fields that may carry Chinese and so get the ``.zh`` sub-field when an analyzer exists.
-CHINESE_FIELDS = ("title", "description", "products", "keywords", "translations.text")
+CHINESE_FIELDS = (
+    "title", "description", "products", "keywords", "translations.text", "sectors_zh", "markets_zh", "hs_names_zh",
+)  # fmt: skip
 # Fields the query API highlights (search.query uses the same tuple).
 HIGHLIGHT_FIELDS = ("title", "title_en", "products", "description", "translations.text", "hazard", "keywords")
 
@@ -64,6 +66,12 @@ def measure_mappings(chinese_analyzer: str | None = None) -> dict[str, Any]:
             "markets": _FACET,
             "country_name_en": _KEYWORD,
             "country_name_zh": _KEYWORD,
+            # Chinese names of what the measure is about, whatever language it is written in, so a
+            # Chinese query finds an English recall lexically: its sectors' names, the names of the
+            # markets it applies in, and the names of HS codes suggested above the match threshold.
+            "sectors_zh": text("sectors_zh"),
+            "markets_zh": text("markets_zh"),
+            "hs_names_zh": text("hs_names_zh"),
             "bri": {"type": "boolean"},
             "eu": {"type": "boolean"},
             "wto_member": {"type": "boolean"},
