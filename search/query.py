@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from search.client import guarded
 from search.mappings import CHINESE_FIELDS, HIGHLIGHT_FIELDS
 from search.names import alias
+from search.understanding import Interpretation, Recognised, interpret
 from tbt_alert.errors import SearchError
 from tbt_alert.settings import Settings
 
@@ -44,7 +45,17 @@ TEXT_FIELDS = {
     "brand": 1.5,
     "measures_taken": 0.5,
     "country_name_en": 1.0,
+    # Chinese names of the measure's sectors, markets and suggested HS codes (search.documents).
+    "sectors_zh": 2.0,
+    "markets_zh": 1.0,
+    "hs_names_zh": 1.0,
 }
+# Understood queries: a measure tagged with the sector the query names outranks one that only
+# shares its words (a BM25 score of a few words is rarely above 10); an HS code or Chinese origin
+# the query names counts less, being a weaker sign of what the reader wants.
+SECTOR_BOOST = 10.0
+HS_BOOST = 5.0
+ORIGIN_BOOST = 3.0
 MAX_RESULT_WINDOW = 10_000  # Elasticsearch's default index.max_result_window
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
 # Sort keys end with the id so that equal dates never make search_after skip or repeat a hit.
@@ -82,6 +93,11 @@ class SearchRequest(BaseModel):
     size: int = Field(default=20, ge=1, le=100)
     search_after: list[Any] | None = None
     as_of: dt.date | None = None  # the day "open for comment" is judged on; default today (UTC)
+    # Query understanding (search.understanding): on, a sector or country the text names also
+    # matches by tag or filters by market; `understand=False` searches the words as they are, and
+    # `ignore` switches off single readings by key ("sector:toys", "country:DEU").
+    understand: bool = True
+    ignore: list[str] = Field(default_factory=list)
 
     @field_validator("countries")
     @classmethod
@@ -135,6 +151,8 @@ class SearchResponse(BaseModel):
     hits: list[SearchHit]
     facets: dict[str, list[FacetBucket]]
     search_after: list[Any] | None = None  # pass back for the next page; None on the last page
+    # What the query was read as (None: no text, or understanding switched off).
+    interpretation: Interpretation | None = None
 
 
 class BulletinHit(BaseModel):
@@ -186,23 +204,68 @@ def hs_match(fields: dict[str, Any], prefix: str | None) -> Literal["declared", 
     return None
 
 
+def _text_query(text: str) -> dict[str, Any]:
+    return {
+        "simple_query_string": {
+            "query": prepare_text(text),
+            "fields": _text_fields(),
+            "default_operator": "and",
+            "lenient": True,
+        }
+    }
+
+
+def interpretation(request: SearchRequest) -> Interpretation | None:
+    """How ``request.q`` is read, or None without text or with understanding off."""
+    if not request.q or not request.understand:
+        return None
+    return interpret(request.q, request.ignore)
+
+
+def _reading(item: Recognised) -> dict[str, Any]:
+    """One recognised thing as a required clause: its tag or code, or its words in any language.
+
+    The reader's own words always stay an alternative, so understanding can only add hits to what
+    the words find; the tag scores above the words (SECTOR_BOOST), so tagged measures come first.
+    """
+    # Each word the reader used for it (充电器, 电子产品) and each glossary form is an alternative.
+    either = [_text_query(words) for words in dict.fromkeys([*item.text.split(), *item.forms])]
+    if item.kind == "sector":
+        either.append({"constant_score": {"filter": {"terms": {"sector_codes": item.codes}}, "boost": SECTOR_BOOST}})
+    elif item.kind == "hs":
+        codes = [hs_filter(code) for code in item.codes]
+        either.append({"constant_score": {"filter": {"bool": {"should": codes}}, "boost": HS_BOOST}})
+    elif item.kind == "origin":
+        either.append({"constant_score": {"filter": {"term": {"origin_china": True}}, "boost": ORIGIN_BOOST}})
+    return {"bool": {"should": either, "minimum_should_match": 1}}
+
+
+def _understood(reading: Interpretation, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The required clauses of an interpreted query; a named country (several: any of them) filters
+    the markets as the country facet does."""
+    must = [_reading(item) for item in reading.items if item.kind != "country"]
+    markets = sorted({code for item in reading.items if item.kind == "country" for code in item.codes})
+    if markets:
+        filters.append({"terms": {"markets": markets}})
+    if reading.free_text:
+        must.append(_text_query(reading.free_text))
+    return must
+
+
+def _text_clauses(request: SearchRequest, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The required clauses of the text: as understood, else the words as they are."""
+    reading = interpretation(request)
+    if reading is not None and reading.applied:
+        return _understood(reading, filters)
+    return [_text_query(request.q)] if request.q else []
+
+
 def build_query(request: SearchRequest) -> dict[str, Any]:
     """The bool query for ``request`` (exposed for tests and the benchmark)."""
     today = request.as_of or dt.datetime.now(dt.UTC).date()
-    must: list[dict[str, Any]] = []
     filters: list[dict[str, Any]] = []
     must_not: list[dict[str, Any]] = []
-    if request.q:
-        must.append(
-            {
-                "simple_query_string": {
-                    "query": prepare_text(request.q),
-                    "fields": _text_fields(),
-                    "default_operator": "and",
-                    "lenient": True,
-                }
-            }
-        )
+    must = _text_clauses(request, filters)
     if request.countries:
         filters.append({"terms": {"markets": request.countries}})
     if request.bri_only:
@@ -343,6 +406,7 @@ def search_measures(client: Elasticsearch, settings: Settings, request: SearchRe
         hits=hits,
         facets=_facets(counted["aggregations"]),
         search_after=last,
+        interpretation=interpretation(request),
     )
 
 
