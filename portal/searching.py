@@ -22,6 +22,7 @@ LIST_PARAMS = {
     "kind": "kinds",
     "language": "languages",
     "risk": "risk_levels",
+    "ignore": "ignore",  # readings of the query switched off one by one ("sector:toys")
 }
 SCALAR_PARAMS = ("q", "hs_prefix", "hs_source", "date_from", "date_to", "sort", "deadline_within_days")
 FLAG_PARAMS = {"bri": "bri_only", "eu": "eu_only", "open": "open_for_comment", "china": "origin_china"}
@@ -47,6 +48,8 @@ def request_values(params: QueryParams, *, page: int | None = None, size: int = 
     for name, field in FLAG_PARAMS.items():
         if params.get(name) in ("1", "true", "on"):
             values[field] = True
+    if params.get("understand") in ("0", "false", "off"):
+        values["understand"] = False  # the words as typed, no sector or country read into them
     year = params.get("year")
     if year and year.isdigit() and len(year) == 4:
         values.setdefault("date_from", dt.date(int(year), 1, 1).isoformat())
@@ -79,6 +82,14 @@ def toggle_url(params: QueryParams, name: str, value: str) -> str:
         if name in ("year", "bri", "open", "eu", "china", "sort"):
             pairs = [(k, v) for k, v in pairs if k != name]
         pairs.append((name, value))
+    return "/search?" + urlencode(pairs)
+
+
+def without_url(params: QueryParams, drop: str | None = None, add: tuple[str, str] | None = None) -> str:
+    """The search URL without the parameter ``drop`` and with ``add``, back to page 1."""
+    pairs = [(k, v) for k, v in params.multi_items() if k not in ("page", drop)]
+    if add:
+        pairs.append(add)
     return "/search?" + urlencode(pairs)
 
 

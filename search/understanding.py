@@ -38,7 +38,7 @@ GLOSSARY_FILE = Path(__file__).resolve().parents[1] / "alerts" / "glossary" / "t
 # Glossary categories that name what a measure is about (measure types and objectives would
 # turn 标准 or 草案 into filters nobody asked for).
 _GLOSSARY_KINDS: Mapping[str, Kind] = {"hazard": "hazard", "product": "term", "term": "term"}
-_KIND_LABELS: Mapping[Kind, str] = {
+KIND_LABELS: Mapping[Kind, str] = {
     "sector": "行业", "country": "国家", "origin": "原产地", "hazard": "危害", "term": "术语", "hs": "HS",
 }  # fmt: skip
 # Regional groups people name in Chinese. GCC: the six member states of the Cooperation Council
@@ -94,7 +94,7 @@ class Recognised(BaseModel):
 
     @property
     def kind_zh(self) -> str:
-        return _KIND_LABELS[self.kind]
+        return KIND_LABELS[self.kind]
 
 
 class Interpretation(BaseModel):

@@ -41,6 +41,18 @@ def register(sub: Any) -> None:
     p.add_argument("--deadline-within", type=int, metavar="DAYS", help="comment deadline in the next DAYS days")
     p.add_argument("--risk", action="append", default=[], help="risk level (serious, high, ...)")
     p.add_argument("--origin-china", action="store_true", help="recalls of products made in China")
+    p.add_argument(
+        "--literal",
+        action="store_true",
+        help="search the words as typed: no sector, country, hazard or HS heading read into them",
+    )
+    p.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="KIND:CODE",
+        help="switch off one reading of the query, as the 已识别 line names it (e.g. country:DEU; repeatable)",
+    )
     p.add_argument("--sort", choices=("relevance", "date", "deadline"), default="relevance")
     p.add_argument("--page", type=int, default=1)
     p.add_argument("--size", type=int, default=10)
@@ -64,7 +76,8 @@ def _search(args: argparse.Namespace) -> int:
             date_from=args.date_from, date_to=args.date_to, open_for_comment=True if args.open_for_comment else None,
             deadline_within_days=args.deadline_within, risk_levels=args.risk,
             origin_china=True if args.origin_china else None, sort=args.sort, page=args.page, size=args.size,
-            search_after=json.loads(args.after) if args.after else None,
+            search_after=json.loads(args.after) if args.after else None, understand=not args.literal,
+            ignore=args.ignore,
         )  # fmt: skip
     except (ValidationError, json.JSONDecodeError) as exc:
         raise SearchError(f"invalid search: {_first_error(exc)}") from None
@@ -76,6 +89,8 @@ def _search(args: argparse.Namespace) -> int:
         return 0
     first = (request.page - 1) * request.size + 1 if request.search_after is None else 1
     print(f"{response.total} measures ({response.took_ms} ms)")
+    for line in _interpretation_lines(response.interpretation):
+        print(line)
     for n, hit in enumerate(response.hits, start=first):
         f = hit.fields
         when = f.get("date", "")[:10]
@@ -102,6 +117,20 @@ def _search(args: argparse.Namespace) -> int:
     if response.search_after:
         print(f"\nnext page: --after '{json.dumps(response.search_after)}'")
     return 0
+
+
+def _interpretation_lines(reading: Any) -> list[str]:
+    """已识别：行业 玩具 · 国家 德国, each reading's key to switch it off, and the words searched as typed."""
+    if reading is None or not reading.items:
+        return []
+    from search.understanding import KIND_LABELS
+
+    readings = " · ".join(f"{KIND_LABELS[i.kind]} {i.label_zh} [{i.key}]" for i in reading.items)
+    lines = [f"已识别 (understood)：{readings}"]
+    if reading.free_text:
+        lines.append(f"其余词语 (other words)：{reading.free_text}")
+    lines.append("按原文检索 (words as typed)：--literal；取消一项 (drop one)：--ignore KIND:CODE")
+    return lines
 
 
 def _hs_lines(fields: dict[str, Any], match: str | None) -> list[str]:

@@ -68,6 +68,13 @@ def api_search(
     risk_level: Annotated[list[Code] | None, Query()] = None,
     origin_china: bool = False,
     sort: Literal["relevance", "date", "deadline"] = "relevance",
+    understand: Annotated[
+        bool, Query(description="false: search the words as typed, without reading sectors or countries into them")
+    ] = True,
+    ignore: Annotated[
+        list[Annotated[str, Query(max_length=200)]] | None,
+        Query(description='readings of the query to switch off, as the response names them ("sector:toys")'),
+    ] = None,
     page: Annotated[int, Query(ge=1, le=500)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
     *,
@@ -90,10 +97,12 @@ def api_search(
         "risk_levels": risk_level or [],
         "origin_china": origin_china,
         "sort": sort,
+        "ignore": ignore or [],
         "page": page,
         "size": size,
     }
     values = {k: v for k, v in values.items() if v not in (None, [], False)}
+    values["understand"] = understand
     if page * size > MAX_RESULT_WINDOW:
         return JSONResponse(
             {"detail": f"page {page} of size {size} is beyond the first {MAX_RESULT_WINDOW} hits; narrow the filters"},

@@ -30,6 +30,7 @@ from portal.searching import (
     page_url,
     request_values,
     toggle_url,
+    without_url,
 )
 from tbt_alert.errors import SearchError, ServiceUnavailable
 
@@ -170,6 +171,31 @@ def suggested_cell(fields: Mapping[str, Any]) -> str:
     return "; ".join(f"{s.code} ({s.score:.2f})" for s in _suggestions(fields))
 
 
+def interpretation_view(params: Any, reading: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What the page says about how it read the query, each reading with a link that drops it,
+    and one that searches the words as typed; with understanding off, a link to switch it back on."""
+    from search.understanding import KIND_LABELS, interpret
+
+    q = params.get("q", "")
+    if params.get("understand") in ("0", "false", "off"):
+        would = interpret(q) if q else None
+        if would is None or not would.applied:
+            return None
+        return {"literal": True, "summary": would.summary_zh(), "redo_url": without_url(params, "understand")}
+    items = (reading or {}).get("items") or []
+    if not items:
+        return None
+    entries = [
+        {
+            "label": f"{KIND_LABELS.get(item['kind'], item['kind'])} {item['label_zh']}",
+            "text": item["text"],
+            "undo_url": toggle_url(params, "ignore", f"{item['kind']}:{item['code']}"),
+        }
+        for item in items
+    ]
+    return {"literal": False, "items": entries, "undo_url": without_url(params, "ignore", ("understand", "0"))}
+
+
 @router.get("/search", dependencies=[Depends(STAFF)])
 def search_page(request: Request) -> Response:
     words = translator(language_of(request))
@@ -209,6 +235,7 @@ def search_page(request: Request) -> Response:
             "prev_url": page_url(request.query_params, current - 1) if current > 1 else None,
             "next_url": page_url(request.query_params, current + 1) if current < last else None,
             "sort_urls": {s: toggle_url(request.query_params, "sort", s) for s in ("relevance", "date", "deadline")},
+            "interpretation": interpretation_view(request.query_params, as_dict(result.get("interpretation"))),
         }
     )
     return page(request, "search.html", context)
