@@ -35,9 +35,9 @@ from pydantic import BaseModel, Field
 Kind = Literal["sector", "country", "origin", "hazard", "term", "hs"]
 
 GLOSSARY_FILE = Path(__file__).resolve().parents[1] / "alerts" / "glossary" / "terms.yml"
-# Glossary categories that name what a measure is about (measure types and objectives would
-# turn 标准 or 草案 into filters nobody asked for).
-_GLOSSARY_KINDS: Mapping[str, Kind] = {"hazard": "hazard", "product": "term", "term": "term"}
+# Glossary categories read as words in every language (召回 also finds "recall", "rappel"); objectives
+# are left out: 食品安全 would be read as the objective and lose the food sector.
+_GLOSSARY_KINDS: Mapping[str, Kind] = {"hazard": "hazard", "product": "term", "term": "term", "measure": "term"}
 KIND_LABELS: Mapping[Kind, str] = {
     "sector": "行业", "country": "国家", "origin": "原产地", "hazard": "危害", "term": "术语", "hs": "HS",
 }  # fmt: skip
@@ -233,7 +233,8 @@ def _hs_surfaces(zh: _Table) -> None:
     parts: dict[str, list[str]] = {}
     for code, name in load_catalogue().items():
         for part in {name.name_zh, *re.split(r"[；;，,、：:（）()\s]+", name.name_zh)}:
-            if len(part) >= _HS_MIN_CHARS and _CJK.fullmatch(part):
+            # 其他… (other …) names only mean something under their heading.
+            if len(part) >= _HS_MIN_CHARS and _CJK.fullmatch(part) and not part.startswith("其他"):
                 parts.setdefault(part, []).append(code)
     for part, codes in parts.items():
         if len(codes) <= _HS_MAX_CODES and part not in zh:
