@@ -61,3 +61,15 @@ def test_api_has_no_server_errors(portal_app: Any, portal_env: PortalEnv) -> Non
             case.call_and_validate(headers=headers, checks=[not_a_server_error])
 
         run()
+
+
+def test_api_search_reports_its_reading(portal_app: Any, portal_env: PortalEnv) -> None:
+    headers = {"X-API-Key": portal_env.api_keys["staff"]}
+    with TestClient(portal_app) as client:
+        understood = client.get("/api/search", params={"q": "玩具"}, headers=headers).json()
+        literal = client.get("/api/search", params={"q": "玩具", "understand": "false"}, headers=headers).json()
+        dropped = client.get("/api/search", params={"q": "玩具", "ignore": "sector:toys"}, headers=headers).json()
+    assert [i["code"] for i in understood["interpretation"]["items"]] == ["toys"]
+    assert literal["interpretation"] is None
+    assert dropped["interpretation"]["items"] == []
+    assert dropped["interpretation"]["free_text"] == "玩具"

@@ -128,3 +128,23 @@ def test_analyst_generates_and_opens_a_report(client_as: Callable[[str | None], 
     assert html.status_code == 200
     assert "script-src" not in html.headers["content-security-policy"]
     assert "2025-12" in analyst.get("/reports").text
+
+
+def test_search_shows_its_reading_of_the_query_with_undo_links(client_as: Callable[[str | None], TestClient]) -> None:
+    client = client_as("staff")
+    html = client.get("/search", params={"q": "德国 玩具"}).text
+    assert 'id="interpretation"' in html
+    assert "已识别" in html
+    assert "国家 德国" in html
+    assert "行业 玩具" in html
+    undo_country = "/search?q=%E5%BE%B7%E5%9B%BD+%E7%8E%A9%E5%85%B7&amp;ignore=country%3ADEU"
+    undo_all = "/search?q=%E5%BE%B7%E5%9B%BD+%E7%8E%A9%E5%85%B7&amp;understand=0"
+    assert undo_country in html
+    assert undo_all in html
+    without_country = client.get(undo_country.replace("&amp;", "&")).text
+    assert "行业 玩具" in without_country
+    assert "国家 德国" not in without_country
+    literal = client.get(undo_all.replace("&amp;", "&")).text
+    assert "已按原文检索" in literal
+    assert "已识别" not in literal
+    assert "/search?q=%E5%BE%B7%E5%9B%BD+%E7%8E%A9%E5%85%B7" in literal  # the way back to the understood search

@@ -50,3 +50,24 @@ def test_bad_input_and_unreachable_cluster_are_one_line_errors(
     err = capsys.readouterr().err
     assert "unreachable" in err
     assert "Traceback" not in err
+
+
+def test_search_reports_how_it_read_the_query(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["index", "rebuild"]) == 0
+    capsys.readouterr()
+    assert main(["search", "俄罗斯 玩具", "--json"]) == 0
+    response = json.loads(capsys.readouterr().out)
+    assert [(i["kind"], i["code"], i["label_zh"]) for i in response["interpretation"]["items"]] == [
+        ("country", "RUS", "俄罗斯"),
+        ("sector", "toys", "玩具"),
+    ]
+    assert main(["search", "玩具"]) == 0
+    out = capsys.readouterr().out
+    assert "已识别 (understood)：行业 玩具 [sector:toys]" in out
+    assert "--literal" in out
+    assert main(["search", "玩具", "--literal", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["interpretation"] is None
+    assert main(["search", "俄罗斯 玩具", "--ignore", "country:RUS", "--json"]) == 0
+    reading = json.loads(capsys.readouterr().out)["interpretation"]
+    assert [i["code"] for i in reading["items"]] == ["toys"]
+    assert reading["free_text"] == "俄罗斯"
