@@ -214,9 +214,13 @@ def _glossary_surfaces(zh: _Table, en: _Table) -> None:
         for table, surface in surfaces:
             if not surface:
                 continue
-            if surface in table:
-                # A sector word the glossary also knows (邻苯二甲酸酯) stays a sector reading and
-                # gains the glossary's words in other languages, so it matches untagged text too.
+            if surface in table and kind == "hazard":
+                # A hazard (镉, 邻苯二甲酸酯) is more specific than the sector that lists it as a keyword:
+                # the reader wants measures on cadmium, not every chemicals measure.
+                table[surface] = [entry, *(e for e in table[surface] if e.kind != "sector")]
+            elif surface in table:
+                # A product word of a sector (玩具) stays a sector reading and gains the glossary's
+                # words in other languages, so it matches untagged text too.
                 table[surface] = [
                     dataclasses.replace(e, forms=entry.forms) if e.kind == "sector" and not e.forms else e
                     for e in table[surface]

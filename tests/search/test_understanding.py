@@ -125,3 +125,9 @@ def test_build_query_without_understanding_searches_the_words() -> None:
     literal = build_query(SearchRequest(q="德国 玩具", understand=False))["bool"]
     (words,) = literal["must"]
     assert words["simple_query_string"]["query"] == '"德国" "玩具"'
+
+
+def test_a_hazard_is_read_before_the_sector_that_lists_it() -> None:
+    # 镉 and 邻苯二甲酸酯 are chemicals keywords too; the reader wants cadmium, not every chemicals measure.
+    assert _keys("镉") == ["hazard:cadmium"]
+    assert _keys("邻苯二甲酸酯 玩具") == ["hazard:phthalates", "sector:toys"]
