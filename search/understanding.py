@@ -203,7 +203,15 @@ def _country_surfaces(zh: _Table) -> None:
                 _add(zh, surface, _Entry("country", row.alpha3, row.name_zh, (row.alpha3,)))
 
 
-def _glossary_surfaces(zh: _Table, en: _Table) -> None:
+def _glossary_surfaces(zh: _Table, en: _Table) -> dict[str, tuple[str, ...]]:
+    """Adds the glossary's words; returns, per sector, the words in other languages of the glossary
+    product that names it (toys: toy*, jouet*, игрушк*), which every reading of the sector then carries."""
+    from classifiers.taxonomy import load_taxonomy
+
+    # Only a product that *is* the sector speaks for all of it: its id is the sector's code (toys,
+    # batteries) or its Chinese is the sector's own name (食品); 涂料 (paints) does not speak for chemicals.
+    names = {s.code: {s.code, *_sector_heads(s.name_zh)} for s in load_taxonomy().sectors}
+    sector_forms: dict[str, tuple[str, ...]] = {}
     for raw in _glossary():
         kind = _GLOSSARY_KINDS.get(str(raw.get("category")))
         if kind is None or not raw.get("zh"):
@@ -221,12 +229,31 @@ def _glossary_surfaces(zh: _Table, en: _Table) -> None:
             elif surface in table:
                 # A product word of a sector (玩具) stays a sector reading and gains the glossary's
                 # words in other languages, so it matches untagged text too.
+                for e in table[surface]:
+                    if (
+                        e.kind == "sector"
+                        and raw.get("category") == "product"
+                        and {str(raw["id"]), str(raw["zh"])} & names.get(e.code, set())
+                    ):
+                        sector_forms.setdefault(e.code, entry.forms)
                 table[surface] = [
                     dataclasses.replace(e, forms=entry.forms) if e.kind == "sector" and not e.forms else e
                     for e in table[surface]
                 ]
             else:
                 _add(table, surface, entry)
+    return sector_forms
+
+
+def _with_sector_forms(table: _Table, sector_forms: Mapping[str, tuple[str, ...]]) -> None:
+    """Every word of a sector (锂电池, not only 电池) carries the glossary's words for the sector."""
+    for surface, entries in table.items():
+        table[surface] = [
+            dataclasses.replace(e, forms=sector_forms[e.code])
+            if e.kind == "sector" and not e.forms and e.code in sector_forms
+            else e
+            for e in entries
+        ]
 
 
 def _hs_surfaces(zh: _Table) -> None:
@@ -254,7 +281,9 @@ def vocabulary() -> _Vocabulary:
     # HS names last (only where nothing else reads the words).
     _sector_surfaces(zh, en)
     _country_surfaces(zh)
-    _glossary_surfaces(zh, en)
+    sector_forms = _glossary_surfaces(zh, en)
+    _with_sector_forms(zh, sector_forms)
+    _with_sector_forms(en, sector_forms)
     _hs_surfaces(zh)
     frozen_zh = {k: _merged_sectors(v) for k, v in zh.items()}
     frozen_en = {k: _merged_sectors(v) for k, v in en.items()}

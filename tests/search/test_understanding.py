@@ -131,3 +131,11 @@ def test_a_hazard_is_read_before_the_sector_that_lists_it() -> None:
     # 镉 and 邻苯二甲酸酯 are chemicals keywords too; the reader wants cadmium, not every chemicals measure.
     assert _keys("镉") == ["hazard:cadmium"]
     assert _keys("邻苯二甲酸酯 玩具") == ["hazard:phthalates", "sector:toys"]
+
+
+def test_a_sector_carries_the_words_of_the_glossary_product_that_is_the_sector() -> None:
+    # 锂电池 finds battery recalls in English and French even where nobody tagged them batteries.
+    (batteries,) = interpret("锂电池").items
+    assert {"batter*", "batterie*"} <= set(batteries.forms)
+    # 涂料 (paints) is a chemicals keyword but does not speak for the whole sector.
+    assert interpret("化学品").items[0].forms == []
