@@ -172,26 +172,27 @@ def suggested_cell(fields: Mapping[str, Any]) -> str:
 
 
 def interpretation_view(params: Any, reading: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """What the page says about how it read the query, each reading with a link that drops it,
-    and one that searches the words as typed; with understanding off, a link to switch it back on."""
+    """What the page says about how it read the query: each reading with a link that drops it, the
+    dropped ones with a link that restores them, and one link that searches the words as typed; with
+    understanding off, a link to switch it back on."""
     from search.understanding import KIND_LABELS, interpret
 
     q = params.get("q", "")
-    if params.get("understand") in ("0", "false", "off"):
-        would = interpret(q) if q else None
-        if would is None or not would.applied:
-            return None
-        return {"literal": True, "summary": would.summary_zh(), "redo_url": without_url(params, "understand")}
-    items = (reading or {}).get("items") or []
-    if not items:
+    would = interpret(q) if q else None
+    if would is None or not would.applied:
         return None
+    if params.get("understand") in ("0", "false", "off"):
+        return {"literal": True, "summary": would.summary_zh(), "redo_url": without_url(params, "understand")}
+    active = {f"{item['kind']}:{item['code']}" for item in (reading or {}).get("items") or []}
     entries = [
         {
-            "label": f"{KIND_LABELS.get(item['kind'], item['kind'])} {item['label_zh']}",
-            "text": item["text"],
-            "undo_url": toggle_url(params, "ignore", f"{item['kind']}:{item['code']}"),
+            "label": f"{KIND_LABELS[item.kind]} {item.label_zh}",
+            "text": item.text,
+            "active": item.key in active,
+            # The same toggle drops a reading and, clicked again, restores it.
+            "url": toggle_url(params, "ignore", item.key),
         }
-        for item in items
+        for item in would.items
     ]
     return {"literal": False, "items": entries, "undo_url": without_url(params, "ignore", ("understand", "0"))}
 
