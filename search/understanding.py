@@ -311,7 +311,10 @@ def _merged_sectors(entries: list[_Entry]) -> tuple[_Entry, ...]:
 
 
 def _match_cjk(run: str, whole_word: bool, vocab: _Vocabulary) -> tuple[list[tuple[str, _Entry]], list[str]]:
-    """Greedy longest matches in one run of Chinese characters: (surface, entry) pairs, leftovers."""
+    """Greedy longest matches in one run of Chinese characters: (words, entry) pairs, leftovers.
+
+    A single character left beside a recognised word modifies it (电 in 电烤箱, 童 in 童玩具) and belongs
+    to it: searched on its own it would have to appear in the measure, a phrase of one character."""
     found: list[tuple[str, _Entry]] = []
     rest: list[str] = []
     pending = ""
@@ -325,18 +328,23 @@ def _match_cjk(run: str, whole_word: bool, vocab: _Vocabulary) -> tuple[list[tup
             pending += run[i]
             i += 1
             continue
-        if pending:
+        start = i
+        if len(pending) == 1:
+            start -= 1
+        elif pending:
             rest.append(pending)
-            pending = ""
+        pending = ""
         end = i + size
         # A generic head after a recognised word is part of it (电子产品 is 电子, not 电子 + 产品).
         head = next((h for h in _GENERIC_HEADS if run.startswith(h, end)), None)
         if head and run[i:end] not in _GENERIC_HEADS:
             end += len(head)
-        for entry in vocab.zh[surface]:
-            found.append((run[i:end], entry))
+        found += [(run[start:end], entry) for entry in vocab.zh[surface]]
         i = end
-    if pending:
+    if len(pending) == 1 and found:
+        last = found[-1][0]
+        found = [(words + pending if words == last else words, entry) for words, entry in found]
+    elif pending:
         rest.append(pending)
     return found, rest
 

@@ -139,3 +139,10 @@ def test_a_sector_carries_the_words_of_the_glossary_product_that_is_the_sector()
     assert {"batter*", "batterie*"} <= set(batteries.forms)
     # 涂料 (paints) is a chemicals keyword but does not speak for the whole sector.
     assert interpret("化学品").items[0].forms == []
+
+
+def test_a_single_character_beside_a_recognised_word_belongs_to_it() -> None:
+    reading = interpret("电烤箱")
+    assert [(item.key, item.text) for item in reading.items] == [("sector:household_appliances", "电烤箱")]
+    assert reading.free_text == ""  # 电 alone would have to appear in the measure
+    assert interpret("阻燃玩具").free_text == "阻燃"  # two characters are a word of their own
