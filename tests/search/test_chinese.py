@@ -7,6 +7,7 @@ from typing import Any
 
 from schema.ids import measure_id
 from search.documents import measure_document
+from search.lifecycle import rebuild_index
 from search.names import alias
 from search.query import SearchRequest, search_measures
 from tbt_alert.countries import applicable_countries
@@ -97,3 +98,19 @@ def test_hs_names_above_the_threshold_only_and_never_beside_declared_codes() -> 
     assert measure_document(_row(hs_suggested=SUGGESTED), hs_min_score=None)["hs_names_zh"] == []
     declared = measure_document(_row(hs_suggested=SUGGESTED, hs_codes=["3210"]), hs_min_score=0.5)
     assert declared["hs_names_zh"] == []
+
+
+def test_a_chinese_hs_name_finds_the_measure_it_was_suggested_for(
+    es: Any, search_env: SearchEnv, make_settings: Any
+) -> None:
+    from tests.search.test_hs_suggested import _suggest, _with_min_score
+
+    env = _with_min_score(search_env, make_settings)
+    ids = env.ids
+    _suggest(env.engine, ids)
+    rebuild_index(env.settings, client=es)
+    # 851660 电烤箱…: suggested for 13117 at 0.72 (above 0.5) and for 18218 at 0.30 (below).
+    assert _ids(env, es, q="电烤箱", understand=False) == {ids["13117"]}
+    assert _ids(env, es, q="烹饪器具", understand=False) == {ids["18218"]}  # 732111 at 0.81
+    # crn:25_03831 lists HS 3210 itself: its suggestion 851671 (电热水壶…) is not searched.
+    assert ids["crn:25_03831"] not in _ids(env, es, q="咖啡壶", understand=False)
