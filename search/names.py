@@ -14,8 +14,9 @@ import re
 from tbt_alert.settings import Settings
 
 # Bump when a mapping changes: `index update` rebuilds a live index of an older version (a strict
-# mapping would refuse the new fields). 3: suggested HS codes (hs_suggested, hs_suggested_codes).
-MAPPING_VERSION = 3
+# mapping would refuse the new fields). 3: suggested HS codes (hs_suggested, hs_suggested_codes);
+# 4: the sentence vector (dense retrieval).
+MAPPING_VERSION = 4
 KINDS = ("measures", "bulletins")
 
 
