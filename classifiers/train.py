@@ -32,6 +32,7 @@ from classifiers.language import ENGLISH, LANGUAGE_GROUPS, language_group
 from classifiers.lexical import fit_lexical, fit_per_sector_logistic
 from classifiers.model_build import read_manifest
 from classifiers.neighbours import LabelledNeighbours
+from classifiers.language_means import fit_means, save_means
 from classifiers.nomenclature import nomenclature_records
 from classifiers.taxonomy import CROSS_SECTOR, Taxonomy, load_taxonomy
 from classifiers.training_data import LabelledRecord, labelled_records, multilingual_records
@@ -362,6 +363,8 @@ def train(
     )
     result = fit_head(records, vectors, taxonomy, precision=precision, manifest=read_manifest(encoder_path) or {})
     result.head.save(out)
+    # The same records' vectors give each language's mean, which search takes out of every vector.
+    save_means(out, *fit_means([r.language for r in records], vectors))
     log.info("head saved to %s (validation micro-F1 %.4f)", out, result.val_micro_f1)
     return result
 
