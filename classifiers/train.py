@@ -29,10 +29,10 @@ from classifiers.encoder import INT8_SCHEME, Encoder
 from classifiers.head import HEAD_DIR, NO_FALLBACK, GroupCalibration, Head, weighted_mix
 from classifiers.keywords import KeywordRules, keyword_rules
 from classifiers.language import ENGLISH, LANGUAGE_GROUPS, language_group
+from classifiers.language_means import fit_means, save_means
 from classifiers.lexical import fit_lexical, fit_per_sector_logistic
 from classifiers.model_build import read_manifest
 from classifiers.neighbours import LabelledNeighbours
-from classifiers.language_means import fit_means, save_means
 from classifiers.nomenclature import nomenclature_records
 from classifiers.taxonomy import CROSS_SECTOR, Taxonomy, load_taxonomy
 from classifiers.training_data import LabelledRecord, labelled_records, multilingual_records
