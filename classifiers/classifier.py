@@ -70,6 +70,9 @@ class Reading:
 
     sectors: list[SectorPrediction]
     hs_suggested: list[HsSuggestion]
+    # The record's sentence vector (unit length), for the search index's dense retrieval; None
+    # in rules mode or for a record without text.
+    vector: np.ndarray | None = None
 
 
 def _text_field(record: Mapping[str, Any], name: str) -> str:
@@ -182,6 +185,16 @@ class Classifier:
             version = f"tax{self.taxonomy.version}-head{self.head.meta.get('weights_sha256_10', 'x')[:8]}"
             return version + (f"-hs{self.hs_index.version}" if self.hs_index is not None else "")
         return f"tax{self.taxonomy.version}-rules"
+
+    @property
+    def encoder_version(self) -> str | None:
+        """Names the sentence vectors' space (encoder weights, precision, int8 scheme); None
+        without an encoder. Vectors of another space are never compared with these."""
+        if self.head is None or self.encoder is None:
+            return None
+        meta = self.head.meta
+        parts = (str(meta.get("encoder_model_sha256", "x"))[:12], self.head.precision, meta.get("encoder_int8_scheme"))
+        return "e5s-" + "-".join(str(p) for p in parts if p)
 
     # --- taggers ---------------------------------------------------------------------
 
@@ -305,7 +318,10 @@ class Classifier:
         if parts is not None and self.hs_index is not None:
             languages = [str(r.get("language") or "") or None for r in records]
             suggested = self.hs_index.suggest(parts.vectors, languages, texts)
-        return [Reading(sectors, hs) for sectors, hs in zip(results, suggested, strict=True)]
+        vectors: list[np.ndarray | None] = [None] * len(records)
+        if parts is not None:
+            vectors = [parts.vectors[i] if texts[i] else None for i in range(len(records))]
+        return [Reading(sec, hs, vec) for sec, hs, vec in zip(results, suggested, vectors, strict=True)]
 
     @staticmethod
     def _chemical_hazard(

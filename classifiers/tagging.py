@@ -20,7 +20,8 @@ from sqlalchemy import delete, func, or_, select
 from classifiers.classifier import Classifier, classifier_from_settings
 from classifiers.language import detect_language
 from schema.engine import engine_scope, session_scope
-from schema.models import Measure, SectorTag, SuggestedHsCode
+from schema.models import Measure, MeasureVector, SectorTag, SuggestedHsCode
+from schema.vectors import pack_vector
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -70,6 +71,7 @@ def tag_pending(
     """Tag pending measures with ``classifier``; the building block of :func:`classify_pending`."""
     started = time.monotonic()
     version = classifier.version
+    encoder_version = classifier.encoder_version
     tagged = written = suggested = 0
     while limit is None or tagged < limit:
         size = batch_size if limit is None else min(batch_size, limit - tagged)
@@ -84,6 +86,7 @@ def tag_pending(
             )
             # Suggestions belong to the classifier version as the tags do: a new version replaces both.
             session.execute(delete(SuggestedHsCode).where(SuggestedHsCode.measure_id.in_(ids)))
+            session.execute(delete(MeasureVector).where(MeasureVector.measure_id.in_(ids)))
             for measure, reading in zip(measures, readings, strict=True):
                 for pred in reading.sectors:
                     session.add(
@@ -98,6 +101,16 @@ def tag_pending(
                     )
                     written += 1
                 suggested += _add_suggestions(session, measure.id, reading.hs_suggested, version)
+                if reading.vector is not None and encoder_version is not None:
+                    # Kept for the search index's dense field (issue 21): made once, here.
+                    session.add(
+                        MeasureVector(
+                            measure_id=measure.id,
+                            encoder_version=encoder_version,
+                            dims=int(reading.vector.shape[0]),
+                            vector=pack_vector(reading.vector),
+                        )
+                    )
                 measure.tagged_version = version
                 if not measure.language:
                     measure.language = detect_language(measure.title or measure.description)

@@ -29,6 +29,7 @@ from classifiers.encoder import INT8_SCHEME, Encoder
 from classifiers.head import HEAD_DIR, NO_FALLBACK, GroupCalibration, Head, weighted_mix
 from classifiers.keywords import KeywordRules, keyword_rules
 from classifiers.language import ENGLISH, LANGUAGE_GROUPS, language_group
+from classifiers.language_means import fit_means, save_means
 from classifiers.lexical import fit_lexical, fit_per_sector_logistic
 from classifiers.model_build import read_manifest
 from classifiers.neighbours import LabelledNeighbours
@@ -362,6 +363,8 @@ def train(
     )
     result = fit_head(records, vectors, taxonomy, precision=precision, manifest=read_manifest(encoder_path) or {})
     result.head.save(out)
+    # The same records' vectors give each language's mean, which search takes out of every vector.
+    save_means(out, *fit_means([r.language for r in records], vectors))
     log.info("head saved to %s (validation micro-F1 %.4f)", out, result.val_micro_f1)
     return result
 

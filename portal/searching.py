@@ -24,7 +24,16 @@ LIST_PARAMS = {
     "risk": "risk_levels",
     "ignore": "ignore",  # readings of the query switched off one by one ("sector:toys")
 }
-SCALAR_PARAMS = ("q", "hs_prefix", "hs_source", "date_from", "date_to", "sort", "deadline_within_days")
+SCALAR_PARAMS = (
+    "q",
+    "hs_prefix",
+    "hs_source",
+    "date_from",
+    "date_to",
+    "sort",
+    "deadline_within_days",
+    "retrieval",  # hybrid (default), bm25 or dense
+)
 FLAG_PARAMS = {"bri": "bri_only", "eu": "eu_only", "open": "open_for_comment", "china": "origin_china"}
 PAGE_SIZE = 20
 # Elasticsearch's index.max_result_window (search.query pages with from/size up to it).

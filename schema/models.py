@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -218,6 +219,19 @@ class SuggestedHsCode(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     measure: Mapped[Measure] = relationship(back_populates="hs_suggestions")
+
+
+class MeasureVector(Base):
+    """A measure's sentence vector, made when it is tagged: the search index's dense field is
+    rebuilt from here, never by re-running the encoder over every measure."""
+
+    __tablename__ = "measure_vectors"
+
+    measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id", ondelete="CASCADE"), primary_key=True)
+    encoder_version: Mapped[str] = mapped_column(String(64))  # the vectors' space (Classifier.encoder_version)
+    dims: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float16, little-endian: 768 bytes for 384 dims
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class CrawlRun(Base):

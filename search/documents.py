@@ -21,6 +21,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from search.mappings import VECTOR_DIMS
 from tbt_alert.countries import applicable_countries
 from tbt_alert.countries import country as country_row
 
@@ -196,9 +197,17 @@ def measure_document(
         "url": row.get("url"),
         "documents": [{"language": lang, "url": url} for lang, url in sorted(documents.items())],
         "tagged_version": row.get("tagged_version"),
+        # The sentence vector made at tagging (dense retrieval); only of the encoder's size.
+        "vector": _vector(row.get("vector")),
     }
     # Absent values stay absent, so `exists` queries and missing-last sorts mean what they say.
     return {k: v for k, v in doc.items() if v is not None}
+
+
+def _vector(value: Sequence[float] | None) -> list[float] | None:
+    if value is None or len(value) != VECTOR_DIMS:
+        return None
+    return [float(x) for x in value]
 
 
 def bulletin_document(

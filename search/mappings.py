@@ -19,6 +19,9 @@ CHINESE_FIELDS = (
 # Fields the query API highlights (search.query uses the same tuple).
 HIGHLIGHT_FIELDS = ("title", "title_en", "products", "description", "translations.text", "hazard", "keywords")
 
+# The multilingual encoder's vector size (multilingual-e5-small): the dense field's dimensions.
+VECTOR_DIMS = 384
+
 _KEYWORD = {"type": "keyword"}
 # Facet fields: their global ordinals are built at refresh, not by the first search after it.
 _FACET = {"type": "keyword", "eager_global_ordinals": True}
@@ -51,6 +54,8 @@ def measure_mappings(chinese_analyzer: str | None = None) -> dict[str, Any]:
 
     return {
         "dynamic": "strict",
+        # The vector is searched, never shown: kept out of every hit's source.
+        "_source": {"excludes": ["vector"]},
         "properties": {
             "id": _KEYWORD,
             "source": _KEYWORD,
@@ -104,6 +109,8 @@ def measure_mappings(chinese_analyzer: str | None = None) -> dict[str, Any]:
                 },
             },
             "hs_suggested_codes": _KEYWORD,
+            # The measure's sentence vector (made once, at tagging): kNN retrieval across languages.
+            "vector": {"type": "dense_vector", "dims": VECTOR_DIMS, "index": True, "similarity": "cosine"},
             "ics_codes": _KEYWORD,
             # Sectors: nested keeps code, score and method of one tag together (toys >= 0.8
             # must not match a measure tagged toys 0.3 and textiles 0.9); sector_codes is the

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -98,6 +99,9 @@ class SearchRequest(BaseModel):
     # `ignore` switches off single readings by key ("sector:toys", "country:DEU").
     understand: bool = True
     ignore: list[str] = Field(default_factory=list)
+    # hybrid: BM25 and the query's sentence vector fused (a Chinese query finds English measures);
+    # bm25: words only; dense: the vector only. Without an encoder, hybrid is BM25.
+    retrieval: Literal["hybrid", "bm25", "dense"] = "hybrid"
 
     @field_validator("countries")
     @classmethod
@@ -153,6 +157,11 @@ class SearchResponse(BaseModel):
     search_after: list[Any] | None = None  # pass back for the next page; None on the last page
     # What the query was read as (None: no text, or understanding switched off).
     interpretation: Interpretation | None = None
+    # What answered: bm25, dense or hybrid (bm25 where no query vector could be made).
+    retrieval: str = "bm25"
+    # How many hits can be paged: the fused list's length in relevance order with a query vector
+    # (at most two WINDOWs); None: up to Elasticsearch's result window.
+    pageable: int | None = None
 
 
 class BulletinHit(BaseModel):
@@ -260,6 +269,13 @@ def _text_clauses(request: SearchRequest, filters: list[dict[str, Any]]) -> list
     return [_text_query(request.q)] if request.q else []
 
 
+def filter_query(request: SearchRequest) -> dict[str, Any]:
+    """The request's filters without its words (the kNN search's filter), but with the filters the
+    words imply: a country the query names holds for the nearest measures too."""
+    query = build_query(request)["bool"]
+    return {"bool": {**query, "must": [{"match_all": {}}]}}
+
+
 def build_query(request: SearchRequest) -> dict[str, Any]:
     """The bool query for ``request`` (exposed for tests and the benchmark)."""
     today = request.as_of or dt.datetime.now(dt.UTC).date()
@@ -329,15 +345,29 @@ def _facets(aggs: dict[str, Any]) -> dict[str, list[FacetBucket]]:
     return facets
 
 
-def search_bodies(request: SearchRequest) -> tuple[dict[str, Any], dict[str, Any]]:
+def with_nearest(query: dict[str, Any], nearest: Sequence[str], *, words: bool = True) -> dict[str, Any]:
+    """``query`` widened to the measures nearest the query's vector: its text clause OR their ids
+    (``words=False``: their ids instead of it); its filters still hold for every hit."""
+    clause = query["bool"]
+    ids = {"ids": {"values": list(nearest)}}
+    must = [{"bool": {"should": [*clause["must"], ids], "minimum_should_match": 1}}] if words else [ids]
+    return {"bool": {**clause, "must": must}}
+
+
+def search_bodies(
+    request: SearchRequest, nearest: Sequence[str] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The two requests one search sends together (msearch): the page of hits, and total + facets.
 
     Split because the facet request has ``size: 0``, which Elasticsearch's shard request cache
     keeps until the next refresh: the same filters asked again (a landing page, a facet click
-    back) cost nothing, and the hit request skips counting.
+    back) cost nothing, and the hit request skips counting. ``nearest``: the ids of the measures
+    nearest the query's vector, which the hits (sorted by date or deadline) and the facets take in.
     """
     today = request.as_of or dt.datetime.now(dt.UTC).date()
     query = build_query(request)
+    if nearest is not None:
+        query = with_nearest(query, nearest, words=request.retrieval != "dense")
     hits: dict[str, Any] = {
         "query": query,
         "sort": _SORTS[request.sort],
@@ -374,31 +404,62 @@ def _answer(response: dict[str, Any], name: str) -> dict[str, Any]:
     raise SearchError(f"Elasticsearch refused to search the measures: {reason} (HTTP {response.get('status')})")
 
 
+def _hit(hit: dict[str, Any], request: SearchRequest, today: dt.date, score: float | None = None) -> SearchHit:
+    source = hit["_source"]
+    deadline = source.get("comment_deadline")
+    return SearchHit(
+        id=hit["_id"],
+        score=hit.get("_score") if score is None else score,
+        fields=source,
+        highlights=hit.get("highlight", {}),
+        open_for_comment=bool(deadline and dt.date.fromisoformat(deadline[:10]) >= today),
+        sort=hit.get("sort", []),
+        hs_match=hs_match(source, request.hs_prefix),
+    )
+
+
 def search_measures(client: Elasticsearch, settings: Settings, request: SearchRequest) -> SearchResponse:
-    """Run ``request`` against the live measures index."""
-    today = request.as_of or dt.datetime.now(dt.UTC).date()
+    """Run ``request`` against the live measures index: BM25, and with a query text (unless
+    ``retrieval='bm25'``) the measures nearest its sentence vector, fused by reciprocal rank."""
     name = alias(settings, "measures")
-    hits_body, facets_body = search_bodies(request)
+    vector = None
+    if request.q and request.retrieval != "bm25":
+        from search.dense import query_vector
+
+        vector = query_vector(settings, request.q)
+        if vector is None and request.retrieval == "dense":
+            raise SearchError(
+                "dense retrieval needs the encoder and the model mode: run `tbt-alert model build` "
+                "(TBT_CLASSIFIER_MODE=model), or search with retrieval=bm25"
+            )
+    if vector is None:
+        return _run(client, settings, request, name, None)
+    from search.dense import WINDOW, knn_clause
+
+    filters_only = filter_query(request)
+    with guarded(settings, "search the measures"):
+        found = client.msearch(searches=[{"index": name}, {"knn": knn_clause(vector, filters_only), "size": WINDOW}])
+    nearest = _answer(found["responses"][0], name)
+    knn_hits = {hit["_id"]: hit for hit in nearest["hits"]["hits"]}
+    if request.sort != "relevance":
+        # Sorted by date or deadline: every word match and the nearest measures, in that order.
+        response = _run(client, settings, request, name, list(knn_hits))
+        return response.model_copy(update={"retrieval": request.retrieval})
+    return _fused(client, settings, request, name, knn_hits, nearest["took"])
+
+
+def _run(
+    client: Elasticsearch, settings: Settings, request: SearchRequest, name: str, nearest: list[str] | None
+) -> SearchResponse:
+    """The page of hits in Elasticsearch's own order (BM25 score, date or deadline) and the facets."""
+    today = request.as_of or dt.datetime.now(dt.UTC).date()
+    hits_body, facets_body = search_bodies(request, nearest)
     with guarded(settings, "search the measures"):
         found = client.msearch(
             searches=[{"index": name}, hits_body, {"index": name, "request_cache": True}, facets_body]
         )
     page, counted = (_answer(r, name) for r in found["responses"])
-    hits = []
-    for hit in page["hits"]["hits"]:
-        source = hit["_source"]
-        deadline = source.get("comment_deadline")
-        hits.append(
-            SearchHit(
-                id=hit["_id"],
-                score=hit.get("_score"),
-                fields=source,
-                highlights=hit.get("highlight", {}),
-                open_for_comment=bool(deadline and dt.date.fromisoformat(deadline[:10]) >= today),
-                sort=hit.get("sort", []),
-                hs_match=hs_match(source, request.hs_prefix),
-            )
-        )
+    hits = [_hit(hit, request, today) for hit in page["hits"]["hits"]]
     last = hits[-1].sort if hits and len(hits) == request.size else None
     return SearchResponse(
         total=counted["hits"]["total"]["value"],
@@ -406,6 +467,50 @@ def search_measures(client: Elasticsearch, settings: Settings, request: SearchRe
         hits=hits,
         facets=_facets(counted["aggregations"]),
         search_after=last,
+        interpretation=interpretation(request),
+    )
+
+
+def _fused(
+    client: Elasticsearch,
+    settings: Settings,
+    request: SearchRequest,
+    name: str,
+    knn_hits: dict[str, dict[str, Any]],
+    knn_took: int,
+) -> SearchResponse:
+    """Relevance order with a query vector: the BM25 list and the nearest list fused by reciprocal
+    rank, paged in the application (``search_after`` is ``["rrf", offset]``); facets and total
+    count every word match and every nearest measure."""
+    from search.dense import WINDOW, fuse
+
+    today = request.as_of or dt.datetime.now(dt.UTC).date()
+    lexical_body, _ = search_bodies(request.model_copy(update={"search_after": None, "page": 1}))
+    lexical_body.update({"size": WINDOW, "from": 0})
+    _, facets_body = search_bodies(request.model_copy(update={"search_after": None, "page": 1}), list(knn_hits))
+    searches: list[dict[str, Any]] = [{"index": name, "request_cache": True}, facets_body]
+    if request.retrieval != "dense":
+        searches += [{"index": name}, lexical_body]
+    with guarded(settings, "search the measures"):
+        found = client.msearch(searches=searches)
+    answers = [_answer(r, name) for r in found["responses"]]
+    counted = answers[0]
+    lexical = {hit["_id"]: hit for hit in answers[1]["hits"]["hits"]} if len(answers) > 1 else {}
+    fused = fuse(list(lexical), list(knn_hits))
+    after = request.search_after
+    start = int(after[1]) if after and len(after) == 2 and after[0] == "rrf" else (request.page - 1) * request.size
+    page = fused[start : start + request.size]
+    # A measure both lists found keeps the BM25 hit: it has the highlights.
+    hits = [_hit(lexical.get(doc_id) or knn_hits[doc_id], request, today, score) for doc_id, score in page]
+    following = start + request.size
+    return SearchResponse(
+        total=counted["hits"]["total"]["value"],
+        took_ms=max([a["took"] for a in answers] + [knn_took]),
+        hits=hits,
+        facets=_facets(counted["aggregations"]),
+        search_after=["rrf", following] if following < len(fused) else None,
+        retrieval=request.retrieval,
+        pageable=len(fused),
         interpretation=interpretation(request),
     )
 

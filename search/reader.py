@@ -14,7 +14,10 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from schema.models import Bulletin, BulletinItem, Measure, SectorTag, Subscriber, SuggestedHsCode
+from classifiers.head import HEAD_DIR
+from classifiers.language_means import centred
+from schema.models import Bulletin, BulletinItem, Measure, MeasureVector, SectorTag, Subscriber, SuggestedHsCode
+from schema.vectors import unpack_vector
 from search.documents import MEASURE_COLUMNS
 
 Row = dict[str, Any]
@@ -59,6 +62,29 @@ def _with_suggestions(session: Session, rows: list[Row]) -> list[Row]:
     return rows
 
 
+def _with_vectors(session: Session, rows: list[Row]) -> list[Row]:
+    """``rows`` with each measure's stored sentence vector under ``vector`` (absent: none made)."""
+    found: dict[str, list[float]] = {}
+    ids = [r["id"] for r in rows]
+    for start in range(0, len(ids), _IN_LIST):
+        stmt = select(MeasureVector.measure_id, MeasureVector.vector).where(
+            MeasureVector.measure_id.in_(ids[start : start + _IN_LIST])
+        )
+        for measure_id, data in session.execute(stmt):
+            found[measure_id] = unpack_vector(data)
+    for row in rows:
+        if row["id"] in found:
+            # The index holds the vector with its language taken out (classifiers.language_means):
+            # a query then finds measures by topic, not by the language it is typed in.
+            row["vector"] = centred(found[row["id"]], row.get("language"), HEAD_DIR)
+    return rows
+
+
+def _with_readings(session: Session, rows: list[Row]) -> list[Row]:
+    """``rows`` with what the classifier read in each measure: suggested HS codes and vector."""
+    return _with_vectors(session, _with_suggestions(session, rows))
+
+
 def iter_live_measures(session: Session, *, batch_size: int = 1000) -> Iterator[list[tuple[Row, list[Row]]]]:
     """Every measure that is not withdrawn, with its sector tags (and its suggested HS codes in the
     row), in batches ordered by id."""
@@ -70,7 +96,7 @@ def iter_live_measures(session: Session, *, batch_size: int = 1000) -> Iterator[
             .order_by(Measure.id)
             .limit(batch_size)
         )
-        rows = _with_suggestions(session, [dict(r) for r in session.execute(stmt).mappings()])
+        rows = _with_readings(session, [dict(r) for r in session.execute(stmt).mappings()])
         if not rows:
             return
         tags = _tags_for(session, [r["id"] for r in rows])
@@ -84,7 +110,7 @@ def measures_by_id(session: Session, ids: Sequence[str]) -> list[tuple[Row, list
     for start in range(0, len(ids), _IN_LIST):
         stmt = _measure_select().where(Measure.id.in_(ids[start : start + _IN_LIST]))
         rows.extend(dict(r) for r in session.execute(stmt).mappings())
-    rows = _with_suggestions(session, rows)
+    rows = _with_readings(session, rows)
     tags = _tags_for(session, [r["id"] for r in rows])
     return [(r, tags.get(r["id"], [])) for r in rows]
 

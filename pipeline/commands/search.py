@@ -57,6 +57,13 @@ def register(sub: Any) -> None:
     p.add_argument("--page", type=int, default=1)
     p.add_argument("--size", type=int, default=10)
     p.add_argument("--after", help="search_after value of the previous page (JSON list) for deep paging")
+    p.add_argument(
+        "--retrieval",
+        choices=("hybrid", "bm25", "dense"),
+        default="hybrid",
+        help="hybrid (default): words and the query's meaning across languages, fused; bm25: words only; "
+        "dense: meaning only (loads the encoder once, a few seconds)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output (the whole response)")
     p.set_defaults(handler=_search)
 
@@ -76,8 +83,8 @@ def _search(args: argparse.Namespace) -> int:
             date_from=args.date_from, date_to=args.date_to, open_for_comment=True if args.open_for_comment else None,
             deadline_within_days=args.deadline_within, risk_levels=args.risk,
             origin_china=True if args.origin_china else None, sort=args.sort, page=args.page, size=args.size,
-            search_after=json.loads(args.after) if args.after else None, understand=not args.literal,
-            ignore=args.ignore,
+            search_after=json.loads(args.after) if args.after else None, retrieval=args.retrieval,
+            understand=not args.literal, ignore=args.ignore,
         )  # fmt: skip
     except (ValidationError, json.JSONDecodeError) as exc:
         raise SearchError(f"invalid search: {_first_error(exc)}") from None
@@ -87,8 +94,8 @@ def _search(args: argparse.Namespace) -> int:
     if args.json:
         print(response.model_dump_json(indent=2))
         return 0
-    first = (request.page - 1) * request.size + 1 if request.search_after is None else 1
-    print(f"{response.total} measures ({response.took_ms} ms)")
+    first = _first_number(request)
+    print(f"{response.total} measures ({response.took_ms} ms, {response.retrieval})")
     for line in _interpretation_lines(response.interpretation):
         print(line)
     for n, hit in enumerate(response.hits, start=first):
@@ -131,6 +138,15 @@ def _interpretation_lines(reading: Any) -> list[str]:
         lines.append(f"其余词语 (other words)：{reading.free_text}")
     lines.append("按原文检索 (words as typed)：--literal；取消一项 (drop one)：--ignore KIND:CODE")
     return lines
+
+
+def _first_number(request: Any) -> int:
+    """The number of the page's first hit: a fused page knows its offset (``["rrf", n]``); a
+    search_after page of sort values does not, and counts from 1."""
+    after = request.search_after
+    if after is None:
+        return int((request.page - 1) * request.size + 1)
+    return int(after[1]) + 1 if after[0] == "rrf" else 1
 
 
 def _hs_lines(fields: dict[str, Any], match: str | None) -> list[str]:

@@ -226,7 +226,9 @@ def search_page(request: Request) -> Response:
         return page(request, "search.html", {**context, "error": words["search_unavailable"] + str(exc)}, status=503)
     total = int(result.get("total") or 0)
     current = values["page"]
-    last = max(1, -(-min(total, 10000) // PAGE_SIZE))
+    # Relevance order with a query vector pages through the fused list only (search.dense.WINDOW).
+    pageable = min(total, int(result.get("pageable") or MAX_RESULT_WINDOW))
+    last = max(1, -(-pageable // PAGE_SIZE))
     context.update(
         {
             "total": total,

@@ -1,0 +1,81 @@
+"""Dense retrieval: a query's sentence vector, and reciprocal-rank fusion with BM25.
+
+Measures are embedded once, when they are tagged (``measure_vectors``, indexed as ``vector``);
+a query is embedded at request time by the same multilingual encoder with the same prefix, so
+a Chinese query lands near English, Russian or French measures about the same product. Both
+are indexed and searched with their language's mean vector taken out
+(:mod:`classifiers.language_means`): uncentred, a Chinese query's nearest measure was the one
+Chinese measure, whatever its topic.
+
+One encoder per process, loaded on the first query that needs it (a few seconds, about 0.5 GB):
+the portal and the CLI never start a model per request. Where no encoder is installed, or the
+classifier runs in rules mode (no measure has a vector then), search is BM25 alone and says so.
+
+Fusion is reciprocal-rank fusion in the application (Elasticsearch's own RRF needs a paid
+licence): a measure's score is the sum over the two lists of 1 / (``RRF_K`` + its rank).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from classifiers.encoder import Encoder
+    from tbt_alert.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60  # the constant of the RRF paper; ranks beyond ~60 add little either way
+WINDOW = 100  # hits of each list that are fused (pages beyond it are not offered)
+NUM_CANDIDATES = 200  # HNSW candidates per shard: recall of the k nearest at small cost
+
+
+@functools.lru_cache(maxsize=2)
+def _encoder(path: str, precision: str) -> Encoder:
+    from classifiers.encoder import Encoder
+
+    log.info("loading the encoder for query vectors (%s, %s)", path, precision)
+    return Encoder.load(path, precision=precision)
+
+
+def dense_available(settings: Settings) -> bool:
+    """Whether queries can be embedded: model mode, and the converted encoder on disk."""
+    from classifiers.model_build import is_valid_model
+
+    return settings.classifier_mode == "model" and is_valid_model(settings.encoder_path, verify_checksum=False)
+
+
+def query_vector(settings: Settings, text: str) -> list[float] | None:
+    """The query's unit sentence vector; None where dense retrieval is not available."""
+    if not text.strip() or not dense_available(settings):
+        return None
+    from classifiers.head import HEAD_DIR
+    from classifiers.language_means import centred, script_language
+
+    encoder = _encoder(str(settings.encoder_path), settings.encoder_precision)
+    # Centred on its language's mean, as the measures' vectors are (search.reader).
+    return centred(encoder.embed([text])[0], script_language(text), HEAD_DIR)
+
+
+def knn_clause(vector: Sequence[float], filter_query: dict[str, Any], k: int = WINDOW) -> dict[str, Any]:
+    return {
+        "field": "vector",
+        "query_vector": list(vector),
+        "k": k,
+        "num_candidates": max(NUM_CANDIDATES, k),
+        "filter": filter_query,
+    }
+
+
+def fuse(*ranked: Sequence[str], k: int = RRF_K) -> list[tuple[str, float]]:
+    """Ids by reciprocal-rank fusion of the ranked lists, best first (ties: first list's order)."""
+    scores: dict[str, float] = {}
+    first_seen: dict[str, int] = {}
+    for ids in ranked:
+        for rank, doc_id in enumerate(ids, start=1):
+            scores[doc_id] = scores.get(doc_id, 0.0) + 1.0 / (k + rank)
+            first_seen.setdefault(doc_id, len(first_seen))
+    return sorted(scores.items(), key=lambda item: (-item[1], first_seen[item[0]]))
