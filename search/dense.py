@@ -17,8 +17,8 @@ licence): a measure's score is the sum over the two lists of 1 / (``RRF_K`` + it
 
 from __future__ import annotations
 
-import functools
 import logging
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -33,12 +33,32 @@ WINDOW = 100  # hits of each list that are fused (pages beyond it are not offere
 NUM_CANDIDATES = 200  # HNSW candidates per shard: recall of the k nearest at small cost
 
 
-@functools.lru_cache(maxsize=2)
-def _encoder(path: str, precision: str) -> Encoder:
-    from classifiers.encoder import Encoder
+_encoders: dict[tuple[str, str], Encoder] = {}
+_loading: dict[tuple[str, str], threading.Thread] = {}
+_lock = threading.Lock()
 
-    log.info("loading the encoder for query vectors (%s, %s)", path, precision)
-    return Encoder.load(path, precision=precision)
+
+def _encoder(path: str, precision: str) -> Encoder:
+    """The process's encoder for ``path``, loaded on first use (once, whichever thread asks)."""
+    key = (path, precision)
+    with _lock:
+        found = _encoders.get(key)
+        if found is None:
+            from classifiers.encoder import Encoder
+
+            log.info("loading the encoder for query vectors (%s, %s)", path, precision)
+            found = _encoders[key] = Encoder.load(path, precision=precision)
+        return found
+
+
+def _load_in_background(path: str, precision: str) -> None:
+    with _lock:
+        if (path, precision) in _encoders or (path, precision) in _loading:
+            return
+        thread = _loading[(path, precision)] = threading.Thread(
+            target=_encoder, args=(path, precision), name="query-encoder", daemon=True
+        )
+    thread.start()
 
 
 def dense_available(settings: Settings) -> bool:
@@ -48,14 +68,22 @@ def dense_available(settings: Settings) -> bool:
     return settings.classifier_mode == "model" and is_valid_model(settings.encoder_path, verify_checksum=False)
 
 
-def query_vector(settings: Settings, text: str) -> list[float] | None:
-    """The query's unit sentence vector; None where dense retrieval is not available."""
+def query_vector(settings: Settings, text: str, *, wait: bool = True) -> list[float] | None:
+    """The query's unit sentence vector; None where dense retrieval is not available.
+
+    ``wait=False`` (the portal): while the encoder is not loaded yet, start loading it in the
+    background and answer None at once, so no page waits the ~10 s of a first load.
+    """
     if not text.strip() or not dense_available(settings):
         return None
     from classifiers.head import HEAD_DIR
     from classifiers.language_means import centred, script_language
 
-    encoder = _encoder(str(settings.encoder_path), settings.encoder_precision)
+    path, precision = str(settings.encoder_path), settings.encoder_precision
+    if not wait and (path, precision) not in _encoders:
+        _load_in_background(path, precision)
+        return None
+    encoder = _encoder(path, precision)
     # Centred on its language's mean, as the measures' vectors are (search.reader).
     return centred(encoder.embed([text])[0], script_language(text), HEAD_DIR)
 

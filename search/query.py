@@ -159,6 +159,8 @@ class SearchResponse(BaseModel):
     interpretation: Interpretation | None = None
     # What answered: bm25, dense or hybrid (bm25 where no query vector could be made).
     retrieval: str = "bm25"
+    # True when the query's vector could not be made yet (the encoder still loading): words only.
+    dense_pending: bool = False
     # How many hits can be paged: the fused list's length in relevance order with a query vector
     # (at most two WINDOWs); None: up to Elasticsearch's result window.
     pageable: int | None = None
@@ -418,15 +420,24 @@ def _hit(hit: dict[str, Any], request: SearchRequest, today: dt.date, score: flo
     )
 
 
-def search_measures(client: Elasticsearch, settings: Settings, request: SearchRequest) -> SearchResponse:
+def search_measures(
+    client: Elasticsearch, settings: Settings, request: SearchRequest, *, wait_for_encoder: bool = True
+) -> SearchResponse:
     """Run ``request`` against the live measures index: BM25, and with a query text (unless
-    ``retrieval='bm25'``) the measures nearest its sentence vector, fused by reciprocal rank."""
+    ``retrieval='bm25'``) the measures nearest its sentence vector, fused by reciprocal rank.
+
+    ``wait_for_encoder=False`` (the portal): while the process's encoder is still loading, answer
+    with BM25 at once (``dense_pending``) rather than keep a page waiting for the first load.
+    """
     name = alias(settings, "measures")
     vector = None
     if request.q and request.retrieval != "bm25":
-        from search.dense import query_vector
+        from search.dense import dense_available, query_vector
 
-        vector = query_vector(settings, request.q)
+        vector = query_vector(settings, request.q, wait=wait_for_encoder)
+        if vector is None and not wait_for_encoder and dense_available(settings):
+            response = _run(client, settings, request, name, None)
+            return response.model_copy(update={"dense_pending": True})
         if vector is None and request.retrieval == "dense":
             raise SearchError(
                 "dense retrieval needs the encoder and the model mode: run `tbt-alert model build` "

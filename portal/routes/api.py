@@ -112,7 +112,7 @@ def api_search(
         from search.query import search_measures
 
         portal = portal_of(request)
-        result = search_measures(portal.es(), portal.settings, build_request(values))
+        result = search_measures(portal.es(), portal.settings, build_request(values), wait_for_encoder=False)
     except ValidationError as exc:
         return JSONResponse(
             {"detail": jsonable_encoder(exc.errors(include_url=False, include_context=False))}, status_code=422

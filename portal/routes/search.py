@@ -75,7 +75,7 @@ def run_search(request: Request, values: dict[str, Any]) -> Any:
     from search.query import search_measures
 
     portal = portal_of(request)
-    return search_measures(portal.es(), portal.settings, build_request(values))
+    return search_measures(portal.es(), portal.settings, build_request(values), wait_for_encoder=False)
 
 
 def _facet_value(facet: str, key: Any) -> str:
@@ -232,6 +232,7 @@ def search_page(request: Request) -> Response:
     context.update(
         {
             "total": total,
+            "dense_pending": bool(result.get("dense_pending")),
             "hits": hit_products([hit_view(h) for h in result.get("hits") or []], request),
             "facets": facet_view(request, as_dict(result.get("facets"))),
             "page_no": current,

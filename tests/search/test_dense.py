@@ -109,3 +109,36 @@ def test_a_chinese_query_finds_english_and_french_measures_by_meaning(
     dates = [h.fields.get("date") or "" for h in by_date.hits if h.fields.get("date")]
     assert dates == sorted(dates, reverse=True)
     assert all("vector" not in h.fields for h in hybrid.hits)  # searched, never shown
+
+
+def test_the_portal_never_waits_for_the_first_encoder_load(monkeypatch: pytest.MonkeyPatch, make_settings: Any) -> None:
+    """wait=False answers None at once and loads in the background; the next query has its vector.
+    The encoder here is a CONSTRUCTED stand-in whose load takes a moment (the threading is the point)."""
+    import threading
+
+    import search.dense as dense
+
+    release = threading.Event()
+
+    class SlowEncoder:
+        @classmethod
+        def load(cls, path: str, precision: str) -> SlowEncoder:
+            release.wait(10)
+            return cls()
+
+        def embed(self, texts: list[str]) -> np.ndarray:
+            v = np.zeros((len(texts), VECTOR_DIMS), dtype=np.float32)
+            v[:, 0] = 1.0
+            return v
+
+    monkeypatch.setattr("classifiers.encoder.Encoder", SlowEncoder)
+    monkeypatch.setattr(dense, "dense_available", lambda settings: True)
+    monkeypatch.setattr(dense, "_encoders", {})
+    monkeypatch.setattr(dense, "_loading", {})
+    settings = make_settings()
+    assert dense.query_vector(settings, "玩具", wait=False) is None  # loading has only begun
+    release.set()
+    next(iter(dense._loading.values())).join(10)
+    vector = dense.query_vector(settings, "玩具", wait=False)
+    assert vector is not None
+    assert len(vector) == VECTOR_DIMS
