@@ -520,7 +520,7 @@ def hs_markdown(rows: list[tuple[str, str, str, Accuracy, Accuracy]], index: HsI
         '("record hidden"); for a nomenclature line, every text of its source. A case is right at',
         "HS-L when the first L digits of one of its codes are those of the first (top-1) or of one of",
         "the three (top-3) suggestions; n counts the cases whose codes have 2/4/6 digits. Parameters",
-        'were chosen on the validation split (by heading); "test" rows are that split read once,',
+        'were chosen on the validation split (by heading); "test" rows are that split, never used to choose,',
         '"all" rows every case. ePing (25 rows listing codes, June 2025) was never in the grid, but',
         "it was read while the design was chosen (centring, the word vote): not a clean held-out figure.",
         "Baseline: the three English HS-6 descriptions nearest by plain cosine, same encoder.",
