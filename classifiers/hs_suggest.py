@@ -37,7 +37,7 @@ from scipy.sparse import csr_matrix
 from classifiers.hs_catalogue import HsName, load_catalogue
 from classifiers.hs_threshold import META_FILE
 from classifiers.lexical import LexicalVocabulary, pack_lines, unpack_lines
-from classifiers.neighbours import _quantise_columns, _unit
+from classifiers.neighbours import _quantise_columns, _unit, top_k
 from tbt_alert.errors import ClassifierError
 
 INDEX_FILE = "hs_index.npz"
@@ -223,11 +223,7 @@ class HsIndex:
             block = projected[start : start + _ROWS_PER_BLOCK] @ self.vectors.T
             if mask is not None:
                 block[mask[start : start + len(block)]] = -2.0
-            top = np.argpartition(-block, k - 1, axis=1)[:, :k]
-            top_sims = np.take_along_axis(block, top, axis=1)
-            order = np.argsort(-top_sims, axis=1, kind="stable")
-            indices[start : start + len(block)] = np.take_along_axis(top, order, axis=1)
-            sims[start : start + len(block)] = np.take_along_axis(top_sims, order, axis=1)
+            indices[start : start + len(block)], sims[start : start + len(block)] = top_k(block, k)
         return indices, sims
 
     @functools.cached_property
@@ -252,10 +248,8 @@ class HsIndex:
         if mask is not None:
             sims[mask[:, rows]] = -2.0
         k = min(self.params.lexical_k, len(rows))
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        top_sims = np.take_along_axis(sims, top, axis=1)
-        order = np.argsort(-top_sims, axis=1, kind="stable")
-        return rows[np.take_along_axis(top, order, axis=1)], np.take_along_axis(top_sims, order, axis=1)
+        columns, top_sims = top_k(sims, k)
+        return rows[columns], top_sims
 
     def ranked(
         self,

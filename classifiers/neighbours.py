@@ -38,6 +38,14 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return unit
 
 
+def top_k(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the columns of the ``k`` highest similarities and those similarities, highest first."""
+    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    top_sims = np.take_along_axis(sims, top, axis=1)
+    order = np.argsort(-top_sims, axis=1, kind="stable")
+    return np.take_along_axis(top, order, axis=1), np.take_along_axis(top_sims, order, axis=1)
+
+
 def _quantise_columns(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """int8 values and one scale per column (per principal axis)."""
     scales = (np.maximum(np.abs(x).max(axis=0), 1e-8) / 127.0).astype(np.float32)
@@ -100,11 +108,7 @@ class LabelledNeighbours:
         sims = np.zeros((len(vectors), k), dtype=np.float32)
         for start in range(0, len(vectors), _ROWS_PER_BLOCK):
             block = projected[start : start + _ROWS_PER_BLOCK] @ self.vectors.T
-            top = np.argpartition(-block, k - 1, axis=1)[:, :k]
-            top_sims = np.take_along_axis(block, top, axis=1)
-            order = np.argsort(-top_sims, axis=1, kind="stable")
-            indices[start : start + len(block)] = np.take_along_axis(top, order, axis=1)
-            sims[start : start + len(block)] = np.take_along_axis(top_sims, order, axis=1)
+            indices[start : start + len(block)], sims[start : start + len(block)] = top_k(block, k)
         return indices, sims
 
     def votes(self, indices: np.ndarray, sims: np.ndarray) -> np.ndarray:
