@@ -25,7 +25,7 @@ import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from classifiers.classifier import Classifier, SectorPrediction
-from classifiers.embedding_cache import embed_cached
+from classifiers.embedding_cache import EmbeddingCache
 from classifiers.encoder import Encoder
 from classifiers.head import HEAD_DIR, Head
 from classifiers.loso import LosoRow, leave_one_source_out
@@ -56,6 +56,7 @@ class CachedEncoder:
 
     encoder: Encoder
     cache_file: Path
+    _cache: EmbeddingCache | None = field(default=None, init=False, repr=False)
 
     @property
     def dim(self) -> int:
@@ -66,7 +67,9 @@ class CachedEncoder:
         return self.encoder.precision
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        return embed_cached(self.encoder, texts, cache_file=self.cache_file, batch_size=batch_size)
+        if self._cache is None:  # read the file once, on first use
+            self._cache = EmbeddingCache(self.cache_file)
+        return self._cache.embed(self.encoder, texts, batch_size=batch_size)
 
 
 def _predict_sets(preds: list[list[SectorPrediction]], keep: Callable[[SectorPrediction], bool]) -> list[set[str]]:
