@@ -382,10 +382,13 @@ def interpret(query: str | None, ignore: Iterable[str] = ()) -> Interpretation:
     ignored = sorted(set(ignore))
     if not text or _SYNTAX.search(text):
         return Interpretation(query=text, free_text=text, ignored=ignored)
+    from classifiers.language import simplified_chinese
+
     vocab = vocabulary()
     items: dict[str, Recognised] = {}
     rest: list[str] = []
-    for token in text.split():
+    # Taiwan and Hong Kong staff type Traditional characters; the vocabulary is Simplified.
+    for token in simplified_chinese(text).split():
         pieces = re.split(f"({_CJK.pattern})", token)
         words: list[str] = []
         for piece in pieces:

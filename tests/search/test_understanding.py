@@ -43,6 +43,12 @@ def test_a_country_and_a_sector() -> None:
     assert reading.summary_zh() == "国家 德国 · 行业 玩具"
 
 
+def test_traditional_characters_read_as_simplified() -> None:
+    reading = interpret("德國 玩具 化妝品")
+    assert [item.key for item in reading.items] == ["country:DEU", "sector:toys", "sector:cosmetics"]
+    assert reading.query == "德國 玩具 化妝品"  # shown as typed
+
+
 def test_regional_groups_mean_their_members() -> None:
     gulf = interpret("海湾 锂电池").items[0]
     assert (gulf.key, sorted(gulf.codes)) == ("country:GCC", ["ARE", "BHR", "KWT", "OMN", "QAT", "SAU"])
