@@ -447,16 +447,15 @@ def search_measures(
         return _run(client, settings, request, name, None)
     from search.dense import WINDOW, knn_clause
 
-    filters_only = filter_query(request)
+    knn = knn_clause(vector, filter_query(request))
+    if request.sort == "relevance":
+        return _fused(client, settings, request, name, knn)
+    # Sorted by date or deadline: every word match and the nearest measures, in that order.
     with guarded(settings, "search the measures"):
-        found = client.msearch(searches=[{"index": name}, {"knn": knn_clause(vector, filters_only), "size": WINDOW}])
-    nearest = _answer(found["responses"][0], name)
-    knn_hits = {hit["_id"]: hit for hit in nearest["hits"]["hits"]}
-    if request.sort != "relevance":
-        # Sorted by date or deadline: every word match and the nearest measures, in that order.
-        response = _run(client, settings, request, name, list(knn_hits))
-        return response.model_copy(update={"retrieval": request.retrieval})
-    return _fused(client, settings, request, name, knn_hits, nearest["took"])
+        found = client.msearch(searches=[{"index": name}, {"knn": knn, "size": WINDOW, "_source": False}])
+    nearest = [hit["_id"] for hit in _answer(found["responses"][0], name)["hits"]["hits"]]
+    response = _run(client, settings, request, name, nearest)
+    return response.model_copy(update={"retrieval": request.retrieval})
 
 
 def _run(
@@ -483,30 +482,32 @@ def _run(
 
 
 def _fused(
-    client: Elasticsearch,
-    settings: Settings,
-    request: SearchRequest,
-    name: str,
-    knn_hits: dict[str, dict[str, Any]],
-    knn_took: int,
+    client: Elasticsearch, settings: Settings, request: SearchRequest, name: str, knn: dict[str, Any]
 ) -> SearchResponse:
     """Relevance order with a query vector: the BM25 list and the nearest list fused by reciprocal
     rank, paged in the application (``search_after`` is ``["rrf", offset]``); facets and total
-    count every word match and every nearest measure."""
+    count every word match and every nearest measure. One round trip: the nearest list, the
+    facets (Elasticsearch aggregates a top-level kNN's hits together with the query's matches)
+    and the BM25 list go in one msearch."""
     from search.dense import WINDOW, fuse
 
     today = request.as_of or dt.datetime.now(dt.UTC).date()
-    lexical_body, _ = search_bodies(request.model_copy(update={"search_after": None, "page": 1}))
+    lexical_body, facets_body = search_bodies(request.model_copy(update={"search_after": None, "page": 1}))
     lexical_body.update({"size": WINDOW, "from": 0})
-    _, facets_body = search_bodies(request.model_copy(update={"search_after": None, "page": 1}), list(knn_hits))
-    searches: list[dict[str, Any]] = [{"index": name, "request_cache": True}, facets_body]
+    if request.retrieval == "dense":
+        del facets_body["query"]  # the nearest measures only
+    facets_body["knn"] = knn
+    searches: list[dict[str, Any]] = [
+        {"index": name}, {"knn": knn, "size": WINDOW}, {"index": name, "request_cache": True}, facets_body
+    ]  # fmt: skip
     if request.retrieval != "dense":
         searches += [{"index": name}, lexical_body]
     with guarded(settings, "search the measures"):
         found = client.msearch(searches=searches)
     answers = [_answer(r, name) for r in found["responses"]]
-    counted = answers[0]
-    lexical = {hit["_id"]: hit for hit in answers[1]["hits"]["hits"]} if len(answers) > 1 else {}
+    nearest, counted = answers[0], answers[1]
+    knn_hits = {hit["_id"]: hit for hit in nearest["hits"]["hits"]}
+    lexical = {hit["_id"]: hit for hit in answers[2]["hits"]["hits"]} if len(answers) > 2 else {}
     fused = fuse(list(lexical), list(knn_hits))
     after = request.search_after
     start = int(after[1]) if after and len(after) == 2 and after[0] == "rrf" else (request.page - 1) * request.size
@@ -516,7 +517,7 @@ def _fused(
     following = start + request.size
     return SearchResponse(
         total=counted["hits"]["total"]["value"],
-        took_ms=max([a["took"] for a in answers] + [knn_took]),
+        took_ms=max(a["took"] for a in answers),
         hits=hits,
         facets=_facets(counted["aggregations"]),
         search_after=["rrf", following] if following < len(fused) else None,
