@@ -67,12 +67,15 @@ _GENERIC_HEADS = ("产品", "制品", "用品", "设备", "器具", "器材", "�
 _FILLERS = {
     "的", "和", "与", "及", "或", "类", "相关", "有关", "关于", "方面", *_GENERIC_HEADS,
     "a", "an", "the", "in", "of", "for", "on", "with", "and", "to", "from", "about",
+    # The same little words in the other languages staff type (French, Spanish, Russian).
+    "et", "de", "des", "du", "la", "le", "les", "pour", "aux", "en", "y", "para", "и", "для", "в", "на", "с",
 }  # fmt: skip
 _HS_MIN_CHARS = 4  # an HS name shorter than this ("其他", "玩具") is too generic to mean one heading
 _HS_MAX_CODES = 3  # a name shared by more subheadings is not specific either
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _SYNTAX = re.compile(r'["+|*~()]|(?<!\S)-|(?<!\S)(?:AND|OR|NOT)(?!\S)')
-_EN_WORD = re.compile(r"[a-z0-9][a-z0-9'\-]*")
+# Any alphabet's words (vêtements, игрушки stay whole: they are searched as typed when left over).
+_EN_WORD = re.compile(r"[^\W_][\w'\-]*")
 
 
 class Recognised(BaseModel):

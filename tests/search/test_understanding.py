@@ -49,6 +49,13 @@ def test_traditional_characters_read_as_simplified() -> None:
     assert reading.query == "德國 玩具 化妝品"  # shown as typed
 
 
+def test_words_with_accents_or_in_cyrillic_stay_whole() -> None:
+    reading = interpret("vêtements et textiles")
+    assert [item.key for item in reading.items] == ["sector:textiles_apparel"]
+    assert reading.free_text == "vêtements"  # not "v tements et"
+    assert interpret("toys игрушки").free_text == "игрушки"
+
+
 def test_regional_groups_mean_their_members() -> None:
     gulf = interpret("海湾 锂电池").items[0]
     assert (gulf.key, sorted(gulf.codes)) == ("country:GCC", ["ARE", "BHR", "KWT", "OMN", "QAT", "SAU"])
