@@ -75,6 +75,7 @@ _HS_MAX_CODES = 3  # a name shared by more subheadings is not specific either
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _SYNTAX = re.compile(r'["+|*~()]|(?<!\S)-|(?<!\S)(?:AND|OR|NOT)(?!\S)')
 # Any alphabet's words (vêtements, игрушки stay whole: they are searched as typed when left over).
+_ELISION = re.compile(r"(?<!\w)(?:qu|[cdjlmnst])['’](?=\w)")  # French d'étouffement: the word is étouffement
 _EN_WORD = re.compile(r"[^\W_][\w'\-]*")
 
 
@@ -132,6 +133,49 @@ class _Vocabulary:
     en: Mapping[tuple[str, ...], tuple[_Entry, ...]]  # lowercased word sequence -> entries
     zh_longest: int
     en_longest: int
+    # French, Spanish and Russian glossary forms: per word a stem the query's word starts with
+    # (jouet -> jouets, игрушк -> игрушки), or the whole word where the form ends with "!".
+    stems: Mapping[tuple[tuple[str, bool], ...], tuple[_Entry, ...]] = dataclasses.field(default_factory=dict)
+
+
+_STEM_LANGUAGES = ("fr", "es", "ru")
+_MIN_STEM = 4  # a shorter stem ("бор") must be marked whole ("бор!") to count
+
+
+def _stem_key(form: str) -> tuple[tuple[str, bool], ...] | None:
+    """A glossary form as (stem, whole word) per word; None for one too short to be safe."""
+    exact = form.strip().endswith("!")
+    words = _en_words(form.strip().rstrip("!"))
+    if not words:
+        return None
+    key = tuple((w, exact and i == len(words) - 1) for i, w in enumerate(words))
+    return key if all(whole or len(stem) >= _MIN_STEM for stem, whole in key) else None
+
+
+def _stem_surfaces(zh: _Table) -> dict[tuple[tuple[str, bool], ...], list[_Entry]]:
+    """Each fr/es/ru form of a glossary term reads as the term's Chinese does (jouets as 玩具: the
+    toys sector), so a French or Russian query is understood as its Chinese translation would be."""
+    stems: dict[tuple[tuple[str, bool], ...], list[_Entry]] = {}
+    for raw in _glossary():
+        entries = zh.get(str(raw.get("zh") or ""))
+        if not entries:
+            continue
+        for language in _STEM_LANGUAGES:
+            for form in raw.get(language) or ():
+                key = _stem_key(str(form))
+                if key is not None:
+                    for entry in entries:
+                        _add(stems, key, entry)
+    return stems
+
+
+def _stem_match(span: Sequence[str], vocab: _Vocabulary) -> tuple[_Entry, ...]:
+    for key, entries in vocab.stems.items():
+        if len(key) == len(span) and all(
+            word == stem if whole else word.startswith(stem) for word, (stem, whole) in zip(span, key, strict=True)
+        ):
+            return entries
+    return ()
 
 
 def _add(table: dict[Any, list[_Entry]], surface: Any, entry: _Entry) -> None:
@@ -170,7 +214,7 @@ def _query_forms(raw: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _en_words(text: str) -> tuple[str, ...]:
-    return tuple(_EN_WORD.findall(text.lower()))
+    return tuple(_EN_WORD.findall(_ELISION.sub("", text.lower())))
 
 
 _Table = dict[Any, list[_Entry]]
@@ -287,6 +331,7 @@ def vocabulary() -> _Vocabulary:
     sector_forms = _glossary_surfaces(zh, en)
     _with_sector_forms(zh, sector_forms)
     _with_sector_forms(en, sector_forms)
+    stems = {k: _merged_sectors(v) for k, v in _stem_surfaces(zh).items()}
     _hs_surfaces(zh)
     frozen_zh = {k: _merged_sectors(v) for k, v in zh.items()}
     frozen_en = {k: _merged_sectors(v) for k, v in en.items()}
@@ -294,7 +339,8 @@ def vocabulary() -> _Vocabulary:
         zh=frozen_zh,
         en=frozen_en,
         zh_longest=max(len(k) for k in frozen_zh),
-        en_longest=max(len(k) for k in frozen_en),
+        en_longest=max([*(len(k) for k in frozen_en), *(len(k) for k in stems)]),
+        stems=stems,
     )
 
 
@@ -353,14 +399,15 @@ def _match_cjk(run: str, whole_word: bool, vocab: _Vocabulary) -> tuple[list[tup
 
 
 def _match_words(words: Sequence[str], vocab: _Vocabulary) -> tuple[list[tuple[str, _Entry]], list[str]]:
-    """Greedy longest matches over English words; a plural (toys, batteries) is its singular."""
+    """Greedy longest matches over words: English (a plural, toys, is its singular), then the
+    glossary's French, Spanish and Russian stems."""
     found: list[tuple[str, _Entry]] = []
     rest: list[str] = []
     i = 0
     while i < len(words):
         for size in range(min(vocab.en_longest, len(words) - i), 0, -1):
             span = tuple(words[i : i + size])
-            entries = vocab.en.get(span) or vocab.en.get((*span[:-1], _singular(span[-1])))
+            entries = vocab.en.get(span) or vocab.en.get((*span[:-1], _singular(span[-1]))) or _stem_match(span, vocab)
             if entries:
                 found.extend((" ".join(span), e) for e in entries)
                 i += size

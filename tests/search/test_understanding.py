@@ -50,10 +50,19 @@ def test_traditional_characters_read_as_simplified() -> None:
 
 
 def test_words_with_accents_or_in_cyrillic_stay_whole() -> None:
-    reading = interpret("vêtements et textiles")
+    reading = interpret("textiles et Décathlon")
     assert [item.key for item in reading.items] == ["sector:textiles_apparel"]
-    assert reading.free_text == "vêtements"  # not "v tements et"
-    assert interpret("toys игрушки").free_text == "игрушки"
+    assert reading.free_text == "décathlon"  # not "d cathlon et"
+    assert interpret("toys Ладога").free_text == "ладога"
+
+
+def test_french_spanish_and_russian_words_read_through_the_glossary_stems() -> None:
+    assert _keys("jouets") == ["sector:toys"]
+    assert _keys("игрушки опасность удушья") == ["sector:toys", "hazard:choking"]
+    assert _keys("jouets risque d'étouffement") == ["sector:toys", "hazard:choking"]
+    assert _keys("bijoux plomb") == ["sector:daily_commodities", "hazard:lead"]
+    assert _keys("children's toys") == ["sector:toys"]  # an English possessive is no elision
+    assert interpret("children's toys").free_text == "children's"
 
 
 def test_regional_groups_mean_their_members() -> None:
