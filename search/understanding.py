@@ -438,10 +438,11 @@ def interpret(query: str | None, ignore: Iterable[str] = ()) -> Interpretation:
     items: dict[str, Recognised] = {}
     rest: list[str] = []
     # Taiwan and Hong Kong staff type Traditional characters; the vocabulary is Simplified.
+    # Words run on across spaces (electric shock, choc électrique are one reading); a Chinese run
+    # ends them.
+    words: list[str] = []
     for token in simplified_chinese(text).split():
-        pieces = re.split(f"({_CJK.pattern})", token)
-        words: list[str] = []
-        for piece in pieces:
+        for piece in re.split(f"({_CJK.pattern})", token):
             if not piece:
                 continue
             if _CJK.fullmatch(piece):
@@ -451,8 +452,8 @@ def interpret(query: str | None, ignore: Iterable[str] = ()) -> Interpretation:
                 _collect(_match_cjk(piece, whole_word=(piece == token), vocab=vocab), items, rest, ignored)
             else:
                 words.extend(_en_words(piece))
-        if words:
-            _collect(_match_words(words, vocab), items, rest, ignored)
+    if words:
+        _collect(_match_words(words, vocab), items, rest, ignored)
     found = list(items.values())
     left = [w for w in rest if not (found and w in _FILLERS)]
     return Interpretation(query=text, items=found, free_text=" ".join(left), ignored=ignored)

@@ -65,6 +65,12 @@ def test_french_spanish_and_russian_words_read_through_the_glossary_stems() -> N
     assert interpret("children's toys").free_text == "children's"
 
 
+def test_a_reading_of_several_words_spans_the_spaces() -> None:
+    assert _keys("charger electric shock") == ["sector:electronics_ict", "hazard:electric_shock"]
+    assert _keys("chargeur choc électrique") == ["hazard:electric_shock"]
+    assert _keys("toys small parts") == ["sector:toys", "hazard:small_parts"]
+
+
 def test_regional_groups_mean_their_members() -> None:
     gulf = interpret("海湾 锂电池").items[0]
     assert (gulf.key, sorted(gulf.codes)) == ("country:GCC", ["ARE", "BHR", "KWT", "OMN", "QAT", "SAU"])
