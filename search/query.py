@@ -188,10 +188,17 @@ def prepare_text(q: str) -> str:
     return '"'.join(parts)
 
 
-def _text_fields() -> list[str]:
-    fields = [f"{name}^{boost:g}" for name, boost in TEXT_FIELDS.items()]
+# Where a glossary form in another language (jouet*, игрушк*) can occur: the measure's own text.
+# The Chinese name fields, codes, brands and countries never hold one, and every field searched
+# costs a prefix expansion per form.
+FORM_FIELDS = ("title", "title_en", "products", "description", "translations.text", "hazard", "product_type")
+
+
+def _text_fields(names: Sequence[str] | None = None) -> list[str]:
+    chosen = TEXT_FIELDS if names is None else {name: TEXT_FIELDS[name] for name in names}
+    fields = [f"{name}^{boost:g}" for name, boost in chosen.items()]
     # The .zh sub-fields exist only where the cluster has a Chinese analyzer; absent fields are ignored.
-    fields += [f"{name}.zh^{TEXT_FIELDS.get(name, 1.0):g}" for name in CHINESE_FIELDS]
+    fields += [f"{name}.zh^{TEXT_FIELDS.get(name, 1.0):g}" for name in CHINESE_FIELDS if name in chosen]
     return fields
 
 
@@ -215,11 +222,11 @@ def hs_match(fields: dict[str, Any], prefix: str | None) -> Literal["declared", 
     return None
 
 
-def _text_query(text: str) -> dict[str, Any]:
+def _text_query(text: str, fields: Sequence[str] | None = None) -> dict[str, Any]:
     return {
         "simple_query_string": {
             "query": prepare_text(text),
-            "fields": _text_fields(),
+            "fields": _text_fields(fields),
             "default_operator": "and",
             "lenient": True,
         }
@@ -239,8 +246,13 @@ def _reading(item: Recognised) -> dict[str, Any]:
     The reader's own words always stay an alternative, so understanding can only add hits to what
     the words find; the tag scores above the words (SECTOR_BOOST), so tagged measures come first.
     """
-    # Each word the reader used for it (充电器, 电子产品) and each glossary form is an alternative.
-    either = [_text_query(words) for words in dict.fromkeys([*item.text.split(), *item.forms])]
+    # Each word the reader used for it (充电器, 电子产品) is an alternative, searched everywhere; so is
+    # any glossary form, searched in the measure's own text in one clause (toy* | jouet* | игрушк*).
+    words = list(dict.fromkeys(item.text.split()))
+    either = [_text_query(w) for w in words]
+    forms = [f for f in dict.fromkeys(item.forms) if f not in words]
+    if forms:
+        either.append(_text_query(" | ".join(forms), FORM_FIELDS))
     if item.kind == "sector":
         either.append({"constant_score": {"filter": {"terms": {"sector_codes": item.codes}}, "boost": SECTOR_BOOST}})
     elif item.kind == "hs":
@@ -356,6 +368,14 @@ def with_nearest(query: dict[str, Any], nearest: Sequence[str], *, words: bool =
     return {"bool": {**clause, "must": must}}
 
 
+_HIGHLIGHT: dict[str, Any] = {
+    "encoder": "html",  # fragments are safe to put into a page as they are
+    "pre_tags": ["<mark>"],
+    "post_tags": ["</mark>"],
+    "fields": {name: {"number_of_fragments": 2, "fragment_size": 160} for name in HIGHLIGHT_FIELDS},
+}
+
+
 def search_bodies(
     request: SearchRequest, nearest: Sequence[str] | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -375,12 +395,7 @@ def search_bodies(
         "sort": _SORTS[request.sort],
         "size": request.size,
         "track_total_hits": False,
-        "highlight": {
-            "encoder": "html",  # fragments are safe to put into a page as they are
-            "pre_tags": ["<mark>"],
-            "post_tags": ["</mark>"],
-            "fields": {name: {"number_of_fragments": 2, "fragment_size": 160} for name in HIGHLIGHT_FIELDS},
-        },
+        "highlight": _HIGHLIGHT,
     }
     if request.search_after is not None:
         hits["search_after"] = request.search_after
@@ -493,7 +508,9 @@ def _fused(
 
     today = request.as_of or dt.datetime.now(dt.UTC).date()
     lexical_body, facets_body = search_bodies(request.model_copy(update={"search_after": None, "page": 1}))
+    # Highlighting 100 hits to show 20 cost more than the search: the page is highlighted below.
     lexical_body.update({"size": WINDOW, "from": 0})
+    del lexical_body["highlight"]
     if request.retrieval == "dense":
         del facets_body["query"]  # the nearest measures only
     facets_body["knn"] = knn
@@ -512,8 +529,11 @@ def _fused(
     after = request.search_after
     start = int(after[1]) if after and len(after) == 2 and after[0] == "rrf" else (request.page - 1) * request.size
     page = fused[start : start + request.size]
-    # A measure both lists found keeps the BM25 hit: it has the highlights.
-    hits = [_hit(lexical.get(doc_id) or knn_hits[doc_id], request, today, score) for doc_id, score in page]
+    marked = _page_highlights(client, settings, name, lexical_body["query"], [d for d, _ in page if d in lexical])
+    hits = [
+        _hit({**(lexical.get(doc_id) or knn_hits[doc_id]), "highlight": marked.get(doc_id, {})}, request, today, score)
+        for doc_id, score in page
+    ]
     following = start + request.size
     return SearchResponse(
         total=counted["hits"]["total"]["value"],
@@ -525,6 +545,24 @@ def _fused(
         pageable=len(fused),
         interpretation=interpretation(request),
     )
+
+
+def _page_highlights(
+    client: Elasticsearch, settings: Settings, name: str, query: dict[str, Any], ids: list[str]
+) -> dict[str, dict[str, list[str]]]:
+    """The word matches of the page's measures that the words found (a measure found only by its
+    vector has none to show)."""
+    if not ids:
+        return {}
+    with guarded(settings, "search the measures"):
+        found = client.search(
+            index=name,
+            query={"bool": {"must": [query], "filter": [{"ids": {"values": ids}}]}},
+            size=len(ids),
+            source=False,
+            highlight=_HIGHLIGHT,
+        )
+    return {hit["_id"]: hit.get("highlight", {}) for hit in found["hits"]["hits"]}
 
 
 def search_bulletins(

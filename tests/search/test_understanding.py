@@ -141,7 +141,10 @@ def test_build_query_matches_the_sector_by_tag_or_words_and_filters_the_country(
     either = reading["bool"]["should"]
     assert reading["bool"]["minimum_should_match"] == 1
     assert {"constant_score": {"filter": {"terms": {"sector_codes": ["toys"]}}, "boost": 10.0}} in either
-    assert any(c.get("simple_query_string", {}).get("query") == "toy*" for c in either)
+    # The glossary's forms, one clause over the measure's own text fields.
+    (forms,) = [c["simple_query_string"] for c in either if "toy*" in c.get("simple_query_string", {}).get("query", "")]
+    assert {"toy*", "jouet*"} <= set(forms["query"].split(" | "))
+    assert not any(field.startswith(("sectors_zh", "brand")) for field in forms["fields"])
     assert "德国" not in _clauses(query["must"])  # the country is a filter, not words to find
 
 
