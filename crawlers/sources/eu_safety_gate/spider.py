@@ -31,7 +31,7 @@ class EuSafetyGateSpider(SourceSpider):
         since = self.since or self.config.backfill_since
         for ref in reports:
             if since is None or ref.published_on is None or ref.published_on >= since:
-                yield self.request(ref.url, callback=self.parse_report)
+                yield from self.follow(ref.url, callback=self.parse_report)
 
     def parse_report(self, response: Response) -> Iterator[Any]:
         try:
