@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crawlers.urls import link_problem
+
 MeasureKind = Literal["tbt_notification", "sps_notification", "regulation", "standard", "recall"]
 FollowUpRelation = Literal["addendum", "corrigendum", "revision", "supplement", "update"]
 
@@ -83,6 +85,36 @@ class MeasureItem(BaseModel):
         if bad:
             raise ValueError(f"ICS codes must look like 13 or 13.220 or 13.220.40, got {bad}")
         return list(dict.fromkeys(value))
+
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        # Mails put it in an href: javascript: or data: would reach every subscriber.
+        problem = link_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("documents")
+    @classmethod
+    def _web_documents(cls, value: dict[str, str]) -> dict[str, str]:
+        for language, url in value.items():
+            problem = link_problem(url)
+            if problem:
+                raise ValueError(f"the {language!r} document: {problem}")
+        return value
+
+    def link_problems(self) -> list[tuple[str, str]]:
+        """(field, reason) for each link that is not http(s), e.g. after ``model_copy(update=...)``."""
+        problems = []
+        url_problem = link_problem(self.url) if self.url is not None else None
+        if url_problem:
+            problems.append(("url", f"url: {url_problem}"))
+        for language, url in self.documents.items():
+            problem = link_problem(url)
+            if problem:
+                problems.append(("documents", f"documents: the {language!r} document: {problem}"))
+        return problems
 
     def to_record(self) -> dict[str, Any]:
         """Measure column values (``parent_key`` is resolved by the storing pipeline)."""

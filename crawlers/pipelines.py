@@ -66,8 +66,7 @@ def check_item(item: Any, config: SourceConfig, *, today: dt.date | None = None)
         try:
             item = MeasureItem.model_validate(item)
         except ValidationError as exc:
-            key = item.get("source_key") if isinstance(item, dict) else None
-            return Rejected(config.id, key, None, f"source {config.id}: invalid item: {exc.errors()[0]['msg']}", raw)
+            return _invalid(config, item, exc, raw)
     if not isinstance(item, MeasureItem):
         reason = f"source {config.id}: spider yielded a {type(item).__name__}"
         return Rejected(config.id, None, None, reason, repr(item))
@@ -78,6 +77,9 @@ def check_item(item: Any, config: SourceConfig, *, today: dt.date | None = None)
 
     if item.source_id != config.id:
         return reject("source_id", f"item says source {item.source_id!r}")
+    links = item.link_problems()
+    if links:
+        return reject(*links[0])
     if item.kind not in KINDS_BY_SOURCE_KIND[config.kind]:
         return reject("kind", f"kind {item.kind!r} is not allowed for a {config.kind} source")
     for name, length in _column_lengths().items():
@@ -90,6 +92,16 @@ def check_item(item: Any, config: SourceConfig, *, today: dt.date | None = None)
         if value is not None and value > limit:
             return reject(name, f"{name} {value} is in the future")
     return item
+
+
+def _invalid(config: SourceConfig, item: dict[str, Any], exc: ValidationError, raw: str) -> Rejected:
+    """A dict item the model refuses: quarantined naming source, record and each field."""
+    key = item.get("source_key")
+    record = str(key) if key is not None else None
+    errors = exc.errors()
+    field_name = ".".join(str(p) for p in errors[0]["loc"]) or None
+    problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+    return Rejected(config.id, record, field_name, f"source {config.id}, record {record}: {problems}", raw)
 
 
 @functools.cache

@@ -33,6 +33,15 @@ def web_url_problem(url: str) -> str | None:
     return None
 
 
+def link_problem(url: str) -> str | None:
+    """Why ``url`` may not be put in a mail or page as a link, or None when it may."""
+    problem = web_url_problem(url)
+    if problem is None:
+        return None
+    shown = url if len(url) <= 120 else url[:120] + "..."
+    return f"{shown!r} is not a link a mail or page may carry: {problem}"
+
+
 def source_hosts(config: SourceConfig) -> list[str]:
     """The hosts of the source's ``base_urls``: the only hosts its crawl may go to."""
     hosts = (urlsplit(url).hostname for url in config.base_urls.values())
