@@ -14,9 +14,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crawlers.urls import link_problem
+
 MeasureKind = Literal["tbt_notification", "sps_notification", "regulation", "standard", "recall"]
 FollowUpRelation = Literal["addendum", "corrigendum", "revision", "supplement", "update"]
 
+# PostgreSQL stores no NUL in text or jsonb, and a lone surrogate cannot be encoded as UTF-8.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _HS = re.compile(r"^\d{2,10}$")
 _ICS = re.compile(r"^\d{2}(\.\d{3}(\.\d{2})?)?$")
 _ALPHA3 = re.compile(r"^[A-Z]{3}$")
@@ -61,6 +65,15 @@ class MeasureItem(BaseModel):
     extra: dict[str, Any] = Field(default_factory=dict)
     raw_payload: str
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        # Before the type checks, so a lone surrogate is named as such, not as "not a string".
+        problem = unstorable_text(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
     @field_validator("country", "country_of_origin")
     @classmethod
     def _alpha3(cls, value: str | None) -> str | None:
@@ -84,10 +97,76 @@ class MeasureItem(BaseModel):
             raise ValueError(f"ICS codes must look like 13 or 13.220 or 13.220.40, got {bad}")
         return list(dict.fromkeys(value))
 
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        # Mails put it in an href: javascript: or data: would reach every subscriber.
+        problem = link_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("documents")
+    @classmethod
+    def _web_documents(cls, value: dict[str, str]) -> dict[str, str]:
+        for language, url in value.items():
+            problem = link_problem(url)
+            if problem:
+                raise ValueError(f"the {language!r} document: {problem}")
+        return value
+
+    def link_problems(self) -> list[tuple[str, str]]:
+        """(field, reason) for each link that is not http(s), e.g. after ``model_copy(update=...)``."""
+        problems = []
+        url_problem = link_problem(self.url) if self.url is not None else None
+        if url_problem:
+            problems.append(("url", f"url: {url_problem}"))
+        for language, url in self.documents.items():
+            problem = link_problem(url)
+            if problem:
+                problems.append(("documents", f"documents: the {language!r} document: {problem}"))
+        return problems
+
+    def text_problems(self) -> list[tuple[str, str]]:
+        """(field, reason) for each field holding text the database cannot store."""
+        problems = []
+        for name in type(self).model_fields:
+            problem = unstorable_text(getattr(self, name))
+            if problem:
+                problems.append((name, f"{name}: {problem}"))
+        return problems
+
     def to_record(self) -> dict[str, Any]:
         """Measure column values (``parent_key`` is resolved by the storing pipeline)."""
         record = self.model_dump(exclude={"parent_key"})
         return record
+
+
+def unstorable_text(value: Any) -> str | None:
+    """Why ``value`` (text, or lists and mappings of it, keys too) cannot be stored, or None."""
+    if isinstance(value, str):
+        found = _UNSTORABLE.search(value)
+        if found is None:
+            return None
+        char = found.group()
+        what = "NUL" if char == "\x00" else "a lone surrogate"
+        return (
+            f"the text holds U+{ord(char):04X} ({what}) at character {found.start()}, which PostgreSQL cannot "
+            "store; the record is quarantined - check the source's data"
+        )
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, list | tuple | set):
+        for element in value:
+            problem = unstorable_text(element)
+            if problem:
+                return problem
+    return None
+
+
+def storable(text: str) -> str:
+    """``text`` with each character PostgreSQL refuses written as a visible ``\\uXXXX`` escape."""
+    return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 @dataclass

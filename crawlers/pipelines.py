@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 from scrapy import signals
 
-from crawlers.items import MeasureItem, Rejected
+from crawlers.items import MeasureItem, Rejected, storable
 from crawlers.normalize import normalise
 from crawlers.sources import SourceConfig
 
@@ -66,8 +66,7 @@ def check_item(item: Any, config: SourceConfig, *, today: dt.date | None = None)
         try:
             item = MeasureItem.model_validate(item)
         except ValidationError as exc:
-            key = item.get("source_key") if isinstance(item, dict) else None
-            return Rejected(config.id, key, None, f"source {config.id}: invalid item: {exc.errors()[0]['msg']}", raw)
+            return _invalid(config, item, exc, raw)
     if not isinstance(item, MeasureItem):
         reason = f"source {config.id}: spider yielded a {type(item).__name__}"
         return Rejected(config.id, None, None, reason, repr(item))
@@ -78,6 +77,9 @@ def check_item(item: Any, config: SourceConfig, *, today: dt.date | None = None)
 
     if item.source_id != config.id:
         return reject("source_id", f"item says source {item.source_id!r}")
+    problems = item.text_problems() + item.link_problems()
+    if problems:
+        return reject(*problems[0])
     if item.kind not in KINDS_BY_SOURCE_KIND[config.kind]:
         return reject("kind", f"kind {item.kind!r} is not allowed for a {config.kind} source")
     for name, length in _column_lengths().items():
@@ -90,6 +92,30 @@ def check_item(item: Any, config: SourceConfig, *, today: dt.date | None = None)
         if value is not None and value > limit:
             return reject(name, f"{name} {value} is in the future")
     return item
+
+
+def _invalid(config: SourceConfig, item: dict[str, Any], exc: ValidationError, raw: str) -> Rejected:
+    """A dict item the model refuses: quarantined naming source, record and each field."""
+    key = item.get("source_key")
+    record = str(key) if key is not None else None
+    errors = exc.errors()
+    field_name = ".".join(str(p) for p in errors[0]["loc"]) or None
+    problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+    return Rejected(config.id, record, field_name, f"source {config.id}, record {record}: {problems}", raw)
+
+
+def _storable(text: str | None) -> str | None:
+    return None if text is None else storable(text)
+
+
+def _is_record_error(exc: Exception) -> bool:
+    """An error of the data (a value the database refuses), not of the connection or the schema."""
+    from sqlalchemy.exc import DataError, StatementError
+
+    if isinstance(exc, DataError | ValueError):
+        return True
+    # A value that cannot be encoded fails before it reaches the server, wrapped without a DBAPI error.
+    return isinstance(exc, StatementError) and isinstance(exc.orig, ValueError)
 
 
 @functools.cache
@@ -180,21 +206,57 @@ class MeasureStore:
             self.flush()
 
     def flush(self) -> None:
+        """Store the buffered items and rejects; a record the database refuses is quarantined alone."""
+        if not self._items and not self._rejects:
+            return
+        # Taken off the buffers first: a batch that fails is never retried whole on the next add.
+        items, rejects = self._items, self._rejects
+        self._items, self._rejects = [], []
+        try:
+            self._store(items, rejects)
+        except Exception as exc:
+            if not _is_record_error(exc):
+                raise
+            log.warning("source %s: a batch failed to store (%s); storing it record by record", self.config.id, exc)
+            self._store_one_by_one(items, rejects)
+
+    def _store(self, items: list[MeasureItem], rejects: list[Rejected]) -> None:
         from schema.engine import session_scope
         from schema.upsert import store_measures
 
-        if not self._items and not self._rejects:
-            return
         with session_scope(self.engine) as session:
-            if self._items:
-                result = store_measures(session, [i.to_record() for i in self._items])
-                self.counts.new += result.inserted
-                self.counts.changed += result.changed
-                self.counts.unchanged += result.unchanged
-            if self._rejects:
-                self._quarantine(session, self._rejects)
-        self._items.clear()
-        self._rejects.clear()
+            result = store_measures(session, [i.to_record() for i in items]) if items else None
+            if rejects:
+                self._quarantine(session, rejects)
+        if result is not None:
+            self.counts.new += result.inserted
+            self.counts.changed += result.changed
+            self.counts.unchanged += result.unchanged
+
+    def _store_one_by_one(self, items: list[MeasureItem], rejects: list[Rejected]) -> None:
+        refused: list[Rejected] = []
+        for item in items:
+            try:
+                self._store([item], [])
+            except Exception as exc:
+                if not _is_record_error(exc):
+                    raise
+                refused.append(self._refused(item, exc))
+        self._store([], rejects + refused)
+
+    def _refused(self, item: MeasureItem, exc: Exception) -> Rejected:
+        """The quarantine entry of an item the database refused; it no longer counts as seen."""
+        cause = getattr(exc, "orig", None) or exc
+        first_line = (str(cause).splitlines() or [type(cause).__name__])[0]
+        reason = (
+            f"source {self.config.id}, record {item.source_key}: the database refused the record ({first_line}); "
+            "it is quarantined and the rest of the run stored - check the source's data"
+        )
+        log.warning("%s", reason)
+        self.counts.seen -= 1
+        self.counts.rejected += 1
+        self._links.pop(item.source_key, None)
+        return Rejected(self.config.id, item.source_key, None, reason, item.raw_payload)
 
     def _quarantine(self, session: Session, rejects: list[Rejected]) -> None:
         """Keep each rejected record once: the same reject in the next run adds no row."""
@@ -202,6 +264,13 @@ class MeasureStore:
 
         from schema.models import QuarantinedRecord
 
+        # Escape what PostgreSQL refuses (NUL), so the quarantine itself cannot fail on it.
+        rejects = [
+            Rejected(
+                r.source_id, _storable(r.record_key), _storable(r.field), storable(r.reason), storable(r.raw_payload)
+            )
+            for r in rejects
+        ]
         keys = {r.record_key for r in rejects if r.record_key}
         existing: set[tuple[str | None, str, str | None]] = set()
         if keys:

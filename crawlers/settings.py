@@ -21,6 +21,13 @@ USER_AGENT = f"tbt-alert/0.1 (technical-barriers-to-trade early warning; contact
 
 ROBOTSTXT_OBEY = True
 
+# Scrapy does not verify TLS certificates by default; without this anyone on the crawl path
+# could serve made-up measures as a government source, and they would be mailed to subscribers.
+DOWNLOAD_VERIFY_CERTIFICATES = True
+# Sources are fetched over http(s) only; the other stock handlers would let a crawled link
+# read local files (file://), forge responses (data:) or reach other services.
+DOWNLOAD_HANDLERS: dict[str, str | None] = {"file": None, "data": None, "s3": None, "ftp": None}
+
 # Government sites are small; never more than two requests in flight per domain,
 # and AutoThrottle backs off further when the server slows down.
 CONCURRENT_REQUESTS = 8

@@ -22,6 +22,7 @@ from urllib.parse import urljoin
 from crawlers.items import ParseResult
 from crawlers.parsers._fields import build, clean_text
 from crawlers.sources import SourceConfig
+from crawlers.urls import web_url_problem
 from tbt_alert.errors import StructureChanged
 
 _BLOCK_BREAK = frozenset({"br", "p", "div", "li"})
@@ -80,6 +81,15 @@ class _Reader(HTMLParser):
             self._pop_table()
         return self.tables
 
+    def _add_link(self, cell: Cell, href: str) -> None:
+        # An allow-list: only http(s) targets are links (no javascript:, data:, mailto: or #anchors,
+        # whatever their case); the item check would quarantine the whole row for one of them.
+        if href.strip().startswith("#"):
+            return  # a link within the page
+        target = urljoin(self.base_url, href.strip())
+        if web_url_problem(target) is None:
+            cell.links.append(target)
+
     def _offset(self) -> int:
         """Where the tag being handled starts in the page (getpos counts lines and columns)."""
         line, column = self.getpos()
@@ -114,8 +124,8 @@ class _Reader(HTMLParser):
         elif tag == "a":
             current = self._cell[-1]
             href = dict(attrs).get("href")
-            if current is not None and href and not href.strip().startswith(("javascript:", "#", "mailto:")):
-                current.links.append(urljoin(self.base_url, href.strip()))
+            if current is not None and href:
+                self._add_link(current, href)
         elif tag in _BLOCK_BREAK and self._cell[-1] is not None:
             self._cell[-1].parts.append("\n")
 

@@ -6,7 +6,9 @@ how to navigate; everything a response means is decided by
 store pipeline can give the CrawlRun its status:
 
 - a request that still fails after the retries -> ``errors`` (run is partial);
-- a page whose structure changed -> ``fatal`` and the spider closes (run failed).
+- a page whose structure changed -> ``fatal`` and the spider closes (run failed);
+- a follow-up URL a document named that is not http(s) on the source's own hosts
+  -> not fetched, and an ``errors`` entry (run is partial).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from twisted.python.failure import Failure
 from crawlers.items import MeasureItem, ParseResult, Rejected
 from crawlers.parsers import Parser, get_parser
 from crawlers.sources import SourceConfig, load_source
+from crawlers.urls import follow_refusal, source_hosts
 from tbt_alert.errors import StructureChanged
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,8 @@ class SourceSpider(scrapy.Spider):
         self.errors: list[str] = []
         self.fatal: str | None = None
         self.responses_parsed = 0
+        # Scrapy's OffsiteMiddleware drops requests to other hosts as a second line behind follow().
+        self.allowed_domains: list[str] = source_hosts(self.config)
 
     # -- what subclasses provide -------------------------------------------------
 
@@ -63,6 +68,19 @@ class SourceSpider(scrapy.Spider):
 
     def request(self, url: str, callback: Any = None, **kwargs: Any) -> Request:
         return Request(url, callback=callback or self.parse, errback=self.on_error, **kwargs)
+
+    def follow(self, url: str, callback: Any = None) -> Iterator[Request]:
+        """A request for a URL a crawled document named, only if the crawl may go there."""
+        refusal = follow_refusal(url, self.allowed_domains)
+        if refusal is None:
+            yield self.request(url, callback=callback)
+            return
+        message = (
+            f"source {self.name}: not following {url!r}: {refusal}; the link was not fetched - check the "
+            f"source, and only if it really moved change base_urls in crawlers/sources/{self.name}/{self.name}.yml"
+        )
+        self.errors.append(message)
+        log.warning("%s", message)
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         result = self.run_parser(response)
@@ -90,7 +108,7 @@ class SourceSpider(scrapy.Spider):
         if self.stop_paging_when_stale and self.since and stale_page:
             return
         for url in result.follow:
-            yield self.request(url)
+            yield from self.follow(url)
 
     def is_recent(self, item: MeasureItem) -> bool:
         if self.since is None:

@@ -3,26 +3,25 @@
 A report (``<Safety-Gate>`` with ``<notifications>``) gives one recall measure per
 alert, keyed by its case number (``A12/1188/13``); the list (``<weeklyReport>``
 entries) gives the report URLs to fetch. The two are told apart by content, so a
-saved file parses without its URL.
+saved file parses without its URL. A document with a DTD is refused unread and quarantined
+whole (crawlers.parsers._xml), keyed by its URL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
 from crawlers.items import MeasureItem, ParseResult, Rejected
 from crawlers.parsers._fields import Fields, build, clean_text, country_code, strip_prefixes
+from crawlers.parsers._xml import UnsafeDocument, cut_elements, parse_xml, quarantined_document
 from crawlers.sources import SourceConfig
 from tbt_alert.errors import StructureChanged
 
 _PRODUCT_TYPE_MAX = 300  # Measure.product_type is a short label column
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
-# Alerts never nest, so each one's exact bytes can be cut out of the document.
-_NOTIFICATION = re.compile(rb"<notifications[\s>].*?</notifications>", re.DOTALL)
 # Fields an alert carries that we map to Measure columns or keep in ``extra``.
 _EXTRA_TEXT = (
     "name",
@@ -45,25 +44,28 @@ class WeeklyReportRef:
 
 
 def parse(body: bytes, url: str, config: SourceConfig) -> ParseResult:
-    root = _root(body, config)
+    try:
+        root = _root(body, url, config)
+    except UnsafeDocument as exc:
+        return ParseResult(rejected=[quarantined_document(exc, body)])
     if root.find("weeklyReport") is not None:
-        return ParseResult(follow=[ref.url for ref in weekly_reports(body, config)])
+        return ParseResult(follow=[ref.url for ref in _weekly_reports(root, config)])
     return parse_report(body, url, config, root)
 
 
-def _root(body: bytes, config: SourceConfig) -> ET.Element:
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError as exc:
-        raise StructureChanged(config.id, f"the response is not well-formed XML ({exc})", field="Safety-Gate") from None
+def _root(body: bytes, url: str, config: SourceConfig) -> ET.Element:
+    root = parse_xml(body, config.id, document=url, root_field="Safety-Gate")
     if root.tag != "Safety-Gate":
         raise StructureChanged(config.id, f"root element is <{root.tag}>, expected <Safety-Gate>", field="Safety-Gate")
     return root
 
 
-def weekly_reports(body: bytes, config: SourceConfig) -> list[WeeklyReportRef]:
-    """The reports the weekly list names, newest first as published."""
-    root = _root(body, config)
+def weekly_reports(body: bytes, url: str, config: SourceConfig) -> list[WeeklyReportRef]:
+    """The reports the weekly list names, newest first as published (UnsafeDocument for a DTD)."""
+    return _weekly_reports(_root(body, url, config), config)
+
+
+def _weekly_reports(root: ET.Element, config: SourceConfig) -> list[WeeklyReportRef]:
     refs = []
     for entry in root.iter("weeklyReport"):
         report_url = clean_text(entry.findtext("URL"))
@@ -85,7 +87,11 @@ def weekly_reports(body: bytes, config: SourceConfig) -> list[WeeklyReportRef]:
 
 
 def parse_report(body: bytes, url: str, config: SourceConfig, root: ET.Element | None = None) -> ParseResult:
-    root = _root(body, config) if root is None else root
+    if root is None:
+        try:
+            root = _root(body, url, config)
+        except UnsafeDocument as exc:
+            return ParseResult(rejected=[quarantined_document(exc, body)])
     for required in ("report_language", "report_date"):
         if root.find(required) is None:
             raise StructureChanged(config.id, f"the weekly report has no <{required}>", field=required)
@@ -97,7 +103,8 @@ def parse_report(body: bytes, url: str, config: SourceConfig, root: ET.Element |
         message = f"report_date {report_date!r} is not dd/mm/yyyy"
         raise StructureChanged(config.id, message, field="report_date") from None
     alerts = root.findall("notifications")
-    raws = _NOTIFICATION.findall(body)
+    # Alerts never nest, so each one's exact bytes can be cut out of the document.
+    raws = cut_elements(body, "notifications")
     if len(raws) != len(alerts):
         raise StructureChanged(
             config.id, f"found {len(alerts)} alerts but {len(raws)} raw <notifications> blocks", field="notifications"

@@ -7,6 +7,7 @@ from typing import Any
 
 from scrapy.http import Response
 
+from crawlers.parsers._xml import UnsafeDocument, quarantined_document
 from crawlers.sources.eu_safety_gate.parser import parse_report, weekly_reports
 from crawlers.spiders.base import SourceSpider
 from tbt_alert.errors import StructureChanged
@@ -20,13 +21,17 @@ class EuSafetyGateSpider(SourceSpider):
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         try:
-            reports = weekly_reports(response.body, self.config)
+            reports = weekly_reports(response.body, response.url, self.config)
+        except UnsafeDocument as exc:
+            # One hostile list is quarantined; the run records it and ends with nothing to fetch.
+            yield quarantined_document(exc, response.body)
+            return
         except StructureChanged as exc:
             self.fail(exc, response.url)
         since = self.since or self.config.backfill_since
         for ref in reports:
             if since is None or ref.published_on is None or ref.published_on >= since:
-                yield self.request(ref.url, callback=self.parse_report)
+                yield from self.follow(ref.url, callback=self.parse_report)
 
     def parse_report(self, response: Response) -> Iterator[Any]:
         try:
