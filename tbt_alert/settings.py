@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from tbt_alert.errors import SettingsError
+from tbt_alert.redact import redact_url
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -114,7 +115,7 @@ def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ..
     parsed = urlparse(raw)
     if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
         raise SettingsError(
-            f"{name}={raw!r} is not a valid URL; set it to a URL starting with "
+            f"{name}={redact_url(raw)!r} is not a valid URL; set it to a URL starting with "
             f"{' or '.join(s + '://' for s in schemes)}."
         )
     return raw
@@ -251,7 +252,7 @@ def _database_url(env: Mapping[str, str], values: dict[str, Any]) -> None:
     database_url = env.get("TBT_DATABASE_URL") or f"sqlite:///{values['data_dir'] / 'tbt-alert.sqlite'}"
     if not database_url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
         raise SettingsError(
-            f"TBT_DATABASE_URL={database_url!r} is not supported; set it to sqlite:///PATH "
+            f"TBT_DATABASE_URL={redact_url(database_url)!r} is not supported; set it to sqlite:///PATH "
             "or postgresql+psycopg://USER:PASSWORD@HOST/DB."
         )
     if database_url.startswith("postgresql:"):
