@@ -123,3 +123,28 @@ def test_cli_log_lines_are_redacted(
     logging.getLogger("tbt-alert.test").warning("connecting to %s", f"https://elastic:{PASSWORD}@es:9200")
     assert "connecting to https://***@es:9200" in caplog.text
     assert PASSWORD not in caplog.text
+
+
+def test_operator_mail_about_a_failed_task_carries_no_credentials(
+    cli_env: None, monkeypatch: pytest.MonkeyPatch, sqlite_url: str
+) -> None:
+    from email import message_from_string, policy
+    from types import SimpleNamespace
+
+    from sqlalchemy import select
+
+    from pipeline.operator_alerts import task_failed
+    from schema.engine import session_for
+    from schema.models import Delivery
+
+    monkeypatch.setenv("TBT_DATABASE_URL", sqlite_url)
+    # What Airflow hands the failure callback: the task instance and the exception, here one whose
+    # text embeds a node URL the way a client library's connection error may.
+    ti = SimpleNamespace(dag_id="tbt_pipeline", task_id="index_update", run_id="manual__1", try_number=3, map_index=-1)
+    error = ConnectionError(f"GET https://elastic:{PASSWORD}@es.example.org:9200/_bulk failed")
+    task_failed({"ti": ti, "exception": error, "logical_date": "2030-01-01"})
+    with session_for(sqlite_url) as session:
+        (body,) = session.scalars(select(Delivery.body).where(Delivery.purpose == "operator")).all()
+    text = message_from_string(body, policy=policy.default).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "https://***@es.example.org:9200/_bulk" in text
+    assert PASSWORD not in text
