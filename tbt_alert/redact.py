@@ -66,7 +66,10 @@ class RedactingFilter(logging.Filter):
     """A handler filter that redacts the message and the traceback of every record it passes."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit the format: the handler reports it
+            return True
         redacted = redact_text(message)
         if redacted != message:
             record.msg, record.args = redacted, None

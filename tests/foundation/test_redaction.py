@@ -148,3 +148,10 @@ def test_operator_mail_about_a_failed_task_carries_no_credentials(
     text = message_from_string(body, policy=policy.default).get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "https://***@es.example.org:9200/_bulk" in text
     assert PASSWORD not in text
+
+
+def test_redacting_filter_passes_a_malformed_log_call_to_the_handler() -> None:
+    from tbt_alert.redact import RedactingFilter
+
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "%s and %s", ("one",), None)
+    assert RedactingFilter().filter(record)
