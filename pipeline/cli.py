@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from tbt_alert.errors import TbtError
+from tbt_alert.redact import redact_log_handlers, redact_text
 
 # Order shown in --help. Each module defines register(subparsers).
 COMMAND_MODULES = (
@@ -58,10 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.getLogger(noisy).setLevel(logging.WARNING)
         # The ES transport logs a full traceback at WARNING on every retry; our errors say it once.
         logging.getLogger("elastic_transport").setLevel(logging.ERROR)
+    # A library may log a URL with its credentials (a node, a database); no log line shows them.
+    redact_log_handlers()
     try:
         return int(args.handler(args) or 0)
     except TbtError as exc:
-        print(f"tbt-alert: {exc}", file=sys.stderr)
+        print(f"tbt-alert: {redact_text(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

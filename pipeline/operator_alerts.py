@@ -13,6 +13,8 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from tbt_alert.redact import redact_text
+
 if TYPE_CHECKING:
     from tbt_alert.settings import Settings
 
@@ -61,7 +63,7 @@ def suspicious_crawl(settings: Settings, outcome: Any, expected: tuple[int, int]
         f"the spider or adjust expected_min/expected_max in "
         f"crawlers/sources/{outcome.source_id}/{outcome.source_id}.yml.\n\n"
         f"Status {outcome.status}; new {outcome.new}, changed {outcome.changed}, unchanged {outcome.unchanged}, "
-        f"rejected {outcome.rejected}.\n" + (f"\nErrors:\n{outcome.error}\n" if outcome.error else "")
+        f"rejected {outcome.rejected}.\n" + (f"\nErrors:\n{redact_text(str(outcome.error))}\n" if outcome.error else "")
     )
     return alert_operator(
         settings,
@@ -90,7 +92,8 @@ def task_failed(context: Mapping[str, Any]) -> None:
         text = (
             f"Task {ti.dag_id}.{task} failed after {getattr(ti, 'try_number', '?')} tries.\n\n"
             f"Run: {ti.run_id}\nLogical date: {context.get('logical_date')}\n"
-            f"Error: {type(error).__name__ if error else 'unknown'}: {error}\n"
+            # Any exception can land here, with whatever URL its library put in the text.
+            f"Error: {type(error).__name__ if error else 'unknown'}: {redact_text(str(error))}\n"
             + (f"Log: {log_url}\n" if log_url else "")
             + "\nOther sources and later stages went on; clear the task in Airflow to retry it once fixed.\n"
         )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tbt_alert.errors import SearchError, SearchUnavailable
+from tbt_alert.redact import redact_text, redact_url
 from tbt_alert.settings import Settings
 
 if TYPE_CHECKING:
@@ -33,14 +34,18 @@ def make_client(settings: Settings, *, request_timeout: float = 30.0) -> Elastic
 
 @contextmanager
 def guarded(settings: Settings, action: str) -> Iterator[None]:
-    """Re-raise connection failures as SearchUnavailable and API errors as SearchError, naming ``action``."""
+    """Re-raise connection failures as SearchUnavailable and API errors as SearchError, naming ``action``.
+
+    The messages name the cluster by its redacted URL and redact the client's own text too (it may
+    embed the node URL): they reach the CLI, the portal's pages and API answers, logs and mail.
+    """
     from elasticsearch import ApiError, TransportError
 
     try:
         yield
     except TransportError as exc:  # connection refused, timeouts, TLS: the cluster is not there
         raise SearchUnavailable(
-            f"Elasticsearch at {settings.elasticsearch_url} is unreachable while trying to {action} "
+            f"Elasticsearch at {redact_url(settings.elasticsearch_url)} is unreachable while trying to {action} "
             f"({_transport_reason(exc)}); "
             "start it with `tbt-alert services up` or set TBT_ELASTICSEARCH_URL. The database keeps every "
             "change and the next run catches up."
@@ -51,7 +56,7 @@ def guarded(settings: Settings, action: str) -> Iterator[None]:
 
 def _transport_reason(exc: Exception) -> str:
     """The innermost cause ("[Errno 111] Connection refused"), not five nested wrappers of it."""
-    text = str(exc)
+    text = redact_text(str(exc))  # before any cut: a URL cut short of its "@" would not be found
     errno = re.search(r"\[Errno -?\d+\][^)\]]*", text)
     if errno:
         return errno.group(0).strip()
@@ -68,9 +73,9 @@ def _reason(exc: Exception) -> str:
         error = info.get("error")
         if isinstance(error, dict):
             root = (error.get("root_cause") or [error])[0]
-            return f"{root.get('type')}: {root.get('reason')} (HTTP {exc.meta.status})"
-        return f"HTTP {exc.meta.status}: {exc.message}"
-    return str(exc)
+            return redact_text(f"{root.get('type')}: {root.get('reason')} (HTTP {exc.meta.status})")
+        return redact_text(f"HTTP {exc.meta.status}: {exc.message}")
+    return redact_text(str(exc))
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from tbt_alert.errors import SettingsError
+from tbt_alert.redact import REDACTED, redact_env, redact_url
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -24,9 +25,18 @@ def _repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-@dataclass(frozen=True)
+# Shown as *** in the repr; the URLs are shown without their credentials.
+_SECRET_FIELDS = frozenset({"secret_key", "smtp_password"})
+_URL_FIELDS = frozenset({"database_url", "elasticsearch_url", "portal_base_url"})
+
+
+@dataclass(frozen=True, repr=False)
 class Settings:
-    """Validated settings; build one with :func:`load_settings`."""
+    """Validated settings; build one with :func:`load_settings`.
+
+    The attributes hold the real values (``settings.secret_key`` is the key); only the repr, and
+    so ``str()``, logs and tracebacks with locals, hides the secrets.
+    """
 
     data_dir: Path
     database_url: str
@@ -56,6 +66,19 @@ class Settings:
     classifier_mode: str = "model"
     encoder_precision: str = "int8"
     hs_suggestion_min_score: float | None = None  # None: the calibrated threshold of the HS index
+
+    def __repr__(self) -> str:
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in _SECRET_FIELDS:
+                value = REDACTED if value else value
+            elif f.name in _URL_FIELDS:
+                value = redact_url(value)
+            elif f.name == "extra":
+                value = redact_env(value)
+            shown.append(f"{f.name}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     @property
     def is_sqlite(self) -> bool:
@@ -114,7 +137,7 @@ def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ..
     parsed = urlparse(raw)
     if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
         raise SettingsError(
-            f"{name}={raw!r} is not a valid URL; set it to a URL starting with "
+            f"{name}={redact_url(raw)!r} is not a valid URL; set it to a URL starting with "
             f"{' or '.join(s + '://' for s in schemes)}."
         )
     return raw
@@ -251,7 +274,7 @@ def _database_url(env: Mapping[str, str], values: dict[str, Any]) -> None:
     database_url = env.get("TBT_DATABASE_URL") or f"sqlite:///{values['data_dir'] / 'tbt-alert.sqlite'}"
     if not database_url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
         raise SettingsError(
-            f"TBT_DATABASE_URL={database_url!r} is not supported; set it to sqlite:///PATH "
+            f"TBT_DATABASE_URL={redact_url(database_url)!r} is not supported; set it to sqlite:///PATH "
             "or postgresql+psycopg://USER:PASSWORD@HOST/DB."
         )
     if database_url.startswith("postgresql:"):

@@ -62,7 +62,7 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def _safe(url: str) -> str:
-    """The URL without its password, for printing."""
-    from sqlalchemy.engine import make_url
+    """The URL without its credentials, for printing."""
+    from tbt_alert.redact import redact_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return redact_url(url)

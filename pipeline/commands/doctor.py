@@ -6,6 +6,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from tbt_alert.redact import redact_text, redact_url
+
 Check = Callable[[Any], tuple[bool, str]]
 
 
@@ -25,7 +27,7 @@ def _database(settings: Any) -> tuple[bool, str]:
             conn.execute(text("SELECT 1"))
         current, head = current_revision(settings.database_url), head_revision()
     except Exception as exc:  # noqa: BLE001 - doctor reports every failure, whatever its type
-        return False, f"cannot connect ({exc}); check TBT_DATABASE_URL or run `make services`"
+        return False, f"cannot connect ({redact_text(str(exc))}); check TBT_DATABASE_URL or run `make services`"
     if current != head:
         return False, f"schema at {current}, newest is {head}; run `tbt-alert db upgrade`"
     return True, f"schema at {current}"
@@ -40,7 +42,7 @@ def _elasticsearch(settings: Any) -> tuple[bool, str]:
         nodes = client.nodes.info(node_id="_local", filter_path="nodes.*.version")
     except Exception as exc:  # noqa: BLE001
         return False, (
-            f"{settings.elasticsearch_url} unreachable ({type(exc).__name__}); "
+            f"{redact_url(settings.elasticsearch_url)} unreachable ({type(exc).__name__}); "
             "run `tbt-alert services up elasticsearch` or set TBT_ELASTICSEARCH_URL"
         )
     version = next(iter(nodes["nodes"].values()))["version"]
@@ -60,7 +62,7 @@ def _smtp(settings: Any) -> tuple[bool, str]:
             smtp.noop()
     except (OSError, smtplib.SMTPException) as exc:
         return False, (
-            f"{settings.smtp_host}:{settings.smtp_port} failed ({exc}); "
+            f"{settings.smtp_host}:{settings.smtp_port} failed ({redact_text(str(exc))}); "
             "run `tbt-alert services up smtp` or set TBT_SMTP_HOST/TBT_SMTP_PORT"
         )
     return True, f"{settings.smtp_host}:{settings.smtp_port} accepts connections"
@@ -96,7 +98,7 @@ def _crawls(settings: Any) -> tuple[bool, str]:
                         f"{source.expected_min}-{source.expected_max}"
                     )
     except Exception as exc:  # noqa: BLE001
-        return False, f"cannot read crawl runs ({exc})"
+        return False, f"cannot read crawl runs ({redact_text(str(exc))})"
     if problems:
         return False, "; ".join(problems) + " — check the source (tbt-alert crawl SOURCE -v)"
     return True, "no failed or suspicious last crawls"

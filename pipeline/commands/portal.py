@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tbt_alert.settings import Settings
+
+# Where `users add` reads a password without a prompt (scripts, CI). --password on argv still works
+# but every local user sees it in `ps` and it lands in shell history.
+PASSWORD_VARIABLE = "TBT_USER_PASSWORD"
 
 
 def ensure_demo_user(settings: Settings) -> tuple[str, str]:
@@ -29,10 +35,25 @@ def register(sub: Any) -> None:
 
     users = sub.add_parser("users", help="portal users: add a login, issue an API key")
     users_sub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
-    add = users_sub.add_parser("add", help="create a portal user")
+    add = users_sub.add_parser(
+        "add",
+        help="create a portal user",
+        description=f"Create a portal user. The password comes from standard input with --password-stdin, "
+        f"else from {PASSWORD_VARIABLE}, else a prompt; never put it on the command line.",
+    )
     add.add_argument("username")
     add.add_argument("--role", choices=("staff", "analyst", "admin"), required=True)
-    add.add_argument("--password", help="the password (default: ask; at least 12 characters)")
+    source = add.add_mutually_exclusive_group()
+    source.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password (at least 12 characters) from the first line of standard input",
+    )
+    source.add_argument(
+        "--password",
+        help=f"the password on the command line: other local users see it in `ps`, so prefer --password-stdin "
+        f"or {PASSWORD_VARIABLE} (default: {PASSWORD_VARIABLE} if set, else ask)",
+    )
     add.add_argument("--email")
     add.set_defaults(handler=_users_add)
     key = users_sub.add_parser("apikey", help="issue a new API key for a user (printed once)")
@@ -72,11 +93,25 @@ def _users_add(args: argparse.Namespace) -> int:
     from schema.engine import session_for
     from tbt_alert.settings import load_settings
 
-    password = args.password or getpass.getpass(f"password for {args.username}: ")
+    password = _new_password(args)
     with session_for(load_settings()) as session:
         user = create_user(session, args.username, args.role, password, email=args.email)
         print(f"user {user.username} ({user.role}) created")
     return 0
+
+
+def _new_password(args: argparse.Namespace) -> str:
+    """The new user's password: from stdin, the command line (with a warning), the environment, or a prompt."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if args.password:
+        print(
+            f"tbt-alert: warning: a password on the command line is visible to other local users; "
+            f"use --password-stdin or {PASSWORD_VARIABLE} instead.",
+            file=sys.stderr,
+        )
+        return str(args.password)
+    return os.environ.get(PASSWORD_VARIABLE) or getpass.getpass(f"password for {args.username}: ")
 
 
 def _users_apikey(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tbt_alert.errors import TbtError
+from tbt_alert.redact import redact_text, redact_url
 
 if TYPE_CHECKING:
     from tbt_alert.settings import Settings
@@ -65,8 +66,8 @@ class _Job:
         try:
             result = func()
         except TbtError as exc:
-            self.failures[name] = str(exc)
-            print(f"   FAILED: {exc}", flush=True)
+            self.failures[name] = redact_text(str(exc))
+            print(f"   FAILED: {self.failures[name]}", flush=True)
             return None
         self.results[name] = result
         print(f"   done in {time.perf_counter() - began:.1f} s: {_brief(result)}", flush=True)
@@ -165,7 +166,7 @@ def _print_summary(settings: Settings, job: _Job) -> None:
     login = _demo_login(settings)
     if login:
         print(
-            f"   portal:              {settings.portal_base_url}  (start it: tbt-alert portal; "
+            f"   portal:              {redact_url(settings.portal_base_url)}  (start it: tbt-alert portal; "
             f"demo login {login[0]} / {login[1]})"
         )
     if job.failures:
@@ -206,7 +207,7 @@ def _facts(settings: Settings) -> dict[str, Any]:
 
         facts["indexed"] = index_counts(settings)["index"].get("measures")
     except TbtError as exc:
-        facts["indexed"] = f"unknown ({exc})"
+        facts["indexed"] = f"unknown ({redact_text(str(exc))})"
     return facts
 
 
