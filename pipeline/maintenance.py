@@ -160,6 +160,7 @@ def restore_database(settings: Settings, backup: Path) -> None:
                 str(backup),
             ],
             "pg_restore",
+            _libpq_env(settings.database_url),
         )
     log.info("database restored from %s", backup)
 
@@ -186,9 +187,21 @@ def _sqlite_backup(source: Path, target: Path) -> None:
 
 
 def _libpq_url(url: str) -> str:
-    """The SQLAlchemy URL as libpq understands it (no ``+driver``)."""
-    scheme, rest = url.split("://", 1)
-    return "postgresql://" + rest if scheme.startswith("postgresql") else url
+    """The SQLAlchemy URL as libpq understands it (no ``+driver``), without its password: another
+    local user can read a command line (ps), so the password goes in the environment instead."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    # URL.set() leaves a field alone when given None; the URL is a named tuple, so _replace clears it.
+    return parsed._replace(drivername="postgresql", password=None).render_as_string(hide_password=False)
+
+
+def _libpq_env(url: str) -> dict[str, str]:
+    """The environment of a libpq tool: ours, and the URL's password as PGPASSWORD."""
+    from sqlalchemy.engine import make_url
+
+    password = make_url(url).password
+    return {**os.environ, **({"PGPASSWORD": str(password)} if password else {})}
 
 
 def _pg_tool(name: str) -> str:
@@ -204,11 +217,12 @@ def _pg_tool(name: str) -> str:
 
 
 def _pg_dump(url: str, target: Path) -> None:
-    _run([_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), _libpq_url(url)], "pg_dump")
+    command = [_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), _libpq_url(url)]
+    _run(command, "pg_dump", _libpq_env(url))
 
 
-def _run(command: list[str], what: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+def _run(command: list[str], what: str, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if result.returncode != 0:
         raise BackupError(
             f"{what} failed (exit {result.returncode}): {result.stderr.strip()[-500:]}; "

@@ -4,6 +4,7 @@ index consistency against the real Elasticsearch."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -163,3 +164,13 @@ def test_check_index_rebuilds_only_when_database_and_index_differ(
 def test_diverging_names_kinds_without_a_live_index() -> None:
     counts = {"database": {"measures": 3, "bulletins": 0}, "index": {"measures": None, "bulletins": 0}}
     assert maintenance.diverging(counts) == ["measures"]
+
+
+def test_the_database_password_never_reaches_a_command_line() -> None:
+    # Any local user can read a process's arguments (ps); libpq reads PGPASSWORD instead.
+    from pipeline.maintenance import _libpq_env, _libpq_url
+
+    url = "postgresql+psycopg://tbt:s3cr%40t@db.internal:5433/tbt"
+    assert _libpq_url(url) == "postgresql://tbt@db.internal:5433/tbt"
+    assert _libpq_env(url)["PGPASSWORD"] == "s3cr@t"
+    assert "PGPASSWORD" not in _libpq_env("postgresql+psycopg://tbt@db.internal/tbt") or os.environ.get("PGPASSWORD")
