@@ -184,6 +184,9 @@ def crawl_all(
     return outcomes
 
 
+CHILD_WITHHELD = ("TBT_SMTP_USER", "TBT_SMTP_PASSWORD")
+
+
 def _child_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.update(settings.extra)
@@ -198,6 +201,9 @@ def _child_env(settings: Settings) -> dict[str, str]:
         env.pop("TBT_SECRET_KEY", None)
     else:
         env["TBT_SECRET_KEY"] = settings.secret_key
+    # A crawl never sends mail: the SMTP login stays with the parent (security review H2/L4).
+    for name in CHILD_WITHHELD:
+        env.pop(name, None)
     return env
 
 

@@ -116,3 +116,11 @@ def test_every_source_starts_on_its_own_hosts() -> None:
         hosts = source_hosts(config)
         for url in config.base_urls.values():
             assert follow_refusal(url.format(id=1, language="en"), hosts) is None, (config.id, url)
+
+
+def test_a_crawl_child_never_gets_the_smtp_login() -> None:
+    settings = load_settings({"TBT_SMTP_USER": "alerts", "TBT_SMTP_PASSWORD": "mail-secret", "TBT_SMTP_HOST": "smtp.x"})
+    env = _child_env(settings)
+    assert "mail-secret" not in "\n".join(env.values())
+    assert "TBT_SMTP_USER" not in env
+    assert env["TBT_DATABASE_URL"] == settings.database_url
