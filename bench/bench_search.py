@@ -100,7 +100,9 @@ def _items(quick: bool) -> Iterator[Any]:
         yield from run("ru_rosstandart", path.read_bytes(), path.as_uri())
 
 
-def load_database(url: str, quick: bool) -> tuple[int, float]:
+def load_database(url: str, quick: bool, *, category_tags: bool = True) -> tuple[int, float]:
+    """Parse and store every recorded measure; ``category_tags``: add the bench-only sector tags
+    from the sources' categories (bench_relevance tags with the real classifier instead)."""
     from sqlalchemy import String, select
 
     from crawlers.sources import load_sources
@@ -135,7 +137,7 @@ def load_database(url: str, quick: bool) -> tuple[int, float]:
         tags = [
             SectorTag(measure_id=mid, sector=CATEGORY_SECTORS[cat.lower()], score=0.9, method="rule",
                       evidence={"bench": "category lookup"}, classifier_version="bench")
-            for mid, cat in rows if cat and cat.lower() in CATEGORY_SECTORS
+            for mid, cat in rows if category_tags and cat and cat.lower() in CATEGORY_SECTORS
         ]  # fmt: skip
         session.add_all(tags)
     engine.dispose()
@@ -199,8 +201,8 @@ def pg_where(request: Any, bri: list[str], eu: list[str], today: dt.date) -> tup
     return " AND ".join(clauses), params
 
 
-def pg_search(conn: Any, request: Any, bri: list[str], eu: list[str], today: dt.date) -> tuple[int, int]:
-    """The same page, total and facets from PostgreSQL; returns (total, hits on the page)."""
+def pg_search(conn: Any, request: Any, bri: list[str], eu: list[str], today: dt.date) -> tuple[int, list[str]]:
+    """The same page, total and facets from PostgreSQL; returns (total, the page's measure ids)."""
     from sqlalchemy import text
 
     where, params = pg_where(request, bri, eu, today)
@@ -212,7 +214,7 @@ def pg_search(conn: Any, request: Any, bri: list[str], eu: list[str], today: dt.
     )
     page = conn.execute(text(
         f"SELECT p.id, p.title, {headline} FROM (SELECT m.id, m.title, m.description FROM measures m "
-        f"WHERE {where} ORDER BY {order}, m.id LIMIT {PAGE_SIZE} OFFSET {(request.page - 1) * PAGE_SIZE}) p"
+        f"WHERE {where} ORDER BY {order}, m.id LIMIT {request.size} OFFSET {(request.page - 1) * request.size}) p"
     ), params).all()  # fmt: skip
     facets = conn.execute(text(
         f"WITH hits AS (SELECT m.id, m.country, m.kind, m.language, extract(year FROM m.sort_date) AS y, "
@@ -223,7 +225,7 @@ def pg_search(conn: Any, request: Any, bri: list[str], eu: list[str], today: dt.
         "FROM hits JOIN sector_tags t ON t.measure_id = hits.id GROUP BY t.sector"
     ), {**params, "bri_all": bri, "today_all": today}).all()  # fmt: skip
     total = next(r[-1] for r in facets if r[0] == "g" and all(v is None for v in r[1:7]))
-    return int(total), len(page)
+    return int(total), [str(row[0]) for row in page]
 
 
 # ------------------------------------------------------------------ queries
