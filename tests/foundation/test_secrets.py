@@ -116,3 +116,16 @@ def test_users_add_help_names_the_ways_to_pass_a_password_off_argv(capsys: pytes
     add_help = " ".join(capsys.readouterr().out.split())
     assert "--password-stdin" in add_help
     assert "TBT_USER_PASSWORD" in add_help
+
+
+def test_airflow_local_env_prints_no_secret_and_quotes_what_it_prints() -> None:
+    import os
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "airflow-local"
+    env = {**os.environ, "TBT_SECRET_KEY": "k" * 40, "TBT_SMTP_PASSWORD": "mail-secret", "TBT_NOTE": "a b;c"}
+    out = subprocess.run(["bash", str(script), "env"], env=env, capture_output=True, text=True, check=True).stdout
+    assert "k" * 40 not in out
+    assert "mail-secret" not in out
+    assert "export TBT_NOTE=a\\ b\\;c" in out.splitlines()
