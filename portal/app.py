@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from portal.access import Forbidden, NotAuthenticated
 from portal.context import STATIC_DIR, Portal, make_templates
 from portal.i18n import LANG_COOKIE, pick_language, translator
+from portal.limits import RequestLimits
 from portal.render import message_page
 from portal.security import (
     SECURITY_HEADERS,
@@ -129,4 +130,6 @@ def create_app(settings: Settings) -> FastAPI:
         text = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in problems)
         return message_page(request, "bad_request", text, status=422)
 
+    # Added last, so outermost: sizes are checked before the session, the routes or any form parsing.
+    app.add_middleware(RequestLimits)
     return app
