@@ -3,7 +3,7 @@ says its length or streams it in chunks, and an oversized query string gets a 4x
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 import pytest
@@ -73,7 +73,7 @@ async def _run_limited(messages: list[dict[str, Any]], headers: list[tuple[bytes
     """(status sent, body messages the app was handed, whether the app saw the whole body)."""
     handed = 0
     whole = False
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
     queue = list(messages)
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -90,7 +90,7 @@ async def _run_limited(messages: list[dict[str, Any]], headers: list[tuple[bytes
     async def receive() -> dict[str, Any]:
         return queue.pop(0)
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     from portal.limits import RequestLimits
