@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from portal.app import create_app
 from schema.engine import make_engine, session_scope
@@ -36,7 +36,7 @@ class PortalEnv:
     recall_id: str = ""
     tagged_id: str = ""
 
-    def engine(self):
+    def engine(self) -> Engine:
         return make_engine(self.settings.database_url)
 
 
