@@ -83,9 +83,10 @@ def create_app(settings: Settings) -> FastAPI:
             )
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
-        if response.headers.get("content-type", "").startswith(("text/html", "application/json")):
-            # Pages show data behind a login: no shared cache may keep them.
-            response.headers.setdefault("Cache-Control", "no-store")
+        if not request.url.path.startswith("/static/"):
+            # Pages, exports and report files show data behind a login: no cache, shared or the
+            # browser's, may keep them. Only the static files are the same for everyone.
+            response.headers["Cache-Control"] = "private, no-store"
         return response
 
     @app.exception_handler(NotAuthenticated)
