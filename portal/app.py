@@ -17,13 +17,14 @@ from portal.i18n import LANG_COOKIE, pick_language, translator
 from portal.limits import RequestLimits
 from portal.render import message_page
 from portal.security import (
+    HSTS,
     SECURITY_HEADERS,
-    SESSION_COOKIE,
     SESSION_MAX_AGE_SECONDS,
     LoginRateLimiter,
     SessionData,
     SessionSigner,
     new_session_id,
+    session_cookie_name,
 )
 from portal.web import CsrfFailed
 from schema.engine import make_engine
@@ -63,17 +64,18 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(module.router)
 
     secure_cookies = settings.portal_base_url.startswith("https://")
+    session_cookie = session_cookie_name(secure_cookies)
 
     @app.middleware("http")
     async def session_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        cookie_data = portal.signer.loads(request.cookies.get(SESSION_COOKIE))
+        cookie_data = portal.signer.loads(request.cookies.get(session_cookie))
         request.state.session = cookie_data or SessionData(sid=new_session_id())
         request.state.language = pick_language(request.cookies.get(LANG_COOKIE), request.query_params.get("lang"))
         response = await call_next(request)
         session: SessionData = request.state.session
         if session != cookie_data:
             response.set_cookie(
-                SESSION_COOKIE,
+                session_cookie,
                 portal.signer.dumps(session),
                 max_age=SESSION_MAX_AGE_SECONDS,
                 httponly=True,
@@ -83,6 +85,9 @@ def create_app(settings: Settings) -> FastAPI:
             )
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if secure_cookies:
+            # The proxy may add it too; the app says it as well, so no deployment goes without.
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         if not request.url.path.startswith("/static/"):
             # Pages, exports and report files show data behind a login: no cache, shared or the
             # browser's, may keep them. Only the static files are the same for everyone.

@@ -20,6 +20,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 SESSION_COOKIE = "tbt_session"
+# Under https the cookie is named __Host-...: browsers then accept it only with Secure, Path=/ and
+# no Domain, so neither plain http nor a sibling subdomain can plant or overwrite it.
+SECURE_SESSION_COOKIE = "__Host-" + SESSION_COOKIE
+# A year; no includeSubDomains: other services may share the parent domain.
+HSTS = "max-age=31536000"
 # A working day plus slack: staff log in once in the morning.
 SESSION_MAX_AGE_SECONDS = 12 * 3600
 
@@ -61,7 +66,10 @@ class SessionData:
 
 class SessionSigner:
     def __init__(self, secret_key: str) -> None:
-        self._serializer = URLSafeTimedSerializer(secret_key, salt="tbt-portal-session")
+        # HMAC-SHA256, as every other signature of the project (itsdangerous defaults to SHA-1).
+        self._serializer = URLSafeTimedSerializer(
+            secret_key, salt="tbt-portal-session", signer_kwargs={"digest_method": hashlib.sha256}
+        )
         self._csrf_key = hashlib.sha256(("csrf:" + secret_key).encode()).digest()
 
     def dumps(self, data: SessionData) -> str:
@@ -85,6 +93,10 @@ class SessionSigner:
 
     def csrf_valid(self, sid: str, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(self.csrf_token(sid), str(token))
+
+
+def session_cookie_name(secure: bool) -> str:
+    return SECURE_SESSION_COOKIE if secure else SESSION_COOKIE
 
 
 def new_session_id() -> str:
