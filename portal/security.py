@@ -95,6 +95,11 @@ class SessionSigner:
         return bool(token) and hmac.compare_digest(self.csrf_token(sid), str(token))
 
 
+def session_key(sid: str) -> str:
+    """What the database keeps of a session id (portal_sessions.id): its SHA-256, never the id itself."""
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
 def session_cookie_name(secure: bool) -> str:
     return SECURE_SESSION_COOKIE if secure else SESSION_COOKIE
 

@@ -422,6 +422,18 @@ class ApiKey(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class PortalSession(Base):
+    """A logged-in portal session. The signed cookie carries a random session id; this table holds its
+    SHA-256 (a copy of the table opens no session). Logout deletes the row and a password change
+    deletes the user's rows, so a copied cookie stops working at once, not after 12 hours."""
+
+    __tablename__ = "portal_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 hex of the cookie's session id
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
 class PipelineState(Base):
     """Bookkeeping of the stages (e.g. the last successful index update), by key."""
 

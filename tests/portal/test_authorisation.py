@@ -69,6 +69,8 @@ def _fill(path: str, env: PortalEnv) -> str:
         "measure_id": env.follow_up_id,
         "report_id": "1",
         "user_id": str(env.user_ids["spare"]),
+        "key_id": str(env.spare_key_id),
+        "subscriber_id": str(env.subscriber_ids[1]),
         "code": "en",
         "fmt": "html",
     }
