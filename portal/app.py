@@ -20,12 +20,12 @@ from portal.security import (
     HSTS,
     SECURITY_HEADERS,
     SESSION_MAX_AGE_SECONDS,
-    LoginRateLimiter,
     SessionData,
     SessionSigner,
     new_session_id,
     session_cookie_name,
 )
+from portal.throttle import LoginThrottle, trusted_proxies
 from portal.web import CsrfFailed
 from schema.engine import make_engine
 from tbt_alert.settings import Settings
@@ -35,11 +35,13 @@ def create_app(settings: Settings) -> FastAPI:
     """A portal app for ``settings``; nothing connects until the first request."""
     from portal.routes import admin, api, auth, measures, reports, search, subscriber
 
+    engine = make_engine(settings.database_url)
     portal = Portal(
         settings=settings,
-        engine=make_engine(settings.database_url),
+        engine=engine,
         signer=SessionSigner(settings.secret_key),
-        limiter=LoginRateLimiter(),
+        throttle=LoginThrottle(engine),
+        trusted_proxies=trusted_proxies(settings.extra),
         templates=make_templates(),
     )
 

@@ -434,6 +434,21 @@ class PortalSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
+class LoginAttempt(Base):
+    """One login attempt that counts against a throttle key (a client address, or a user at an address).
+
+    In the database, not in memory, so every portal worker process counts the same attempts. The key
+    is stored as a SHA-256: what people type into the username field stays out of the table."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+
+    __table_args__ = (Index("ix_login_attempts_key_at", "key_hash", "at"),)
+
+
 class PipelineState(Base):
     """Bookkeeping of the stages (e.g. the last successful index update), by key."""
 

@@ -14,12 +14,19 @@ from portal.context import db_session, portal_of
 from portal.i18n import LANG_COOKIE, LANGUAGES, translator
 from portal.render import page
 from portal.security import SessionData, hash_password, new_session_id, verify_password
+from portal.throttle import client_address
 from portal.users import end_session, open_session, set_password
 from portal.web import safe_next, verify_csrf
 from schema.models import User, utcnow
 from tbt_alert.errors import UserError
 
 router = APIRouter(include_in_schema=False)
+
+
+def address_of(request: Request) -> str:
+    """The client's address, read through the trusted proxies (portal.throttle)."""
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers.get("x-forwarded-for"), portal_of(request).trusted_proxies)
 
 
 @router.get("/", dependencies=[Depends(PUBLIC)])
@@ -48,22 +55,21 @@ def login(
 ) -> Response:
     portal = portal_of(request)
     words = translator(request.state.language)
-    client = request.client.host if request.client else "unknown"
-    keys = (f"ip:{client}", f"user:{username.strip().lower()}")
-    if portal.limiter.blocked(*keys):
+    reservation = portal.throttle.reserve(address_of(request), username)
+    if reservation is None:
         return page(request, "login.html", {"next": safe_next(next), "error": words["login_rate_limited"]}, status=429)
     user = session.execute(select(User).where(User.username == username.strip())).scalar_one_or_none()
-    if user is None or not user.active:
-        if portal.dummy_password_hash is None:
-            portal.dummy_password_hash = hash_password(new_session_id())
-        verify_password(portal.dummy_password_hash, password)  # same cost as a real check
-        ok = False
-    else:
-        ok = verify_password(user.password_hash, password)
+    with portal.throttle.password_check():
+        if user is None or not user.active:
+            if portal.dummy_password_hash is None:
+                portal.dummy_password_hash = hash_password(new_session_id())
+            verify_password(portal.dummy_password_hash, password)  # same cost as a real check
+            ok = False
+        else:
+            ok = verify_password(user.password_hash, password)
     if not ok or user is None:
-        portal.limiter.fail(*keys)
         return page(request, "login.html", {"next": safe_next(next), "error": words["login_failed"]}, status=401)
-    portal.limiter.reset(*keys)
+    portal.throttle.succeeded(reservation)
     user.last_login_at = utcnow()
     # A fresh session id on login: a session id planted before login is worthless after it.
     sid = open_session(session, user.id)
@@ -104,8 +110,15 @@ def change_password(
     user = session.get(User, me.id) if me is not None else None
     if user is None:
         return _password_page(request, words["forbidden"], status=403)
-    if not verify_password(user.password_hash, current_password):
+    # The current password is guessed as a login would be: the same throttle counts the tries.
+    reservation = portal_of(request).throttle.reserve(address_of(request), user.username)
+    if reservation is None:
+        return _password_page(request, words["login_rate_limited"], status=429)
+    with portal_of(request).throttle.password_check():
+        right = verify_password(user.password_hash, current_password)
+    if not right:
         return _password_page(request, words["password_current_wrong"], status=403)
+    portal_of(request).throttle.succeeded(reservation)
     if new_password != new_password_again:
         return _password_page(request, words["password_mismatch"], status=422)
     try:
