@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
+import logging
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -28,6 +29,8 @@ from sqlalchemy import Engine, delete, func, select
 from schema.engine import session_scope
 from schema.models import LoginAttempt, utcnow
 from tbt_alert.errors import SettingsError
+
+log = logging.getLogger(__name__)
 
 TRUSTED_PROXIES_VARIABLE = "TBT_PORTAL_TRUSTED_PROXIES"
 # The documented setup: the TLS proxy on the same host, talking to the portal over loopback.
@@ -105,6 +108,23 @@ class LoginThrottle:
         self.attempts_per_address = attempts_per_address
         self.window = dt.timedelta(seconds=window_seconds)
         self._checks = threading.BoundedSemaphore(CONCURRENT_PASSWORD_CHECKS)
+        self._unlisted_proxies: set[str] = set()
+        self._lock = threading.Lock()
+
+    def note_unlisted_proxy(self, peer: str) -> None:
+        """Log once per peer that it sends X-Forwarded-For without being a trusted proxy: behind such a
+        proxy every user is counted under its address, and 20 failures lock out everyone."""
+        with self._lock:
+            if peer in self._unlisted_proxies:
+                return
+            self._unlisted_proxies.add(peer)
+        log.warning(
+            "%s sent X-Forwarded-For but is not in %s, so logins are counted under its address; "
+            "if it is your reverse proxy, add it to %s.",
+            peer,
+            TRUSTED_PROXIES_VARIABLE,
+            TRUSTED_PROXIES_VARIABLE,
+        )
 
     def reserve(self, address: str, username: str) -> Reservation | None:
         """Count this attempt; None when the address, or this user at this address, is over its limit.

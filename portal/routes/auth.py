@@ -25,8 +25,13 @@ router = APIRouter(include_in_schema=False)
 
 def address_of(request: Request) -> str:
     """The client's address, read through the trusted proxies (portal.throttle)."""
+    portal = portal_of(request)
     peer = request.client.host if request.client else None
-    return client_address(peer, request.headers.get("x-forwarded-for"), portal_of(request).trusted_proxies)
+    forwarded = request.headers.get("x-forwarded-for")
+    address = client_address(peer, forwarded, portal.trusted_proxies)
+    if forwarded and peer and address == peer[:100]:
+        portal.throttle.note_unlisted_proxy(peer)
+    return address
 
 
 @router.get("/", dependencies=[Depends(PUBLIC)])

@@ -128,3 +128,19 @@ def test_concurrent_guesses_get_no_more_password_checks_than_the_limit(
         c.close()
     assert codes.count(401) <= 5
     assert codes.count(429) >= 7
+
+
+def test_a_forwarded_header_from_an_unlisted_proxy_is_logged_once(
+    portal_env: PortalEnv, account: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A proxy the setting does not name makes every user share its address: the operator is told how to fix it."""
+    username, password = account
+    app = _behind_proxy(portal_env, "10.9.8.7")
+    proxy = _address()
+    with caplog.at_level("WARNING", logger="portal.throttle"):
+        for _ in range(2):
+            assert _login(app, username, password, peer=proxy, forwarded=_address()) == 303
+    warnings = [r.getMessage() for r in caplog.records if r.name == "portal.throttle"]
+    assert len(warnings) == 1
+    assert "TBT_PORTAL_TRUSTED_PROXIES" in warnings[0]
+    assert proxy in warnings[0]
