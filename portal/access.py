@@ -7,6 +7,7 @@ routes and fails on any route without exactly one rule.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass
 
@@ -15,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.context import portal_of
-from portal.security import api_key_hash
+from portal.security import SESSION_MAX_AGE_SECONDS, api_key_hash, session_key
 from schema.engine import session_factory
-from schema.models import ApiKey, User
+from schema.models import ApiKey, PortalSession, User, utcnow
 
 
 class Access(enum.Enum):
@@ -55,11 +56,23 @@ def role_allows(role: str, level: Access) -> bool:
 
 
 def _session_user(request: Request, session: Session) -> User | None:
+    """The cookie's user, if the session is still open on the server (logout and a password change
+    close it) and the user is active."""
     data = getattr(request.state, "session", None)
     if data is None or data.user_id is None:
         return None
-    user = session.get(User, data.user_id)
-    return user if user is not None and user.active else None
+    oldest = utcnow() - dt.timedelta(seconds=SESSION_MAX_AGE_SECONDS)
+    user: User | None = session.execute(
+        select(User)
+        .join(PortalSession, PortalSession.user_id == User.id)
+        .where(
+            PortalSession.id == session_key(data.sid),
+            PortalSession.created_at > oldest,
+            User.id == data.user_id,
+            User.active.is_(True),
+        )
+    ).scalar_one_or_none()
+    return user
 
 
 def _api_key_user(request: Request, session: Session) -> User | None:

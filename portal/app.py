@@ -14,16 +14,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from portal.access import Forbidden, NotAuthenticated
 from portal.context import STATIC_DIR, Portal, make_templates
 from portal.i18n import LANG_COOKIE, pick_language, translator
+from portal.limits import RequestLimits
 from portal.render import message_page
 from portal.security import (
+    HSTS,
     SECURITY_HEADERS,
-    SESSION_COOKIE,
     SESSION_MAX_AGE_SECONDS,
-    LoginRateLimiter,
     SessionData,
     SessionSigner,
     new_session_id,
+    session_cookie_name,
 )
+from portal.throttle import LoginThrottle, trusted_proxies
 from portal.web import CsrfFailed
 from schema.engine import make_engine
 from tbt_alert.settings import Settings
@@ -33,11 +35,13 @@ def create_app(settings: Settings) -> FastAPI:
     """A portal app for ``settings``; nothing connects until the first request."""
     from portal.routes import admin, api, auth, measures, reports, search, subscriber
 
+    engine = make_engine(settings.database_url)
     portal = Portal(
         settings=settings,
-        engine=make_engine(settings.database_url),
+        engine=engine,
         signer=SessionSigner(settings.secret_key),
-        limiter=LoginRateLimiter(),
+        throttle=LoginThrottle(engine),
+        trusted_proxies=trusted_proxies(settings.extra),
         templates=make_templates(),
     )
 
@@ -62,17 +66,18 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(module.router)
 
     secure_cookies = settings.portal_base_url.startswith("https://")
+    session_cookie = session_cookie_name(secure_cookies)
 
     @app.middleware("http")
     async def session_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        cookie_data = portal.signer.loads(request.cookies.get(SESSION_COOKIE))
+        cookie_data = portal.signer.loads(request.cookies.get(session_cookie))
         request.state.session = cookie_data or SessionData(sid=new_session_id())
         request.state.language = pick_language(request.cookies.get(LANG_COOKIE), request.query_params.get("lang"))
         response = await call_next(request)
         session: SessionData = request.state.session
         if session != cookie_data:
             response.set_cookie(
-                SESSION_COOKIE,
+                session_cookie,
                 portal.signer.dumps(session),
                 max_age=SESSION_MAX_AGE_SECONDS,
                 httponly=True,
@@ -82,9 +87,13 @@ def create_app(settings: Settings) -> FastAPI:
             )
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
-        if response.headers.get("content-type", "").startswith(("text/html", "application/json")):
-            # Pages show data behind a login: no shared cache may keep them.
-            response.headers.setdefault("Cache-Control", "no-store")
+        if secure_cookies:
+            # The proxy may add it too; the app says it as well, so no deployment goes without.
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
+        if not request.url.path.startswith("/static/"):
+            # Pages, exports and report files show data behind a login: no cache, shared or the
+            # browser's, may keep them. Only the static files are the same for everyone.
+            response.headers["Cache-Control"] = "private, no-store"
         return response
 
     @app.exception_handler(NotAuthenticated)
@@ -129,4 +138,6 @@ def create_app(settings: Settings) -> FastAPI:
         text = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in problems)
         return message_page(request, "bad_request", text, status=422)
 
+    # Added last, so outermost: sizes are checked before the session, the routes or any form parsing.
+    app.add_middleware(RequestLimits)
     return app

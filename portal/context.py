@@ -17,7 +17,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from portal.security import LoginRateLimiter, SessionSigner
+from portal.security import SessionSigner
+from portal.throttle import LoginThrottle, Network
 from schema.engine import session_factory
 from tbt_alert.settings import Settings
 
@@ -49,7 +50,8 @@ class Portal:
     settings: Settings
     engine: Engine
     signer: SessionSigner
-    limiter: LoginRateLimiter
+    throttle: LoginThrottle
+    trusted_proxies: tuple[Network, ...]
     templates: Environment
     _es: Any = None
     _es_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -1,7 +1,7 @@
-"""Passwords, signed session cookies, CSRF tokens, API keys and the login rate limit.
+"""Passwords, signed session cookies, CSRF tokens and API keys (the login throttle is portal.throttle).
 
 Every secret comes from ``settings.secret_key``; nothing here keeps module-level state,
-so two apps in one process (tests) never share sessions or rate-limit counters.
+so two apps in one process (tests) never share sessions.
 """
 
 from __future__ import annotations
@@ -9,9 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +17,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 SESSION_COOKIE = "tbt_session"
+# Under https the cookie is named __Host-...: browsers then accept it only with Secure, Path=/ and
+# no Domain, so neither plain http nor a sibling subdomain can plant or overwrite it.
+SECURE_SESSION_COOKIE = "__Host-" + SESSION_COOKIE
+# A year; no includeSubDomains: other services may share the parent domain.
+HSTS = "max-age=31536000"
 # A working day plus slack: staff log in once in the morning.
 SESSION_MAX_AGE_SECONDS = 12 * 3600
 
@@ -61,7 +63,10 @@ class SessionData:
 
 class SessionSigner:
     def __init__(self, secret_key: str) -> None:
-        self._serializer = URLSafeTimedSerializer(secret_key, salt="tbt-portal-session")
+        # HMAC-SHA256, as every other signature of the project (itsdangerous defaults to SHA-1).
+        self._serializer = URLSafeTimedSerializer(
+            secret_key, salt="tbt-portal-session", signer_kwargs={"digest_method": hashlib.sha256}
+        )
         self._csrf_key = hashlib.sha256(("csrf:" + secret_key).encode()).digest()
 
     def dumps(self, data: SessionData) -> str:
@@ -87,44 +92,17 @@ class SessionSigner:
         return bool(token) and hmac.compare_digest(self.csrf_token(sid), str(token))
 
 
+def session_key(sid: str) -> str:
+    """What the database keeps of a session id (portal_sessions.id): its SHA-256, never the id itself."""
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+def session_cookie_name(secure: bool) -> str:
+    return SECURE_SESSION_COOKIE if secure else SESSION_COOKIE
+
+
 def new_session_id() -> str:
     return secrets.token_urlsafe(24)
-
-
-class LoginRateLimiter:
-    """At most ``attempts`` failed logins per client address and per username in ``window`` seconds.
-
-    In-process: one portal process per deployment is the design; several workers would
-    each count separately, which only loosens the limit by the number of workers.
-    """
-
-    def __init__(self, attempts: int = 5, window: float = 300.0) -> None:
-        self.attempts = attempts
-        self.window = window
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._failures.setdefault(key, deque())
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
-
-    def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            return any(len(self._recent(k, now)) >= self.attempts for k in keys)
-
-    def fail(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for k in keys:
-                self._recent(k, now).append(now)
-
-    def reset(self, *keys: str) -> None:
-        with self._lock:
-            for k in keys:
-                self._failures.pop(k, None)
 
 
 def content_security_policy() -> str:

@@ -1,16 +1,25 @@
-"""Portal users and API keys: create, issue keys, and the demo login `tbt-alert run` prints."""
+"""Portal users, their sessions and API keys: create, set a password, open and end sessions, issue,
+list and revoke keys, and the demo login `tbt-alert run` prints."""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from portal.access import ROLE_RANK
-from portal.security import api_key_hash, hash_password, new_api_key
+from portal.security import (
+    SESSION_MAX_AGE_SECONDS,
+    api_key_hash,
+    hash_password,
+    new_api_key,
+    new_session_id,
+    session_key,
+)
 from schema.engine import session_for
-from schema.models import ApiKey, PipelineState, User
+from schema.models import ApiKey, PipelineState, PortalSession, User, utcnow
 from tbt_alert.errors import UserError
 from tbt_alert.settings import Settings
 
@@ -25,14 +34,76 @@ def create_user(session: Session, username: str, role: str, password: str, *, em
         raise UserError(f"username {username!r} is empty or too long; use 1-100 characters.")
     if role not in ROLE_RANK:
         raise UserError(f"role {role!r} is unknown; use one of {', '.join(ROLE_RANK)}.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"the password is shorter than {MIN_PASSWORD_LENGTH} characters; choose a longer one.")
+    check_new_password(password)
     if session.execute(select(User.id).where(User.username == name)).first():
         raise UserError(f"user {name!r} exists already; pick another username.")
     user = User(username=name, role=role, password_hash=hash_password(password), email=email)
     session.add(user)
     session.flush()
     return user
+
+
+def _user(session: Session, username: str) -> User:
+    user = session.execute(select(User).where(User.username == username.strip())).scalar_one_or_none()
+    if user is None:
+        raise UserError(f"user {username!r} does not exist; list the users on /admin/users.")
+    return user
+
+
+def check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password is shorter than {MIN_PASSWORD_LENGTH} characters; choose a longer one.")
+
+
+def set_password(session: Session, username: str, password: str) -> User:
+    """A new password for ``username``; every session of the user ends (a leaked cookie with it)."""
+    check_new_password(password)
+    user = _user(session, username)
+    user.password_hash = hash_password(password)
+    end_sessions(session, user.id)
+    session.flush()
+    return user
+
+
+def open_session(session: Session, user_id: int) -> str:
+    """A new logged-in session for ``user_id``: its id for the cookie; the database keeps its hash.
+
+    Sessions past the cookie's maximum age are deleted on the way (nothing else would)."""
+    session.execute(
+        delete(PortalSession).where(PortalSession.created_at < utcnow() - dt.timedelta(seconds=SESSION_MAX_AGE_SECONDS))
+    )
+    sid = new_session_id()
+    session.add(PortalSession(id=session_key(sid), user_id=user_id))
+    session.flush()
+    return sid
+
+
+def end_session(session: Session, sid: str) -> None:
+    session.execute(delete(PortalSession).where(PortalSession.id == session_key(sid)))
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """Log ``user_id`` out everywhere."""
+    session.execute(delete(PortalSession).where(PortalSession.user_id == user_id))
+
+
+def api_keys_of(session: Session, username: str) -> list[ApiKey]:
+    """The user's API keys, oldest first, revoked ones included (their hashes only)."""
+    user = _user(session, username)
+    return list(session.execute(select(ApiKey).where(ApiKey.user_id == user.id).order_by(ApiKey.id)).scalars())
+
+
+def revoke_api_keys(session: Session, username: str, *, name: str | None = None, key_id: int | None = None) -> int:
+    """Revoke the user's keys (those called ``name``, or the one ``key_id``, or all); how many were live."""
+    user = _user(session, username)
+    query = update(ApiKey).where(ApiKey.user_id == user.id, ApiKey.revoked.is_(False))
+    if name is not None:
+        query = query.where(ApiKey.name == name)
+    if key_id is not None:
+        query = query.where(ApiKey.id == key_id)
+    revoked = session.execute(query.values(revoked=True)).rowcount  # type: ignore[attr-defined]
+    session.flush()
+    return int(revoked)
 
 
 def issue_api_key(session: Session, username: str, *, name: str = "cli") -> str:

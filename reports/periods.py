@@ -18,6 +18,10 @@ _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$", re.IGNORECASE)
 _YEARS = re.compile(r"^(\d{4})\.\.(\d{4})$")
+# Reports cover what the sources hold (the WTO's records start in 1995) and plan ahead; a year
+# outside these is a typo, and one near 1 or 9999 overflows the date arithmetic of the comparisons.
+FIRST_YEAR = 1990
+LAST_YEAR = 2100
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,11 @@ class Period:
 def parse_period(text: str) -> Period:
     """Read 2025, 2025-Q4, 2025-11 or 2025-W48; anything else is an error saying what to write."""
     value = text.strip()
+    for year in re.findall(r"\d{4}", value)[:2]:
+        if not FIRST_YEAR <= int(year) <= LAST_YEAR:
+            raise PeriodError(
+                f"period {text!r} names the year {year}; a report covers the years {FIRST_YEAR} to {LAST_YEAR}."
+            )
     if m := _YEAR.match(value):
         year = int(m.group(1))
         return Period("year", f"{year}", dt.date(year, 1, 1), dt.date(year + 1, 1, 1))

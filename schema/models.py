@@ -422,6 +422,33 @@ class ApiKey(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class PortalSession(Base):
+    """A logged-in portal session. The signed cookie carries a random session id; this table holds its
+    SHA-256 (a copy of the table opens no session). Logout deletes the row and a password change
+    deletes the user's rows, so a copied cookie stops working at once, not after 12 hours."""
+
+    __tablename__ = "portal_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 hex of the cookie's session id
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class LoginAttempt(Base):
+    """One login attempt that counts against a throttle key (a client address, or a user at an address).
+
+    In the database, not in memory, so every portal worker process counts the same attempts. The key
+    is stored as a SHA-256: what people type into the username field stays out of the table."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+
+    __table_args__ = (Index("ix_login_attempts_key_at", "key_hash", "at"),)
+
+
 class PipelineState(Base):
     """Bookkeeping of the stages (e.g. the last successful index update), by key."""
 

@@ -15,7 +15,7 @@ from portal.i18n import translator
 from portal.render import language_of, page
 from portal.security import hash_password
 from portal.web import verify_csrf
-from schema.models import CrawlRun, Measure, QuarantinedRecord, Source, Subscriber, User
+from schema.models import ApiKey, CrawlRun, Measure, QuarantinedRecord, Source, Subscriber, User
 from tbt_alert.errors import SearchError, ServiceUnavailable
 
 router = APIRouter(include_in_schema=False)
@@ -25,7 +25,15 @@ QUARANTINE_SHOWN = 50
 
 def _users_page(request: Request, session: Session, error: str | None = None, status: int = 200) -> Response:
     users = session.execute(select(User).order_by(User.username)).scalars().all()
-    return page(request, "admin_users.html", {"users": users, "roles": list(ROLE_RANK), "error": error}, status=status)
+    keys = session.execute(
+        select(ApiKey, User.username).join(User, User.id == ApiKey.user_id).order_by(User.username, ApiKey.id)
+    ).all()
+    return page(
+        request,
+        "admin_users.html",
+        {"users": users, "roles": list(ROLE_RANK), "error": error, "api_keys": keys},
+        status=status,
+    )
 
 
 @router.get("/admin/users", dependencies=[Depends(ADMIN)])
@@ -72,6 +80,31 @@ def set_user_active(
     user.active = active == "1"
     session.commit()
     return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/api-keys/{key_id}/revoke", dependencies=[Depends(ADMIN), Depends(verify_csrf)])
+def revoke_api_key(key_id: int, session: Annotated[Session, Depends(db_session)]) -> Response:
+    """A leaked key stops working at once; the user's other keys keep working."""
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise HTTPException(404)
+    key.revoked = True
+    session.commit()
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/subscribers/{subscriber_id}/revoke-links", dependencies=[Depends(ADMIN), Depends(verify_csrf)])
+def revoke_subscriber_links(subscriber_id: int, session: Annotated[Session, Depends(db_session)]) -> Response:
+    """Every confirm, manage and unsubscribe link sent so far stops working (a forwarded or leaked mail);
+    the next mail carries new ones."""
+    from alerts.lifecycle import revoke_links
+
+    subscriber = session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        raise HTTPException(404)
+    revoke_links(session, subscriber)
+    session.commit()
+    return RedirectResponse("/admin/subscribers", status_code=303)
 
 
 @router.get("/admin/subscribers", dependencies=[Depends(ADMIN)])

@@ -16,10 +16,10 @@ from fastapi.security import APIKeyHeader
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from portal.access import API_KEY_HEADER, API_PUBLIC, API_STAFF
+from portal.access import API_KEY_HEADER, API_PUBLIC, API_STAFF, current_user
 from portal.context import db_session, portal_of
 from portal.render import page
-from portal.routes.measures import FIELDS, bulletins_of, load_measure, timeline
+from portal.routes.measures import FIELDS, bulletins_of, load_measure, sees_recipients, timeline
 from portal.searching import MAX_RESULT_WINDOW, as_dict, build_request
 from tbt_alert.errors import SearchError, ServiceUnavailable
 
@@ -176,27 +176,31 @@ def api_measure(
 
 
 @router.get(
-    "/measures/{measure_id}/bulletins", dependencies=[Depends(API_STAFF)], summary="Bulletins a measure went out in"
+    "/measures/{measure_id}/bulletins",
+    dependencies=[Depends(API_STAFF)],
+    summary="Bulletins a measure went out in, the latest 100; recipient and reasons for admin keys only",
 )
 def api_measure_bulletins(
-    measure_id: Annotated[str, Path(max_length=64)], session: Annotated[Session, Depends(db_session)]
+    request: Request,
+    measure_id: Annotated[str, Path(max_length=64)],
+    session: Annotated[Session, Depends(db_session)],
 ) -> Any:
     load_measure(session, measure_id)
-    return jsonable_encoder(
-        [
-            {
-                "bulletin_id": row["bulletin"].id,
-                "subject": row["bulletin"].subject,
-                "period_start": row["bulletin"].period_start,
-                "period_end": row["bulletin"].period_end,
-                "created_at": row["bulletin"].created_at,
-                "section": row["item"].section,
-                "reasons": row["item"].reasons,
-                "recipient": row["recipient"],
-            }
-            for row in bulletins_of(session, measure_id)
-        ]
-    )
+    recipients = sees_recipients(current_user(request))
+    rows = []
+    for row in bulletins_of(session, measure_id, recipients=recipients):
+        entry = {
+            "bulletin_id": row["bulletin"].id,
+            "subject": row["bulletin"].subject,
+            "period_start": row["bulletin"].period_start,
+            "period_end": row["bulletin"].period_end,
+            "created_at": row["bulletin"].created_at,
+            "section": row["item"].section,
+        }
+        if recipients:  # subscriber data: admin keys only, as the subscriber list
+            entry |= {"reasons": row["item"].reasons, "recipient": row["recipient"]}
+        rows.append(entry)
+    return jsonable_encoder(rows)
 
 
 @router.get("/sectors", dependencies=[Depends(API_STAFF)], summary="The sector taxonomy")

@@ -16,11 +16,11 @@ from alerts.render import reasons_text
 from classifiers.hs_catalogue import dotted, hs_name
 from classifiers.hs_threshold import suggestion_threshold
 from classifiers.labels import country_label, sector_label
-from portal.access import STAFF
+from portal.access import STAFF, Access, current_user, role_allows
 from portal.context import db_session, portal_of
 from portal.i18n import translator
 from portal.render import language_of, page
-from schema.models import Bulletin, BulletinItem, Measure, SectorTag, Subscriber, SuggestedHsCode
+from schema.models import Bulletin, BulletinItem, Measure, SectorTag, Subscriber, SuggestedHsCode, User
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,6 +61,8 @@ FIELDS = (
     "last_changed",
 )
 RELATED_LIMIT = 10
+# A measure sent to every subscriber goes out in many bulletins: the page lists the latest.
+BULLETINS_SHOWN = 100
 
 
 def load_measure(session: Session, measure_id: str) -> Measure:
@@ -144,15 +146,29 @@ def related(session: Session, measure: Measure) -> list[Measure]:
     return list(found.values())[: RELATED_LIMIT * 2]
 
 
-def bulletins_of(session: Session, measure_id: str) -> list[dict[str, Any]]:
+def bulletins_of(session: Session, measure_id: str, *, recipients: bool) -> list[dict[str, Any]]:
+    """The bulletins a measure went out in, newest first (the latest ``BULLETINS_SHOWN``).
+
+    Who got it (the e-mail) and why (the reasons: the subscriber's keywords, sectors and
+    countries) are subscriber data, as admin-only as the subscriber list: with ``recipients``
+    false neither is read, and the rows say only which bulletin, when and in which section.
+    """
+    columns: tuple[Any, ...] = (Bulletin, BulletinItem, Subscriber.email) if recipients else (Bulletin, BulletinItem)
+    query = select(*columns).join(BulletinItem, BulletinItem.bulletin_id == Bulletin.id)
+    if recipients:
+        query = query.join(Subscriber, Subscriber.id == Bulletin.subscriber_id)
     rows = session.execute(
-        select(Bulletin, BulletinItem, Subscriber.email)
-        .join(BulletinItem, BulletinItem.bulletin_id == Bulletin.id)
-        .join(Subscriber, Subscriber.id == Bulletin.subscriber_id)
-        .where(BulletinItem.measure_id == measure_id)
-        .order_by(Bulletin.created_at.desc())
+        query.where(BulletinItem.measure_id == measure_id)
+        .order_by(Bulletin.created_at.desc(), Bulletin.id.desc())
+        .limit(BULLETINS_SHOWN)
     ).all()
+    if not recipients:
+        return [{"bulletin": b, "item": i} for b, i in rows]
     return [{"bulletin": b, "item": i, "recipient": email} for b, i, email in rows]
+
+
+def sees_recipients(user: User | None) -> bool:
+    return user is not None and role_allows(user.role, Access.ADMIN)
 
 
 def product_text(line: ProductLine | None, lang: str) -> str | None:
@@ -186,6 +202,7 @@ def _country(alpha3: str | None, lang: str) -> str:
 def measure_page(request: Request, measure_id: str, session: Annotated[Session, Depends(db_session)]) -> Response:
     measure = load_measure(session, measure_id)
     lang = language_of(request)
+    recipients = sees_recipients(current_user(request))
     tags = sorted(measure.sector_tags, key=lambda t: -t.score)
     return page(
         request,
@@ -211,8 +228,9 @@ def measure_page(request: Request, measure_id: str, session: Annotated[Session, 
             "related": related(session, measure),
             # Stored reasons are small dicts: the page reads them in words, as the mail did.
             "bulletins": [
-                {**row, "why": reasons_text(list(row["item"].reasons or []), lang)}
-                for row in bulletins_of(session, measure.id)
+                {**row, "why": reasons_text(list(row["item"].reasons or []), lang) if recipients else None}
+                for row in bulletins_of(session, measure.id, recipients=recipients)
             ],
+            "recipients": recipients,
         },
     )

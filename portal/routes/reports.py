@@ -17,7 +17,7 @@ from portal.i18n import translator
 from portal.render import language_of, page
 from portal.web import verify_csrf
 from schema.models import Report
-from tbt_alert.errors import TbtError
+from tbt_alert.errors import PeriodError, TbtError
 
 router = APIRouter(include_in_schema=False)
 MEDIA_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
@@ -53,10 +53,19 @@ def generate_report(
 ) -> Response:
     words = translator(language_of(request))
     try:
+        from reports.periods import FIRST_YEAR, LAST_YEAR, parse_period
         from reports.recall_risk import build_report
     except ImportError as exc:
         context = _list_context(request, session) | {"error": words["reports_unavailable"] + str(exc)}
         return page(request, "reports.html", context, status=503)
+    form = {"period": period, "market": market, "sector": sector}
+    try:
+        parse_period(period)
+    except PeriodError:
+        # Said in the page's language, with every form a period may take and the years it may name.
+        error = words["report_period_invalid"].format(period=period.strip(), first=FIRST_YEAR, last=LAST_YEAR)
+        context = _list_context(request, session) | {"error": error, "form": form}
+        return page(request, "reports.html", context, status=422)
     try:
         outcome = build_report(
             portal_of(request).settings,
@@ -64,11 +73,8 @@ def generate_report(
             market=market.strip().upper() or None,
             sector=sector.strip() or None,
         )
-    except (TbtError, ValueError) as exc:
-        context = _list_context(request, session) | {
-            "error": words["report_failed"] + str(exc),
-            "form": {"period": period, "market": market, "sector": sector},
-        }
+    except (TbtError, ValueError, OverflowError) as exc:  # OverflowError: date arithmetic at the calendar's ends
+        context = _list_context(request, session) | {"error": words["report_failed"] + str(exc), "form": form}
         return page(request, "reports.html", context, status=422)
     return RedirectResponse(f"/reports/{outcome.report_id}", status_code=303)
 

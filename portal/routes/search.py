@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,6 +70,7 @@ EXPORT_COLUMNS = (
 # A spreadsheet is for reading, not for copying the index: the first 5,000 matches.
 EXPORT_LIMIT = 5000
 EXPORT_PAGE = 100  # search.query.SearchRequest allows at most 100 per page
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE
 
 
 def run_search(request: Request, values: dict[str, Any]) -> Any:
@@ -269,7 +271,9 @@ def _cell(value: Any) -> str:
         return "; ".join(_cell(v) for v in value)
     if isinstance(value, dict):
         return "; ".join(f"{k}: {_cell(v)}" for k, v in value.items())
-    text = str(value)
+    # C0 control characters (a source's stray \x0b or \x00) are not allowed in XLSX (openpyxl refuses the
+    # cell) and mean nothing in a CSV: removed. Tab, newline and carriage return stay.
+    text = _CONTROL.sub("", str(value))
     # Spreadsheet formula injection: a cell from source data must never start a formula.
     if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
         text = "'" + text

@@ -37,9 +37,23 @@ def subscriber_for(request: Request, session: Session, token: str | None, purpos
     except TokenError:
         raise _BadLink() from None
     subscriber = session.get(Subscriber, subscriber_id)
-    if subscriber is None:
+    if subscriber is None or _issued_at(token) < int(subscriber.created_at.timestamp()):
+        # A link signed before this subscriber existed was made for someone else: on SQLite a new
+        # subscriber takes the id (and generation 0) of the last one deleted (review M6).
         raise _BadLink()
     return subscriber
+
+
+def _issued_at(token: str) -> int:
+    """When a token was signed (whole seconds, itsdangerous' payload.timestamp.signature); only read
+    after verify_token has checked the signature."""
+    from itsdangerous import BadData
+    from itsdangerous.encoding import base64_decode, bytes_to_int
+
+    try:
+        return bytes_to_int(base64_decode(token.rsplit(".", 2)[1]))
+    except (IndexError, BadData):
+        return -1  # unreadable: older than any subscriber, so refused
 
 
 def bad_link(request: Request) -> Response:

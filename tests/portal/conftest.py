@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from portal.app import create_app
 from schema.engine import make_engine, session_scope
 from schema.migrate import upgrade
-from schema.models import Measure, Subscriber, User
+from schema.models import ApiKey, Measure, Subscriber, User
 from tbt_alert.settings import Settings, load_settings
 from tests.conftest import TEST_SECRET
 from tests.portal.data import load_real_data
@@ -32,11 +32,12 @@ class PortalEnv:
     api_keys: dict[str, str] = field(default_factory=dict)  # role -> key
     user_ids: dict[str, int] = field(default_factory=dict)
     subscriber_ids: list[int] = field(default_factory=list)
+    spare_key_id: int = 0
     follow_up_id: str = ""
     recall_id: str = ""
     tagged_id: str = ""
 
-    def engine(self):
+    def engine(self) -> Engine:
         return make_engine(self.settings.database_url)
 
 
@@ -69,6 +70,9 @@ def _add_people(env: PortalEnv) -> None:
                 env.api_keys[role] = issue_api_key(session, user.username)
             spare = create_user(session, "spare1", "staff", "spare-password-0000")
             env.user_ids["spare"] = spare.id
+            # A key the route matrix may revoke (POST /admin/api-keys/{key_id}/revoke as admin).
+            issue_api_key(session, spare.username, name="spare")
+            env.spare_key_id = session.execute(select(ApiKey.id).where(ApiKey.user_id == spare.id)).scalar_one()
             # Test subscribers (example.org addresses): people, not source records.
             for n, email in enumerate(("exporter-a@example.org", "exporter-b@example.org")):
                 subscriber = add_subscriber(session, email=email, company=f"Test exporter {n}", language="zh")

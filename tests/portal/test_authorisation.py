@@ -4,7 +4,7 @@ so a route added later is checked without anyone remembering to list it."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,8 @@ def _fill(path: str, env: PortalEnv) -> str:
         "measure_id": env.follow_up_id,
         "report_id": "1",
         "user_id": str(env.user_ids["spare"]),
+        "key_id": str(env.spare_key_id),
+        "subscriber_id": str(env.subscriber_ids[1]),
         "code": "en",
         "fmt": "html",
     }
@@ -169,3 +171,76 @@ def test_route_table_is_what_the_matrix_covers(portal_app: Any) -> None:
     generated = {(r.path, m) for r in _app_routes() for m in r.methods}
     assert live == generated
     assert Path(__file__).exists()
+
+
+# ---------------------------------------------------------------- what each role receives
+
+SECRET_KEYWORD = "kw-only-admins-see"
+
+
+@pytest.fixture(scope="module")
+def sent_bulletin(portal_env: PortalEnv) -> Iterator[str]:
+    """A bulletin that carried a real recall to the first test subscriber, for a keyword and a country."""
+    import datetime as dt
+
+    from schema.engine import session_scope
+    from schema.models import Bulletin, BulletinItem
+
+    engine = portal_env.engine()
+    try:
+        with session_scope(engine) as session:
+            now = dt.datetime(2026, 7, 21, tzinfo=dt.UTC)
+            bulletin = Bulletin(
+                subscriber_id=portal_env.subscriber_ids[0], period_start=now - dt.timedelta(days=7), period_end=now,
+                frequency="weekly", language="zh", subject="【TBT预警】权限测试简报", html="", text="",
+            )  # fmt: skip
+            session.add(bulletin)
+            session.flush()
+            reasons = [{"type": "keyword", "keyword": SECRET_KEYWORD}, {"type": "country", "country": "DEU"}]
+            session.add(BulletinItem(bulletin_id=bulletin.id, measure_id=portal_env.recall_id, reasons=reasons))
+        yield portal_env.recall_id
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("role", ["staff", "analyst", "admin"])
+def test_only_admins_see_who_got_a_measure_and_why(
+    role: str, sent_bulletin: str, client_as: Callable[[str | None], TestClient], portal_env: PortalEnv
+) -> None:
+    from tests.portal.conftest import subscriber_email
+
+    email = subscriber_email(portal_env, portal_env.subscriber_ids[0])
+    html = client_as(role).get(f"/measures/{sent_bulletin}").text
+    bulletins = html.split('id="bulletins"')[1].split("</table>")[0]
+    assert "权限测试简报" in bulletins  # every role sees that the measure went out, and when
+    if role == "admin":
+        assert email in html
+        assert SECRET_KEYWORD in bulletins
+    else:
+        assert email not in html
+        assert SECRET_KEYWORD not in html
+        assert "德国" not in bulletins  # the subscriber's countries are interests too
+
+
+@pytest.mark.parametrize("role", ["staff", "analyst", "admin"])
+def test_only_admin_keys_get_recipients_and_reasons(
+    role: str, sent_bulletin: str, portal_app: Any, portal_env: PortalEnv
+) -> None:
+    from tests.portal.conftest import subscriber_email
+
+    email = subscriber_email(portal_env, portal_env.subscriber_ids[0])
+    with TestClient(portal_app) as client:
+        response = client.get(
+            f"/api/measures/{sent_bulletin}/bulletins", headers={"X-API-Key": portal_env.api_keys[role]}
+        )
+    assert response.status_code == 200
+    rows = [row for row in response.json() if row["subject"] == "【TBT预警】权限测试简报"]
+    assert len(rows) == 1
+    if role == "admin":
+        assert rows[0]["recipient"] == email
+        assert {"type": "keyword", "keyword": SECRET_KEYWORD} in rows[0]["reasons"]
+    else:
+        assert "recipient" not in rows[0]
+        assert "reasons" not in rows[0]
+        assert email not in response.text
+        assert SECRET_KEYWORD not in response.text
