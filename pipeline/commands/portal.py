@@ -33,7 +33,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default: 1)")
     parser.set_defaults(handler=_portal)
 
-    users = sub.add_parser("users", help="portal users: add a login, issue an API key")
+    users = sub.add_parser("users", help="portal users: add a login, change a password, issue or revoke API keys")
     users_sub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     add = users_sub.add_parser(
         "add",
@@ -43,7 +43,35 @@ def register(sub: Any) -> None:
     )
     add.add_argument("username")
     add.add_argument("--role", choices=("staff", "analyst", "admin"), required=True)
-    source = add.add_mutually_exclusive_group()
+    _password_options(add)
+    add.add_argument("--email")
+    add.set_defaults(handler=_users_add)
+    passwd = users_sub.add_parser(
+        "passwd",
+        help="set a user's password (ends every session of the user)",
+        description=f"Set a portal user's password; every logged-in session of the user ends. The password comes "
+        f"from standard input with --password-stdin, else from {PASSWORD_VARIABLE}, else a prompt.",
+    )
+    passwd.add_argument("username")
+    _password_options(passwd)
+    passwd.set_defaults(handler=_users_passwd)
+    keys = users_sub.add_parser("keys", help="list a user's API keys (ids, names, revoked or live; never the keys)")
+    keys.add_argument("username")
+    keys.set_defaults(handler=_users_keys)
+    revoke = users_sub.add_parser("revoke-keys", help="revoke a user's API keys: all, or one by --id or --name")
+    revoke.add_argument("username")
+    which = revoke.add_mutually_exclusive_group()
+    which.add_argument("--id", type=int, dest="key_id", help="the key's id (see `tbt-alert users keys`)")
+    which.add_argument("--name", help="every live key with this label")
+    revoke.set_defaults(handler=_users_revoke_keys)
+    key = users_sub.add_parser("apikey", help="issue a new API key for a user (printed once)")
+    key.add_argument("username")
+    key.add_argument("--name", default="cli", help="a label for the key")
+    key.set_defaults(handler=_users_apikey)
+
+
+def _password_options(parser: Any) -> None:
+    source = parser.add_mutually_exclusive_group()
     source.add_argument(
         "--password-stdin",
         action="store_true",
@@ -54,12 +82,6 @@ def register(sub: Any) -> None:
         help=f"the password on the command line: other local users see it in `ps`, so prefer --password-stdin "
         f"or {PASSWORD_VARIABLE} (default: {PASSWORD_VARIABLE} if set, else ask)",
     )
-    add.add_argument("--email")
-    add.set_defaults(handler=_users_add)
-    key = users_sub.add_parser("apikey", help="issue a new API key for a user (printed once)")
-    key.add_argument("username")
-    key.add_argument("--name", default="cli", help="a label for the key")
-    key.set_defaults(handler=_users_apikey)
 
 
 def _portal(args: argparse.Namespace) -> int:
@@ -97,6 +119,40 @@ def _users_add(args: argparse.Namespace) -> int:
     with session_for(load_settings()) as session:
         user = create_user(session, args.username, args.role, password, email=args.email)
         print(f"user {user.username} ({user.role}) created")
+    return 0
+
+
+def _users_passwd(args: argparse.Namespace) -> int:
+    from portal.users import set_password
+    from schema.engine import session_for
+    from tbt_alert.settings import load_settings
+
+    password = _new_password(args)
+    with session_for(load_settings()) as session:
+        user = set_password(session, args.username, password)
+        print(f"password of {user.username} changed; every session of the user ended")
+    return 0
+
+
+def _users_keys(args: argparse.Namespace) -> int:
+    from portal.users import api_keys_of
+    from schema.engine import session_for
+    from tbt_alert.settings import load_settings
+
+    with session_for(load_settings()) as session:
+        for key in api_keys_of(session, args.username):
+            print(f"{key.id}\t{key.name}\t{'revoked' if key.revoked else 'live'}")
+    return 0
+
+
+def _users_revoke_keys(args: argparse.Namespace) -> int:
+    from portal.users import revoke_api_keys
+    from schema.engine import session_for
+    from tbt_alert.settings import load_settings
+
+    with session_for(load_settings()) as session:
+        count = revoke_api_keys(session, args.username, name=args.name, key_id=args.key_id)
+    print(f"{count} API key(s) of {args.username} revoked")
     return 0
 
 

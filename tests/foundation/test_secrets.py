@@ -129,3 +129,23 @@ def test_airflow_local_env_prints_no_secret_and_quotes_what_it_prints() -> None:
     assert "k" * 40 not in out
     assert "mail-secret" not in out
     assert "export TBT_NOTE=a\\ b\\;c" in out.splitlines()
+
+
+def test_users_passwd_keys_and_revoke_keys_from_the_command_line(
+    cli_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TBT_USER_PASSWORD", NEW_USER_PASSWORD)
+    assert main(["users", "add", "dora", "--role", "staff"]) == 0
+    changed = NEW_USER_PASSWORD[::-1] + "x"
+    monkeypatch.setattr("sys.stdin", io.StringIO(changed + "\n"))
+    assert main(["users", "passwd", "dora", "--password-stdin"]) == 0
+    assert _password_works(cli_env, "dora", changed)
+    assert not _password_works(cli_env, "dora", NEW_USER_PASSWORD)
+    assert main(["users", "apikey", "dora", "--name", "laptop"]) == 0
+    assert main(["users", "apikey", "dora", "--name", "server"]) == 0
+    capsys.readouterr()
+    assert main(["users", "revoke-keys", "dora", "--name", "laptop"]) == 0
+    assert "1 API key(s) of dora revoked" in capsys.readouterr().out
+    assert main(["users", "keys", "dora"]) == 0
+    listing = [line.split("\t")[1:] for line in capsys.readouterr().out.splitlines()]
+    assert listing == [["laptop", "revoked"], ["server", "live"]]
