@@ -21,6 +21,7 @@ from portal.context import db_session, portal_of
 from portal.render import page
 from portal.routes.measures import FIELDS, bulletins_of, load_measure, sees_recipients, timeline
 from portal.searching import MAX_RESULT_WINDOW, as_dict, build_request
+from portal.unavailable import public_reason
 from tbt_alert.errors import SearchError, ServiceUnavailable
 
 # Declared so the OpenAPI document shows the scheme; AccessRule does the checking.
@@ -31,7 +32,8 @@ Code = Annotated[str, Query(max_length=64)]
 
 
 def _unavailable(exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": f"Search is unavailable: {exc}"}, status_code=503)
+    reason = public_reason(exc) or "try again later; the operators find the reason in the log"
+    return JSONResponse({"detail": f"Search is unavailable: {reason}"}, status_code=503)
 
 
 @router.get(

@@ -33,6 +33,7 @@ from portal.searching import (
     toggle_url,
     without_url,
 )
+from portal.unavailable import public_reason
 from tbt_alert.errors import SearchError, ServiceUnavailable
 
 router = APIRouter(include_in_schema=False)
@@ -222,10 +223,9 @@ def search_page(request: Request) -> Response:
         result = as_dict(run_search(request, values))
     except ValidationError as exc:
         return message_page(request, "bad_request", "; ".join(e["msg"] for e in exc.errors()), status=422)
-    except ImportError as exc:
-        return page(request, "search.html", {**context, "error": words["search_unavailable"] + str(exc)}, status=503)
-    except (SearchError, ServiceUnavailable) as exc:
-        return page(request, "search.html", {**context, "error": words["search_unavailable"] + str(exc)}, status=503)
+    except (ImportError, SearchError, ServiceUnavailable) as exc:
+        error = words["search_unavailable"] + (public_reason(exc) or words["search_try_later"])
+        return page(request, "search.html", {**context, "error": error}, status=503)
     total = int(result.get("total") or 0)
     current = values["page"]
     # Relevance order with a query vector pages through the fused list only (search.dense.WINDOW).
@@ -287,7 +287,8 @@ def _export_or_error(request: Request) -> list[dict[str, Any]] | Response:
         return message_page(request, "bad_request", "; ".join(e["msg"] for e in exc.errors()), status=422)
     except (ImportError, SearchError, ServiceUnavailable) as exc:
         words = translator(language_of(request))
-        return message_page(request, "bad_request", words["search_unavailable"] + str(exc), status=503)
+        error = words["search_unavailable"] + (public_reason(exc) or words["search_try_later"])
+        return message_page(request, "bad_request", error, status=503)
 
 
 @router.get("/search/export.csv", dependencies=[Depends(STAFF)])
