@@ -427,9 +427,16 @@ def _singular(word: str) -> str:
 
 
 def interpret(query: str | None, ignore: Iterable[str] = ()) -> Interpretation:
-    """What ``query`` names, and the words left over; items whose key is in ``ignore`` stay words."""
-    text = (query or "").strip()
-    ignored = sorted(set(ignore))
+    """What ``query`` names, and the words left over; items whose key is in ``ignore`` stay words.
+
+    One search reads its query four or five times (the words, the kNN filter, the facets, the
+    answer), so readings are kept: treat the answer as read-only."""
+    return _interpret((query or "").strip(), tuple(sorted(set(ignore))))
+
+
+@functools.lru_cache(maxsize=4096)
+def _interpret(text: str, ignore: tuple[str, ...]) -> Interpretation:
+    ignored = list(ignore)
     if not text or _SYNTAX.search(text):
         return Interpretation(query=text, free_text=text, ignored=ignored)
     from classifiers.language import simplified_chinese
