@@ -209,7 +209,9 @@ class Searcher:
     def ranking(self, system: str, query: str, size: int) -> tuple[list[str], float]:
         from bench.bench_search import pg_search
         from search.query import SearchRequest, search_measures
+        from search.understanding import forget_readings
 
+        forget_readings()  # each timed search reads its query afresh, as a new query would be
         t0 = time.perf_counter()
         if system == POSTGRES:
             with self.engine.connect() as conn:

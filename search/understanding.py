@@ -434,6 +434,11 @@ def interpret(query: str | None, ignore: Iterable[str] = ()) -> Interpretation:
     return _interpret((query or "").strip(), tuple(sorted(set(ignore))))
 
 
+def forget_readings() -> None:
+    """Drop the kept readings (a benchmark times each query as a new one)."""
+    _interpret.cache_clear()
+
+
 @functools.lru_cache(maxsize=4096)
 def _interpret(text: str, ignore: tuple[str, ...]) -> Interpretation:
     ignored = list(ignore)
