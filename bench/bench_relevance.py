@@ -360,9 +360,9 @@ def main() -> int:
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     from bench.bench_crawl_store import _drop_postgres, _postgres_database
+    from bench.bench_search import bench_settings
     from search.client import make_client
     from tbt_alert.countries import countries
-    from tbt_alert.settings import load_settings
 
     topics = load_topics()
     if args.reuse:
@@ -371,11 +371,7 @@ def main() -> int:
     else:
         admin, url = _postgres_database()
         prefix = f"tbt-bench-{uuid.uuid4().hex[:6]}"
-    settings = load_settings({
-        **{k: v for k, v in os.environ.items() if k.startswith("TBT_")},
-        "TBT_DATABASE_URL": url, "TBT_INDEX_PREFIX": prefix, "TBT_DATA_DIR": "/tmp/tbt-bench-relevance",
-        "TBT_SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
-    })  # fmt: skip
+    settings = bench_settings(url, prefix, "/tmp/tbt-bench-relevance")
     client = make_client(settings, request_timeout=120)
     try:
         setup, engine, records = reused(url, settings, client) if args.reuse else prepare(url, settings, client)

@@ -272,6 +272,17 @@ def make_queries(n: int, countries: list[str], years: list[int]) -> list[Any]:
     return out
 
 
+def bench_settings(database_url: str, index_prefix: str, data_dir: str) -> Any:
+    """The environment's TBT_* settings, on the bench's own database, index prefix and data folder."""
+    from tbt_alert.settings import load_settings
+
+    return load_settings({
+        **{k: v for k, v in os.environ.items() if k.startswith("TBT_")},
+        "TBT_DATABASE_URL": database_url, "TBT_INDEX_PREFIX": index_prefix, "TBT_DATA_DIR": data_dir,
+        "TBT_SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
+    })  # fmt: skip
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -297,15 +308,10 @@ def main() -> int:
     from search.names import alias
     from search.query import search_measures
     from tbt_alert.countries import countries
-    from tbt_alert.settings import load_settings
 
     admin, url = _postgres_database()
     prefix = f"tbt-bench-{uuid.uuid4().hex[:6]}"
-    settings = load_settings({
-        **{k: v for k, v in os.environ.items() if k.startswith("TBT_")},
-        "TBT_DATABASE_URL": url, "TBT_INDEX_PREFIX": prefix, "TBT_DATA_DIR": "/tmp/tbt-bench-search",
-        "TBT_SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
-    })  # fmt: skip
+    settings = bench_settings(url, prefix, "/tmp/tbt-bench-search")
     client = make_client(settings, request_timeout=120)
     load_before = os.getloadavg()
     try:
