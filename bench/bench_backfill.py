@@ -40,6 +40,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.machine import describe_machine
+
 REPO = Path(__file__).resolve().parent.parent
 MARKER = "BACKFILL_RESULT "
 FAST_REPLAY = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS_PER_DOMAIN": 8}
@@ -346,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--replay", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    print(describe_machine())
 
     if args.child:
         print(MARKER + json.dumps(run_scale(args.child, args), default=str), flush=True)

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from bench.machine import describe_machine
 from devtools.smtp_sink import SmtpSink
 from schema.engine import make_engine, session_factory
 from schema.ids import measure_id
@@ -191,6 +192,7 @@ def main() -> None:
     parser.add_argument("--deliver", type=int, default=2_000, help="how many of the mails to deliver")
     parser.add_argument("--baseline-sample", type=int, default=1_000)
     args = parser.parse_args()
+    print(describe_machine())
     with tempfile.TemporaryDirectory(prefix="tbt-bench-bulletins-") as tmp, SmtpSink(Path(tmp) / "maildir") as sink:
         env = {
             "TBT_DATA_DIR": tmp,

@@ -20,6 +20,7 @@ import resource
 import time
 from collections.abc import Callable
 
+from bench.machine import describe_machine
 from classifiers.training_data import labelled_records
 
 
@@ -42,6 +43,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=512, help="number of measures")
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
+    print(describe_machine())
 
     from classifiers.classifier import Classifier
     from classifiers.encoder import Encoder, available_cpus

@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bench.machine import describe_machine
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
 ROW_BY_ROW_LIMIT = 2000
@@ -179,6 +181,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="60 reports and 3,000 Health Canada records")
     parser.add_argument("--sqlite-only", action="store_true")
     args = parser.parse_args()
+    print(describe_machine())
     if str(REPO) not in sys.path:  # run as a script from anywhere
         sys.path.insert(0, str(REPO))
     if args.scenario:

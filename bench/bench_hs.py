@@ -20,6 +20,8 @@ import os
 import time
 from collections.abc import Callable
 
+from bench.machine import describe_machine
+
 
 def _rate(run: Callable[[], object], n: int) -> float:
     started = time.perf_counter()
@@ -33,6 +35,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--no-accuracy", action="store_true", help="speed only")
     args = parser.parse_args()
+    print(describe_machine())
 
     from classifiers.classifier import Classifier
     from classifiers.hs_train import evaluate_hs, hs_markdown

@@ -37,6 +37,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from bench.machine import describe_machine
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
 SEED = 20251129
@@ -205,6 +207,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15.0, help="time limit per phase")
     parser.add_argument("--reports", type=int, default=26, help="Safety Gate weekly reports to load (newest)")
     args = parser.parse_args()
+    print(describe_machine())
 
     from elasticsearch import Elasticsearch
 

@@ -43,6 +43,8 @@ from typing import Any
 
 import yaml
 
+from bench.machine import describe_machine
+
 REPO = Path(__file__).resolve().parent.parent
 TOPICS = Path(__file__).with_name("relevance_topics.yml")
 LANGUAGES = ("zh", "en", "ru", "fr")
@@ -358,6 +360,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database and index (prints how to reuse them)")
     parser.add_argument("--reuse", metavar="DATABASE_URL,INDEX_PREFIX", help="query what a --keep run left")
     args = parser.parse_args()
+    print(describe_machine())
     sys.path.insert(0, str(REPO))
     from bench.bench_crawl_store import _drop_postgres, _postgres_database
     from bench.bench_search import bench_settings

@@ -29,6 +29,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bench.machine import describe_machine
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
 CACHE = Path.home() / ".cache" / "tbt-alert" / "bench"
@@ -160,6 +162,7 @@ def main() -> int:
     parser.add_argument("--db", help="database URL (default: a cached SQLite file under ~/.cache/tbt-alert/bench)")
     parser.add_argument("--rebuild", action="store_true", help="parse, store and tag the recorded data again")
     args = parser.parse_args()
+    print(describe_machine())
     CACHE.mkdir(parents=True, exist_ok=True)
     db_file = CACHE / "report-recalls.sqlite"
     db_url = args.db or f"sqlite:///{db_file}"

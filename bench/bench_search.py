@@ -34,6 +34,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bench.machine import describe_machine
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
 BATCH = 2000
@@ -297,6 +299,7 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=2, help="parallel bulk requests of the second rebuild")
     args = parser.parse_args()
+    print(describe_machine())
     sys.path.insert(0, str(REPO))
     from sqlalchemy import text
 

@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.machine import describe_machine
+
 BENCH = Path(__file__).resolve().parent
 # Arguments per benchmark for `make bench`: the backfill runs on a bounded subset of the recorded
 # data (60 Safety Gate reports, 3,000 Health Canada records, every other snapshot) so 1x-10x fit
@@ -27,6 +29,7 @@ def _machine() -> list[str]:
     lines = [
         f"- date: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}",
         f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, {_memory()}",
+        f"- {describe_machine()}",
         f"- python: {platform.python_version()} on {platform.platform()}",
     ]
     for name in PACKAGES:
