@@ -19,6 +19,7 @@ from portal.context import portal_of
 from portal.security import SESSION_MAX_AGE_SECONDS, api_key_hash, session_key
 from schema.engine import session_factory
 from schema.models import ApiKey, PortalSession, User, utcnow
+from search.timing import span
 
 
 class Access(enum.Enum):
@@ -92,7 +93,7 @@ def current_user(request: Request) -> User | None:
     if hasattr(request.state, "user"):
         cached: User | None = request.state.user
         return cached
-    with session_factory(portal_of(request).engine)() as session:
+    with span("access"), session_factory(portal_of(request).engine)() as session:
         user = _api_key_user(request, session) if request.url.path.startswith("/api") else None
         if user is None:
             user = _session_user(request, session)

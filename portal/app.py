@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -28,6 +29,7 @@ from portal.security import (
 from portal.throttle import LoginThrottle, trusted_proxies
 from portal.web import CsrfFailed
 from schema.engine import make_engine
+from search.timing import recording, server_timing
 from tbt_alert.settings import Settings
 
 
@@ -73,7 +75,13 @@ def create_app(settings: Settings) -> FastAPI:
         cookie_data = portal.signer.loads(request.cookies.get(session_cookie))
         request.state.session = cookie_data or SessionData(sid=new_session_id())
         request.state.language = pick_language(request.cookies.get(LANG_COOKIE), request.query_params.get("lang"))
-        response = await call_next(request)
+        started = time.perf_counter()
+        with recording() as spans:
+            response = await call_next(request)
+        # Where the time went (search layers, and the whole app): shown by browsers' developer
+        # tools and added up per layer by bench/bench_portal.py.
+        spans.append(("app", (time.perf_counter() - started) * 1000.0))
+        response.headers["Server-Timing"] = server_timing(spans)
         session: SessionData = request.state.session
         if session != cookie_data:
             response.set_cookie(

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from portal.access import Access, current_user, role_allows
 from portal.context import portal_of
 from portal.i18n import translator
+from search.timing import span
 
 
 def language_of(request: Request) -> str:
@@ -43,7 +44,8 @@ def page(
         "contact_email": portal.settings.contact_email,
     }
     values.update(context or {})
-    html = portal.templates.get_template(template).render(values)
+    with span("render"):
+        html = portal.templates.get_template(template).render(values)
     return HTMLResponse(html, status_code=status)
 
 

@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from search.timing import span
 
 if TYPE_CHECKING:
     from classifiers.encoder import Encoder
@@ -36,6 +39,12 @@ NUM_CANDIDATES = 200  # HNSW candidates per shard: recall of the k nearest at sm
 _encoders: dict[tuple[str, str], Encoder] = {}
 _loading: dict[tuple[str, str], threading.Thread] = {}
 _lock = threading.Lock()
+# Query vectors kept per (encoder, precision, text): paging, a facet click or a sort change asks
+# the same text again, and embedding it is most of a hybrid search's time on a CPU. 2,048
+# vectors of 384 floats are about 8 MB.
+_VECTOR_CACHE_SIZE = 2048
+_vectors: OrderedDict[tuple[str, str, str], list[float]] = OrderedDict()
+_vectors_lock = threading.Lock()
 
 
 def _encoder(path: str, precision: str) -> Encoder:
@@ -83,9 +92,27 @@ def query_vector(settings: Settings, text: str, *, wait: bool = True) -> list[fl
     if not wait and (path, precision) not in _encoders:
         _load_in_background(path, precision)
         return None
+    key = (path, precision, text)
+    with _vectors_lock:
+        kept = _vectors.get(key)
+        if kept is not None:
+            _vectors.move_to_end(key)
+            return kept
     encoder = _encoder(path, precision)
-    # Centred on its language's mean, as the measures' vectors are (search.reader).
-    return centred(encoder.embed([text])[0], script_language(text), HEAD_DIR)
+    with span("embed"):
+        # Centred on its language's mean, as the measures' vectors are (search.reader).
+        vector = centred(encoder.embed([text])[0], script_language(text), HEAD_DIR)
+    with _vectors_lock:
+        _vectors[key] = vector
+        while len(_vectors) > _VECTOR_CACHE_SIZE:
+            _vectors.popitem(last=False)
+    return vector
+
+
+def forget_query_vectors() -> None:
+    """Drop the kept query vectors (a benchmark times each query as a new one)."""
+    with _vectors_lock:
+        _vectors.clear()
 
 
 def knn_clause(vector: Sequence[float], filter_query: dict[str, Any], k: int = WINDOW) -> dict[str, Any]:

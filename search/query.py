@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from search.client import guarded
 from search.mappings import CHINESE_FIELDS, HIGHLIGHT_FIELDS
 from search.names import alias
+from search.timing import span
 from search.understanding import Interpretation, Recognised, interpret
 from tbt_alert.errors import SearchError
 from tbt_alert.settings import Settings
@@ -466,7 +467,7 @@ def search_measures(
     if request.sort == "relevance":
         return _fused(client, settings, request, name, knn)
     # Sorted by date or deadline: every word match and the nearest measures, in that order.
-    with guarded(settings, "search the measures"):
+    with span("elasticsearch"), guarded(settings, "search the measures"):
         found = client.msearch(searches=[{"index": name}, {"knn": knn, "size": WINDOW, "_source": False}])
     nearest = [hit["_id"] for hit in _answer(found["responses"][0], name)["hits"]["hits"]]
     response = _run(client, settings, request, name, nearest)
@@ -479,7 +480,7 @@ def _run(
     """The page of hits in Elasticsearch's own order (BM25 score, date or deadline) and the facets."""
     today = request.as_of or dt.datetime.now(dt.UTC).date()
     hits_body, facets_body = search_bodies(request, nearest)
-    with guarded(settings, "search the measures"):
+    with span("elasticsearch"), guarded(settings, "search the measures"):
         found = client.msearch(
             searches=[{"index": name}, hits_body, {"index": name, "request_cache": True}, facets_body]
         )
@@ -496,17 +497,13 @@ def _run(
     )
 
 
-def _fused(
-    client: Elasticsearch, settings: Settings, request: SearchRequest, name: str, knn: dict[str, Any]
-) -> SearchResponse:
-    """Relevance order with a query vector: the BM25 list and the nearest list fused by reciprocal
-    rank, paged in the application (``search_after`` is ``["rrf", offset]``); facets and total
-    count every word match and every nearest measure. One round trip: the nearest list, the
-    facets (Elasticsearch aggregates a top-level kNN's hits together with the query's matches)
-    and the BM25 list go in one msearch."""
-    from search.dense import WINDOW, fuse
+def fused_searches(
+    request: SearchRequest, name: str, knn: dict[str, Any]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The msearch lines of a relevance-ordered hybrid search (the nearest list, the facets and the
+    BM25 list), and the BM25 body whose query highlights the page afterwards."""
+    from search.dense import WINDOW
 
-    today = request.as_of or dt.datetime.now(dt.UTC).date()
     lexical_body, facets_body = search_bodies(request.model_copy(update={"search_after": None, "page": 1}))
     # Highlighting 100 hits to show 20 cost more than the search: the page is highlighted below.
     lexical_body.update({"size": WINDOW, "from": 0})
@@ -519,7 +516,22 @@ def _fused(
     ]  # fmt: skip
     if request.retrieval != "dense":
         searches += [{"index": name}, lexical_body]
-    with guarded(settings, "search the measures"):
+    return searches, lexical_body
+
+
+def _fused(
+    client: Elasticsearch, settings: Settings, request: SearchRequest, name: str, knn: dict[str, Any]
+) -> SearchResponse:
+    """Relevance order with a query vector: the BM25 list and the nearest list fused by reciprocal
+    rank, paged in the application (``search_after`` is ``["rrf", offset]``); facets and total
+    count every word match and every nearest measure. One round trip: the nearest list, the
+    facets (Elasticsearch aggregates a top-level kNN's hits together with the query's matches)
+    and the BM25 list go in one msearch."""
+    from search.dense import fuse
+
+    today = request.as_of or dt.datetime.now(dt.UTC).date()
+    searches, lexical_body = fused_searches(request, name, knn)
+    with span("elasticsearch"), guarded(settings, "search the measures"):
         found = client.msearch(searches=searches)
     answers = [_answer(r, name) for r in found["responses"]]
     nearest, counted = answers[0], answers[1]
@@ -554,7 +566,7 @@ def _page_highlights(
     vector has none to show)."""
     if not ids:
         return {}
-    with guarded(settings, "search the measures"):
+    with span("elasticsearch"), guarded(settings, "search the measures"):
         found = client.search(
             index=name,
             query={"bool": {"must": [query], "filter": [{"ids": {"values": ids}}]}},

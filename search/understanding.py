@@ -32,6 +32,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field
 
+from search.timing import span
+
 Kind = Literal["sector", "country", "origin", "hazard", "term", "hs"]
 
 GLOSSARY_FILE = Path(__file__).resolve().parents[1] / "alerts" / "glossary" / "terms.yml"
@@ -431,7 +433,8 @@ def interpret(query: str | None, ignore: Iterable[str] = ()) -> Interpretation:
 
     One search reads its query four or five times (the words, the kNN filter, the facets, the
     answer), so readings are kept: treat the answer as read-only."""
-    return _interpret((query or "").strip(), tuple(sorted(set(ignore))))
+    with span("understand"):
+        return _interpret((query or "").strip(), tuple(sorted(set(ignore))))
 
 
 def forget_readings() -> None:

@@ -73,3 +73,19 @@ def test_api_search_reports_its_reading(portal_app: Any, portal_env: PortalEnv) 
     assert literal["interpretation"] is None
     assert dropped["interpretation"]["items"] == []
     assert dropped["interpretation"]["free_text"] == "玩具"
+
+
+def test_api_search_says_where_its_time_went(portal_app: Any, portal_env: PortalEnv) -> None:
+    headers = {"X-API-Key": portal_env.api_keys["staff"]}
+    with TestClient(portal_app) as client:
+        answer = client.get("/api/search", params={"q": "toys", "size": 3}, headers=headers)
+        page = client.get("/login")
+    layers = dict(entry.split(";dur=") for entry in answer.headers["server-timing"].split(", "))
+    assert {"access", "elasticsearch", "serialise", "app"} <= set(layers)
+    assert float(layers["app"]) >= float(layers["elasticsearch"]) > 0
+    assert answer.headers["content-type"] == "application/json"
+    body = answer.json()
+    assert body["total"] > 0
+    assert len(body["hits"]) == 3
+    assert all(isinstance(hit["fields"].get("published", ""), str) for hit in body["hits"])
+    assert "render" in page.headers["server-timing"]
