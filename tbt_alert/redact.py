@@ -14,8 +14,11 @@ from urllib.parse import urlsplit
 
 REDACTED = "***"
 
-# Query parameters that carry a credential (libpq takes ``?password=``; some proxies ``?token=``).
-_SECRET_PARAMETERS = frozenset({"password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "access_token"})
+# Query parameters that carry a credential (libpq takes ``?password=``; some proxies ``?token=``;
+# Azure API Management gateways such as api.wto.org ``?subscription-key=``).
+_SECRET_PARAMETERS = frozenset(
+    {"password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "access_token", "subscription-key"}
+)
 # Environment variable names whose whole value is a credential.
 _SECRET_NAME = re.compile(r"SECRET|PASSW|PWD|TOKEN|KEY|CREDENTIAL|AUTH", re.IGNORECASE)
 

@@ -26,7 +26,7 @@ def _repo_root() -> Path:
 
 
 # Shown as *** in the repr; the URLs are shown without their credentials.
-_SECRET_FIELDS = frozenset({"secret_key", "smtp_password"})
+_SECRET_FIELDS = frozenset({"secret_key", "smtp_password", "eping_api_key"})
 _URL_FIELDS = frozenset({"database_url", "elasticsearch_url", "portal_base_url"})
 
 
@@ -66,6 +66,9 @@ class Settings:
     classifier_mode: str = "model"
     encoder_precision: str = "int8"
     hs_suggestion_min_score: float | None = None  # None: the calibrated threshold of the HS index
+    eping_base_url: str | None = None  # None: the host of wto_eping's base_urls (its YAML)
+    eping_api: str = "getall"  # "getall" (keyless) or "search" (api.wto.org, needs eping_api_key)
+    eping_api_key: str | None = None
 
     def __repr__(self) -> str:
         shown = []
@@ -229,6 +232,13 @@ def _base_url(env: Mapping[str, str], name: str, default: str) -> str:
     return _http_url(env, name, default).rstrip("/")
 
 
+def _base_url_or_none(env: Mapping[str, str], name: str, default: str) -> str | None:
+    """An http(s) base URL without its trailing slash, or None when unset or empty."""
+    if not env.get(name, default).strip():
+        return None
+    return _base_url(env, name, default)
+
+
 def _index_prefix(env: Mapping[str, str], name: str, default: str) -> str:
     prefix = env.get(name, default).strip()
     if not prefix or not all(c.islower() or c.isdigit() or c in "-_" for c in prefix):
@@ -291,6 +301,14 @@ def _one_tls_mode(env: Mapping[str, str], values: dict[str, Any]) -> None:
 def _user_with_password(env: Mapping[str, str], values: dict[str, Any]) -> None:
     if values["smtp_user"] and not values["smtp_password"]:
         raise SettingsError("TBT_SMTP_USER is set without TBT_SMTP_PASSWORD; set both or neither.")
+
+
+def _eping_key(env: Mapping[str, str], values: dict[str, Any]) -> None:
+    if values["eping_api"] == "search" and not values["eping_api_key"]:
+        raise SettingsError(
+            "TBT_EPING_API=search needs TBT_EPING_API_KEY; set it to your api.wto.org subscription key "
+            "(apiportal.wto.org) or set TBT_EPING_API=getall."
+        )
 
 
 def _secret_key(env: Mapping[str, str], values: dict[str, Any]) -> None:
@@ -409,6 +427,25 @@ _SETTINGS: tuple[_Setting | _Rule, ...] = (
         "a mail an exporter can read; the rest is named in the mail, and a backfill cannot produce bulletins "
         "of hundreds of items (memory and mail size grow with them)",
     ),
+    _Setting(
+        "eping_base_url",
+        "TBT_EPING_BASE_URL",
+        _base_url_or_none,
+        "",
+        "unset = epingalert.org, where ePing's keyless getAll API answers today; ePing is moving to "
+        "https://eping.wto.org: set that (one of options.hosts in crawlers/sources/wto_eping/wto_eping.yml) "
+        "once it answers there",
+    ),
+    _Setting(
+        "eping_api",
+        "TBT_EPING_API",
+        _one_of("getall", "search"),
+        "getall",
+        "getall needs no key; search is WTO's keyed api.wto.org/eping/notifications/search, for when the "
+        "keyless API is retired",
+    ),
+    _Setting("eping_api_key", "TBT_EPING_API_KEY", _optional, None, "sent as a header only, never in a URL or log"),
+    _eping_key,
     _Setting("smtp_rate_per_second", "TBT_SMTP_RATE", _float_from(0.1), 20.0, "messages/s; relays throttle bursts"),
     _Setting("smtp_max_attempts", "TBT_SMTP_MAX_ATTEMPTS", _int_in(1, 50), 5),
 )

@@ -25,8 +25,10 @@ def config() -> SourceConfig:
 
 
 def test_fixture_is_marked_constructed() -> None:
+    # No public recorded getAll response was found: the pages stay labelled constructed until one is.
     data = meta("wto_eping")
     assert data["constructed"] is True
+    assert all(case["constructed"] for case in data["cases"])
     assert "No recorded response" in data["why"]
 
 
@@ -149,6 +151,12 @@ _FIELDS = [
     "linkToNotification",
     "notifiedDocumentLink",
     "isOpenForComments",
+    "spsKeywords",
+    "countriesAffected",
+    "allTradingPartners",
+    "proposedEntryIntoForceDate",
+    "proposedEntryIntoForceDateText",
+    "proposedAdoptionDate",
 ]
 _records = st.dictionaries(st.sampled_from(_FIELDS), _json | st.sampled_from(["G/TBT/N/EU/1", " China", "2025-01-01"]))
 
@@ -178,3 +186,9 @@ def test_truncated_fixture_pages_raise_only_structure_changed(cut: int) -> None:
         parse(body[: cut % len(body)], URL, load_source("wto_eping"))
     except StructureChanged:
         pass
+
+
+def test_an_empty_run_of_eping_is_flagged(config: SourceConfig) -> None:
+    # ePing publishes every working day: a run that sees nothing means the API answered empty or changed.
+    assert config.expected_min > 0
+    assert config.is_suspicious(0)

@@ -1,8 +1,10 @@
 """Builds the constructed ePing getAll pages in recorded/ from real rows (run once, kept for provenance).
 
-No recorded getAll response exists (see meta.json). Every VALUE below comes from a real record in
-../shared/data/eping/; only the JSON SHAPE (field names from INDEX.md and public scraper code, paging,
-nesting) is ours. Run: .venv/bin/python -m crawlers.sources.wto_eping.construct
+No complete recorded getAll response is public (see meta.json). Every VALUE below comes from a real
+record in ../shared/data/eping/; only the JSON SHAPE is ours: field names, nesting and paging as the
+independent public clients of the live API read them (meta.json lists them), e.g. SPS keywords as
+``spsKeywords`` and affected members as ``countriesAffected: [{"name": ...}]``.
+Run: .venv/bin/python -m crawlers.sources.wto_eping.construct
 """
 
 from __future__ import annotations
@@ -60,7 +62,13 @@ def from_gcc(entry: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-def from_csv(row: dict[str, Any], hs_as_objects: bool) -> dict[str, Any]:
+def named(names: list[str]) -> list[dict[str, str]]:
+    # Objects with a name, as the live API's keyword and member lists are read by its clients.
+    return [{"name": n} for n in names]
+
+
+def from_csv(row: dict[str, Any], hs_as_objects: bool, sps: bool) -> dict[str, Any]:
+    keywords = [k.strip() for k in row["Keywords"].split(";") if k.strip()]
     item: dict[str, Any] = {
         "documentSymbol": row["Document symbol"],  # empty in the export: kept empty, never made up
         "notifyingMember": row["Notifying Member"],
@@ -69,7 +77,8 @@ def from_csv(row: dict[str, Any], hs_as_objects: bool) -> dict[str, Any]:
         "descriptionPlain": row["Description"],
         "productsFreeText": row["Products covered"],
         "objectives": split_objectives(row["Objectives"]),
-        "keywords": [k.strip() for k in row["Keywords"].split(";") if k.strip()],
+        # SPS notifications carry their keywords as spsKeywords (TBT ones as keywords).
+        ("spsKeywords" if sps else "keywords"): named(keywords) if sps else keywords,
         "notificationType": row["Notification type"],
     }
     hs = coded(row["HS code(s)"])
@@ -81,9 +90,12 @@ def from_csv(row: dict[str, Any], hs_as_objects: bool) -> dict[str, Any]:
     if row["Final date for comments"]:
         item["commentDeadlineDate"] = row["Final date for comments"]
     if row["Notified document"]:
-        item["notifiedDocumentLink"] = row["Notified document"]
-    if row["Specific regions or countries likely to be affected"]:
-        item["regionsAffected"] = row["Specific regions or countries likely to be affected"]
+        # The export puts one document a line; the API joins them with commas (real GCC values).
+        item["notifiedDocumentLink"] = ",".join(row["Notified document"].split())
+    affected = row["Specific regions or countries likely to be affected"]
+    if affected:
+        # One cell, one entry: "Brazil, Rio Grande do Sul" is one region, so the cell is never split.
+        item["countriesAffected"] = named([affected])
     return item
 
 
@@ -100,8 +112,8 @@ def main() -> None:
     gcc = json.loads((DATA / "gcc_tbt_notifications_normalized.json").read_text(encoding="utf-8"))
     entries = gcc["eping_gcc_43020"]["entries"]
     rows = list(csv.DictReader((DATA / "eping_export_sample_32.csv").open(encoding="utf-8-sig")))
-    tbt = [from_gcc(e) for e in entries] + [from_csv(r, True) for r in rows if domain_of(r) == "TBT"]
-    sps = [from_csv(r, False) for r in rows if domain_of(r) == "SPS"]
+    tbt = [from_gcc(e) for e in entries] + [from_csv(r, True, False) for r in rows if domain_of(r) == "TBT"]
+    sps = [from_csv(r, False, True) for r in rows if domain_of(r) == "SPS"]
     for domain, items in (("1", tbt), ("2", sps)):
         items.sort(key=lambda i: i["distributionDate"][:10], reverse=True)  # sortBy=distributionDate desc
         for start in range(0, len(items), PAGE_SIZE):

@@ -1,9 +1,13 @@
-"""WTO ePing: one page of the keyless ``azureSearch/getAll`` JSON API -> TBT/SPS notification items.
+"""WTO ePing: one page of the keyless ``azureSearch/getAll`` JSON API (or of the keyed
+``api.wto.org/eping/notifications/search``) -> TBT/SPS notification items.
 
-The exact JSON shape is not documented and no recorded response exists, so every field is read
-defensively: any field may be absent, symbols carry stray spaces or list several members (GCC
-joint notifications), titles may carry HTML, HS codes come as objects or plain strings. The page
-must still be an object with ``items``; anything else means the API changed.
+The JSON shape is not documented and no complete recorded response is public, so every field is
+read defensively: any field may be absent, symbols carry stray spaces or list several members (GCC
+joint notifications), titles may carry HTML, HS codes come as objects or plain strings. The field
+names follow what independent public clients of the live API read (see recorded/meta.json):
+``spsKeywords`` beside ``keywords``, ``countriesAffected`` as ``[{name}]``,
+``proposedEntryIntoForceDate`` (+ ``...Text``), ``notifiedDocumentLink`` as comma-joined URLs.
+The page must still be an object with ``items``; anything else means the API changed.
 """
 
 from __future__ import annotations
@@ -19,15 +23,21 @@ from crawlers.items import ParseResult, Rejected
 from crawlers.parsers._fields import Fields, build, clean_text, country_code, parse_date, require_keys
 from crawlers.sources import SourceConfig
 from crawlers.symbols import DocumentSymbol, parse_symbols
+from crawlers.urls import web_url_problem
 from tbt_alert.errors import InvalidSymbol, RecordRejected, StructureChanged
 
 _DOMAIN_IDS = {"1": "TBT", "2": "SPS"}  # ePing's domainIds query values
 _KINDS = {"TBT": "tbt_notification", "SPS": "sps_notification"}
-_VIEW_URL = "https://epingalert.org/en/Search?viewData={id}"
+_VIEW_PATH = "/en/Search?viewData={id}"
+_DEFAULT_HOST = "https://epingalert.org"  # when the YAML lists no options.hosts
 # WTO's document server keeps one folder per language: t = English, u = French, v = Spanish.
 _DDF_LANGUAGE = re.compile(r"(DDFDocuments/)([tuv])(/)", re.IGNORECASE)
 _CRN = re.compile(r"/crnattachments/.*?/(\d{2}_\d{3,6})_\d{2}_[a-z]\.\w+", re.IGNORECASE)
-_URL = re.compile(r"https?://\S+")
+# notifiedDocumentLink joins several documents with commas (real values: "..._e.pdf,..._x.pdf"),
+# sometimes with line breaks; none of WTO's or the members' document URLs seen holds a comma.
+_LINK_SEPARATORS = re.compile(r"[,;\s]+")
+# ISO date-time on epingalert.org; day/month/year on eping.wto.org's newer endpoints ("06/10/2026").
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
 _HS_IN_TEXT = re.compile(r"HS\s*codes?\s*(?:\(s\))?\s*:\s*([\d.;,\s]+)", re.IGNORECASE)
 _ICS_IN_TEXT = re.compile(r"ICS(?:\s*codes?\s*(?:\(s\))?)?\s*:\s*([\d.;,\s]+)", re.IGNORECASE)
 _OBJECTIVE_SUFFIX = re.compile(r"\s*\((?:TBT|SPS)\)\s*$")
@@ -46,6 +56,7 @@ def parse(body: bytes, url: str, config: SourceConfig) -> ParseResult:
     if not isinstance(records, list):
         raise StructureChanged(config.id, f"'items' is {type(records).__name__}, expected a list", field="items")
     query = dict(parse_qsl(urlsplit(url).query))
+    view_host = _view_host(config, url)
     result = ParseResult()
     for index, record in enumerate(records):
         raw = json.dumps(record, ensure_ascii=False)
@@ -55,11 +66,19 @@ def parse(body: bytes, url: str, config: SourceConfig) -> ParseResult:
             )
             continue
         key = _record_label(record, index)
-        result.add(build(config, key, raw, functools.partial(_read, config, record, key, query)))
+        result.add(build(config, key, raw, functools.partial(_read, config, record, key, query, view_host)))
     next_url = _next_page(url, query, page, len(records))
     if next_url:
         result.follow.append(next_url)
     return result
+
+
+def _view_host(config: SourceConfig, url: str) -> str:
+    """Where a notification's page is shown: the host that answered, when it is an ePing site."""
+    hosts = [str(h).rstrip("/") for h in config.options.get("hosts", [])] or [_DEFAULT_HOST]
+    parts = urlsplit(url)
+    answered = f"{parts.scheme}://{parts.netloc}"
+    return answered if answered in hosts else hosts[0]
 
 
 def _record_label(record: Mapping[str, Any], index: int) -> str:
@@ -72,7 +91,9 @@ def _record_label(record: Mapping[str, Any], index: int) -> str:
     return f"items[{index}]"
 
 
-def _read(config: SourceConfig, record: Mapping[str, Any], key: str, query: Mapping[str, str]) -> dict[str, Any]:
+def _read(
+    config: SourceConfig, record: Mapping[str, Any], key: str, query: Mapping[str, str], view_host: str
+) -> dict[str, Any]:
     source = config.id
     fields = Fields(source, record, key)
     eping_id = _plain(fields, "id")
@@ -108,23 +129,18 @@ def _read(config: SourceConfig, record: Mapping[str, Any], key: str, query: Mapp
         extra["notifying_member"] = member_name
     if len(symbols) > 1:
         extra["joint_symbols"] = [s.symbol for s in symbols]
-    for name, extra_name in (("notificationType", "notification_type"), ("regionsAffected", "regions_affected")):
-        value = _text(fields, name)
-        if value:
-            extra[extra_name] = value
-    open_for_comments = fields.take("isOpenForComments")
-    if isinstance(open_for_comments, bool):
-        extra["open_for_comments"] = open_for_comments
     if notified:
         extra["notified_documents"] = notified
     distributed = _date(source, key, fields, "distributionDate")
     deadline = _date(source, key, fields, "commentDeadlineDate")
+    in_force = _details(fields, extra)
     hs_codes = _codes(source, key, fields.take("hsCodes"), "hsCodes", _hs) + _codes_in_text(products, _HS_IN_TEXT, _hs)
     ics_codes = _codes(source, key, fields.take("icsCodes"), "icsCodes", _ics) + _codes_in_text(
         products, _ICS_IN_TEXT, _ics
     )
     objectives = _terms(source, key, fields.take("objectives"), "objectives", split_objectives=True)
     keywords = _terms(source, key, fields.take("keywords"), "keywords", split_objectives=False)
+    sps_keywords = _terms(source, key, fields.take("spsKeywords"), "spsKeywords", split_objectives=False)
     leftover = fields.leftover()
     if leftover:
         extra["unmapped"] = leftover
@@ -142,14 +158,49 @@ def _read(config: SourceConfig, record: Mapping[str, Any], key: str, query: Mapp
         "hs_codes": list(dict.fromkeys(hs_codes)),
         "ics_codes": list(dict.fromkeys(ics_codes)),
         "objectives": objectives,
-        "keywords": keywords,
+        "keywords": list(dict.fromkeys(keywords + sps_keywords)),
         "language": "en",
         "distributed_on": distributed,
         "comment_deadline": deadline,
-        "url": _VIEW_URL.format(id=eping_id) if eping_id else (notified[0] if notified else None),
+        "entry_into_force": in_force,
+        "url": view_host + _VIEW_PATH.format(id=eping_id) if eping_id else (notified[0] if notified else None),
         "documents": _documents(source, key, link),
         "extra": extra,
     }
+
+
+def _details(fields: Fields, extra: dict[str, Any]) -> Any:
+    """Type, affected members, flags and proposed dates into ``extra``; returns the entry-into-force date.
+
+    "Proposed" dates are what the member announced; the text form carries what is not a date
+    ("6 months after publication"), kept beside the date, never turned into one.
+    """
+    source, key = fields.source, fields.key or ""
+    notification_type = _text(fields, "notificationType")
+    if notification_type:
+        extra["notification_type"] = notification_type
+    affected = _names(source, key, fields.take("countriesAffected"), "countriesAffected")
+    if affected:
+        extra["countries_affected"] = affected
+    for name, extra_name in (
+        ("isOpenForComments", "open_for_comments"),
+        ("allTradingPartners", "all_trading_partners"),
+    ):
+        flag = fields.take(name)
+        if isinstance(flag, bool):
+            extra[extra_name] = flag
+    in_force = _date(source, key, fields, "proposedEntryIntoForceDate")
+    adoption = _date(source, key, fields, "proposedAdoptionDate")
+    if adoption:
+        extra["proposed_adoption"] = adoption.isoformat()
+    for name, extra_name in (
+        ("proposedEntryIntoForceDateText", "entry_into_force_text"),
+        ("proposedAdoptionDateText", "adoption_text"),
+    ):
+        value = _text(fields, name)
+        if value:
+            extra[extra_name] = value
+    return in_force
 
 
 def _plain(fields: Fields, name: str) -> str | None:
@@ -228,8 +279,8 @@ def _date(source: str, key: str, fields: Fields, name: str) -> Any:
     value = fields.take(name)
     if value is not None and not isinstance(value, str):
         raise RecordRejected(source, f"expected a date, got {type(value).__name__}", record=key, field=name)
-    # ISO date or date-time; only the date part counts.
-    return parse_date(value[:10] if value else value, ("%Y-%m-%d",), source=source, record=key, field=name)
+    # ISO date or date-time (only the date part counts), or day/month/year.
+    return parse_date(value[:10] if value else value, _DATE_FORMATS, source=source, record=key, field=name)
 
 
 def _hs(code: str) -> str | None:
@@ -296,7 +347,27 @@ def _terms(source: str, key: str, value: Any, name: str, *, split_objectives: bo
     return list(dict.fromkeys(out))
 
 
+def _names(source: str, key: str, value: Any, name: str) -> list[str]:
+    """``[{"name": "Viet Nam"}, ...]`` (or plain strings) -> names; a name may hold a comma."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise RecordRejected(source, f"expected a list, got {type(value).__name__}", record=key, field=name)
+    out = []
+    for entry in value:
+        text = entry.get("name") if isinstance(entry, Mapping) else entry
+        if not isinstance(text, str):
+            raise RecordRejected(source, f"entry {entry!r} has no name", record=key, field=name)
+        cleaned = clean_text(text)
+        if cleaned:
+            out.append(cleaned)
+    return list(dict.fromkeys(out))
+
+
 def _links(source: str, key: str, value: Any, name: str) -> list[str]:
+    """Each document URL of a comma-, semicolon- or line-joined list; a piece that is not one rejects."""
     if value is None:
         return []
     if not isinstance(value, (str, list)):
@@ -306,8 +377,22 @@ def _links(source: str, key: str, value: Any, name: str) -> list[str]:
     for text in texts:
         if not isinstance(text, str):
             raise RecordRejected(source, f"expected a URL, got {type(text).__name__}", record=key, field=name)
-        out.extend(_URL.findall(text))
+        out.extend(_split_urls(source, key, text, name))
     return list(dict.fromkeys(out))
+
+
+def _split_urls(source: str, key: str, text: str, name: str) -> list[str]:
+    """The URLs of ``text``: a piece with a scheme must be an http(s) URL (``javascript:`` rejects the
+    record); words without one ("Not available") are no link and are left to the raw payload."""
+    out = []
+    for piece in _LINK_SEPARATORS.split(text):
+        if "://" not in piece and not piece.lower().startswith(("javascript:", "data:", "file:", "mailto:")):
+            continue
+        problem = web_url_problem(piece)
+        if problem:
+            raise RecordRejected(source, f"{piece[:80]!r} is not a document URL: {problem}", record=key, field=name)
+        out.append(piece)
+    return out
 
 
 def _documents(source: str, key: str, link: Any) -> dict[str, str]:
@@ -321,7 +406,7 @@ def _documents(source: str, key: str, link: Any) -> dict[str, str]:
         raise RecordRejected(
             source, f"expected a URL, got {type(link).__name__}", record=key, field="linkToNotification"
         )
-    urls = _URL.findall(link)
+    urls = _split_urls(source, key, link, "linkToNotification")
     if not urls:
         return {}
     english = urls[0]
