@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scrapy.http import Request, Response
 
 from crawlers.sources import load_source
 from crawlers.sources.eu_safety_gate_api.discover import alert_ids
@@ -118,3 +119,29 @@ def test_without_ids_the_spider_starts_at_the_weekly_list() -> None:
         "https://ec.europa.eu/safety-gate-alerts/public/api/notification/10098375?language=fr",
         "https://ec.europa.eu/safety-gate-alerts/public/api/notification/10098375?language=de",
     ]
+
+
+def test_without_ids_the_latest_weekly_report_is_read_and_its_alerts_fetched_in_each_language() -> None:
+    recorded = Path("crawlers/sources/eu_safety_gate/recorded")
+    spider = EuSafetyGateApiSpider(languages="fr,de")
+    listing = Response(
+        url=load_source(SOURCE).base_urls["weekly_list"], body=(recorded / "weekly_list.xml").read_bytes()
+    )
+    [report_request] = [r for r in spider.parse_weekly_list(listing) if isinstance(r, Request)]
+    assert "/weeklyReport/detail/xml/" in report_request.url  # the newest report only (no since date)
+
+    report = Response(url=report_request.url, body=_recorded_weekly_report("report_10000283.xml.gz"))
+    alert_urls = [r.url for r in spider.parse_weekly_report(report) if isinstance(r, Request)]
+    assert len(alert_urls) == 2 * 93
+    assert alert_urls[0].endswith("?language=fr")
+    assert alert_urls[1] == alert_urls[0].replace("language=fr", "language=de")
+    assert all(u.startswith("https://ec.europa.eu/safety-gate-alerts/public/api/notification/") for u in alert_urls)
+
+
+def test_with_a_since_date_every_report_published_since_is_read() -> None:
+    recorded = Path("crawlers/sources/eu_safety_gate/recorded")
+    body = (recorded / "weekly_list.xml").read_bytes()
+    listing = Response(url=load_source(SOURCE).base_urls["weekly_list"], body=body)
+    everything = EuSafetyGateApiSpider(since="2005-01-01")
+    requests = [r for r in everything.parse_weekly_list(listing) if isinstance(r, Request)]
+    assert len(requests) == body.count(b"<weeklyReport>") > 1
