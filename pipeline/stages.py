@@ -153,7 +153,8 @@ def crawl_source(
         return {"source_id": source_id, "status": "skipped", "reason": "already crawled for this slot"}
     outcome = crawl(settings, source_id, replay_dir=replay_dir, timeout=timeout)
     result = summary(outcome)
-    if outcome.suspicious:
+    # A failed crawl alerts through its task's failure; "saw 0 records" on top of it is noise.
+    if outcome.suspicious and outcome.status != "failed":
         result["operator_alerted"] = suspicious_crawl(settings, outcome, (config.expected_min, config.expected_max))
     if outcome.status == "failed":
         raise CrawlFailed(f"source {source_id}: crawl run {outcome.run_id} failed: {outcome.error}")

@@ -1,4 +1,12 @@
-"""`tbt-alert sources new ID`: write the skeleton of a new source's folder.
+"""`tbt-alert sources new ID` (a new source's skeleton) and `tbt-alert sources check` (live check).
+
+`sources check [SOURCE ...]` fetches one page of each enabled source (or of the sources named)
+from the live web, robots.txt obeyed, runs its parser and compares the result with the recording
+(crawlers/sources/check.py); it writes one JSON report per source and a summary table under
+``$TBT_DATA_DIR/source-checks/<UTC time>/`` and changes nothing else. Exit 0 when every source
+checked matches its recording, 3 otherwise.
+
+`sources new ID`:
 
 It writes ``crawlers/sources/<ID>/`` (``__init__.py``, ``<ID>.yml``, a ``parser.py`` stub that
 raises :class:`tbt_alert.errors.ParserNotWritten`, ``recorded/meta.json`` marked
@@ -94,6 +102,21 @@ def register(sub: Any) -> None:
     )
     new.set_defaults(handler=_new)
 
+    check = actions.add_parser(
+        "check",
+        help="fetch one page of each enabled source live (robots.txt obeyed), parse it, compare with the "
+        "recording and write a verification report per source; changes nothing",
+    )
+    check.add_argument("sources", nargs="*", metavar="SOURCE", help="source ids (default: every enabled source)")
+    check.add_argument("--out", type=Path, help="folder for the reports (default: $TBT_DATA_DIR/source-checks/<time>)")
+    check.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
+    check.add_argument(
+        "--via",
+        metavar="URL",
+        help="send every request to this server as URL/<host>/<path>?<query> (a replay server; for tests)",
+    )
+    check.set_defaults(handler=_check)
+
 
 def _new(args: argparse.Namespace) -> int:
     for path in scaffold(args.source, args.root, url=args.url):
@@ -103,6 +126,54 @@ def _new(args: argparse.Namespace) -> int:
         "with its case in meta.json, then write parse()"
     )
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from crawlers.settings import USER_AGENT
+    from crawlers.sources import load_source, load_sources
+    from crawlers.sources.check import Fetcher, check_source
+    from tbt_alert.settings import load_settings
+
+    configs = (
+        [load_source(s) for s in args.sources] if args.sources else [c for c in load_sources().values() if c.enabled]
+    )
+    now = dt.datetime.now(dt.UTC)
+    out = args.out or load_settings().data_dir / "source-checks" / now.strftime("%Y%m%dT%H%M%SZ")
+    out.mkdir(parents=True, exist_ok=True)
+    fetcher = Fetcher(USER_AGENT, timeout=args.timeout, via=args.via)
+    reports = []
+    for config in configs:
+        report = check_source(config, fetcher, now=now)
+        (out / f"{config.id}.json").write_text(report.to_json(), encoding="utf-8")
+        reports.append(report)
+        counts = ""
+        if report.live and report.recorded:
+            counts = f" items {report.live.items} live / {report.recorded.items} recorded"
+        print(f"{config.id}: {report.verdict}{counts}")
+        for line in [*report.differences, *([report.error] if report.error else [])]:
+            print(f"  {line}")
+    summary = write_summary(out, reports)
+    print(f"reports: {out} (summary: {summary.name})")
+    return 0 if reports and all(r.verdict == "verified" for r in reports) else 3
+
+
+def write_summary(out: Path, reports: list[Any]) -> Path:
+    """A Markdown table of the verdicts beside the per-source reports."""
+    lines = [
+        "| source | verdict | page | live items | recorded items | recording | notes |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in reports:
+        live = str(r.live.items) if r.live else "-"
+        recorded = str(r.recorded.items) if r.recorded else "-"
+        kind = "constructed" if r.recording_constructed else ("real" if r.recording_constructed is False else "-")
+        notes = "; ".join([*r.differences, *([r.error] if r.error else []), r.robots]).replace("|", "/")
+        lines.append(f"| {r.source_id} | {r.verdict} | {r.url} | {live} | {recorded} | {kind} | {notes} |")
+    path = out / "SUMMARY.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def check_new_id(source_id: str, root: Path) -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scrapy.http import Request, Response
 
 from crawlers.sources import load_source
+from crawlers.sources.eu_safety_gate_api.discover import alert_ids
 from crawlers.sources.eu_safety_gate_api.parser import parse
+from crawlers.sources.eu_safety_gate_api.spider import EuSafetyGateApiSpider
 from tbt_alert.errors import StructureChanged
 from tests.crawlers.recorded import cases, only_documented_errors
 
@@ -84,3 +89,59 @@ def test_arbitrary_alerts_are_an_item_or_a_reject(alert: dict[str, object]) -> N
 def test_truncated_alerts(cut: int) -> None:
     body = cases(SOURCE)[1].body()
     only_documented_errors(SOURCE, body[: cut % len(body)], URL)
+
+
+def _recorded_weekly_report(name: str) -> bytes:
+    return gzip.decompress((Path("crawlers/sources/eu_safety_gate/recorded") / name).read_bytes())
+
+
+def test_alert_ids_are_discovered_from_a_real_weekly_reports_references() -> None:
+    body = _recorded_weekly_report("report_10000283.xml.gz")
+    ids = alert_ids(body, "report_10000283", load_source(SOURCE))
+    # The report of 12/12/2025 lists 93 alerts (../shared/data/safety_gate/MANIFEST.csv), each linking
+    # its alert page; the ids are the API's (same sequence as the recorded 10097862..10098375).
+    assert len(ids) == body.count(b"<caseNumber>") == 93
+    assert len(set(ids)) == 93
+    assert all(10_090_000 < int(i) < 10_098_000 for i in ids)
+
+
+def test_a_legacy_report_yields_no_api_ids() -> None:
+    body = _recorded_weekly_report("report_474.xml.gz")
+    assert b"/alertDetail/" in body or b"<reference>" in body
+    assert alert_ids(body, "report_474", load_source(SOURCE)) == []
+
+
+def test_without_ids_the_spider_starts_at_the_weekly_list() -> None:
+    spider = EuSafetyGateApiSpider()
+    assert list(spider.start_urls_for()) == [load_source(SOURCE).base_urls["weekly_list"]]
+    given_ids = EuSafetyGateApiSpider(ids="10098375", languages="fr,de")
+    assert list(given_ids.start_urls_for()) == [
+        "https://ec.europa.eu/safety-gate-alerts/public/api/notification/10098375?language=fr",
+        "https://ec.europa.eu/safety-gate-alerts/public/api/notification/10098375?language=de",
+    ]
+
+
+def test_without_ids_the_latest_weekly_report_is_read_and_its_alerts_fetched_in_each_language() -> None:
+    recorded = Path("crawlers/sources/eu_safety_gate/recorded")
+    spider = EuSafetyGateApiSpider(languages="fr,de")
+    listing = Response(
+        url=load_source(SOURCE).base_urls["weekly_list"], body=(recorded / "weekly_list.xml").read_bytes()
+    )
+    [report_request] = [r for r in spider.parse_weekly_list(listing) if isinstance(r, Request)]
+    assert "/weeklyReport/detail/xml/" in report_request.url  # the newest report only (no since date)
+
+    report = Response(url=report_request.url, body=_recorded_weekly_report("report_10000283.xml.gz"))
+    alert_urls = [r.url for r in spider.parse_weekly_report(report) if isinstance(r, Request)]
+    assert len(alert_urls) == 2 * 93
+    assert alert_urls[0].endswith("?language=fr")
+    assert alert_urls[1] == alert_urls[0].replace("language=fr", "language=de")
+    assert all(u.startswith("https://ec.europa.eu/safety-gate-alerts/public/api/notification/") for u in alert_urls)
+
+
+def test_with_a_since_date_every_report_published_since_is_read() -> None:
+    recorded = Path("crawlers/sources/eu_safety_gate/recorded")
+    body = (recorded / "weekly_list.xml").read_bytes()
+    listing = Response(url=load_source(SOURCE).base_urls["weekly_list"], body=body)
+    everything = EuSafetyGateApiSpider(since="2005-01-01")
+    requests = [r for r in everything.parse_weekly_list(listing) if isinstance(r, Request)]
+    assert len(requests) == body.count(b"<weeklyReport>") > 1

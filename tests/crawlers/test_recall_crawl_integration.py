@@ -78,13 +78,13 @@ def test_replay_of_every_recall_source_stores_exactly_the_snapshot_and_reruns_ad
             for source in RECALL_SOURCES:
                 assert _keys(session, source) == _expected_keys(source)
             measures = _count(session, Measure)
-            assert measures == 140 + 3 + 60 + 5
+            assert measures == 140 + 3 + 60 + 3
             runs = session.scalars(select(CrawlRun).order_by(CrawlRun.id)).all()
             assert [(r.source_id, r.status, r.seen, r.new) for r in runs] == [
                 ("eu_safety_gate", "success", 140, 140),
                 ("us_cpsc", "success", 3, 3),
                 ("ca_health_canada", "success", 60, 60),
-                ("au_accc", "success", 5, 5),
+                ("au_accc", "success", 3, 3),
             ]
             assert all(r.finished_at is not None and not r.suspicious for r in runs)
             china = session.scalar(select(func.count()).where(Measure.country_of_origin == "CHN"))
@@ -187,14 +187,14 @@ def test_truncated_body_fails_after_retries_and_changed_structure_fails_naming_t
 
     # the other sources are unaffected
     fine = crawl(settings, "au_accc", replay_dir=REPLAY_DIR, timeout=120, scrapy_settings=FAST)
-    assert (fine.status, fine.new) == ("success", 5)
+    assert (fine.status, fine.new) == ("success", 3)
     engine = make_engine(db_url)
     try:
         with Session(engine) as session:
             rows = session.execute(select(CrawlRun.source_id, CrawlRun.status))
             statuses = {row.source_id: row.status for row in rows}
             assert statuses == {"us_cpsc": "failed", "ca_health_canada": "failed", "au_accc": "success"}
-            assert _count(session, Measure) == 5
+            assert _count(session, Measure) == 3
     finally:
         engine.dispose()
 

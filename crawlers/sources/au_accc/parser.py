@@ -1,4 +1,10 @@
-"""Product Safety Australia: one Drupal JSON:API page of ``node--psa_recall`` resources.
+"""Product Safety Australia: the recall RSS feed (see rss.py), or one Drupal JSON:API page.
+
+A crawl reads the RSS feed. The JSON:API listing (``/jsonapi/node/psa_recall``) is kept readable
+for the recorded page and a backfill, but it lists oldest first, carries four attributes per
+recall, and its ``sort=-changed`` is refused (HTTP 400), so no crawl starts there.
+
+JSON:API: ``node--psa_recall`` resources.
 
 Keyed by the ACCC's recall id (``field_psa_recall_crm_id``, e.g. PS1044885), else the
 node's UUID. ``links.next`` is the next page. Attributes we do not map yet are kept
@@ -15,12 +21,15 @@ from typing import Any
 from crawlers.items import ParseResult
 from crawlers.parsers._fields import Fields, build, clean_text, require_keys
 from crawlers.sources import SourceConfig
+from crawlers.sources.au_accc.rss import looks_like_rss, parse_rss
 from tbt_alert.errors import RecordRejected, StructureChanged
 
 _SITE = "https://www.productsafety.gov.au"
 
 
 def parse(body: bytes, url: str, config: SourceConfig) -> ParseResult:
+    if looks_like_rss(body):
+        return parse_rss(body, url, config)
     try:
         page = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
