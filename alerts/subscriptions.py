@@ -177,7 +177,7 @@ def _text(column: str, value: str | None) -> str | None:
     text = (value or "").strip() or None
     if text is None:
         return None
-    width = Subscriber.__table__.c[column].type.length
+    width: int | None = getattr(Subscriber.__table__.c[column].type, "length", None)
     if width is not None and len(text) > width:
         raise InvalidSubscription(f"{column} is {len(text)} characters long; shorten it to at most {width}")
     if any(ord(c) < 32 or ord(c) == 127 for c in text):
