@@ -25,7 +25,7 @@ from portal.security import (
     new_session_id,
     session_cookie_name,
 )
-from portal.throttle import LoginThrottle, trusted_proxies
+from portal.throttle import LoginThrottle
 from portal.web import CsrfFailed
 from schema.engine import make_engine
 from tbt_alert.settings import Settings
@@ -41,7 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
         engine=engine,
         signer=SessionSigner(settings.secret_key),
         throttle=LoginThrottle(engine),
-        trusted_proxies=trusted_proxies(settings.extra),
+        trusted_proxies=settings.portal_trusted_proxies,
         templates=make_templates(),
     )
 

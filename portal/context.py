@@ -18,9 +18,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from portal.security import SessionSigner
-from portal.throttle import LoginThrottle, Network
+from portal.throttle import LoginThrottle
 from schema.engine import session_factory
-from tbt_alert.settings import Settings
+from tbt_alert.settings import Network, Settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"

@@ -7,6 +7,7 @@ task or the portal), never at import time, and every error names the variable to
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -16,6 +17,8 @@ from urllib.parse import urlparse
 
 from tbt_alert.errors import SettingsError
 from tbt_alert.redact import REDACTED, redact_env, redact_url
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -66,6 +69,11 @@ class Settings:
     classifier_mode: str = "model"
     encoder_precision: str = "int8"
     hs_suggestion_min_score: float | None = None  # None: the calibrated threshold of the HS index
+    # The reverse proxies whose X-Forwarded-For the portal believes (login throttling, review M2).
+    portal_trusted_proxies: tuple[Network, ...] = (
+        ipaddress.ip_network("127.0.0.1/32"),
+        ipaddress.ip_network("::1/128"),
+    )
 
     def __repr__(self) -> str:
         shown = []
@@ -219,6 +227,22 @@ def _folder_or_none(env: Mapping[str, str], name: str, default: str) -> Path | N
     if folder is not None and not folder.is_dir():
         raise SettingsError(f"{name}={raw!r} is not a folder; set it to a recorded snapshot folder.")
     return folder
+
+
+def _networks(env: Mapping[str, str], name: str, default: str) -> tuple[Network, ...]:
+    """Comma-separated IP addresses or networks (``10.0.0.0/24``); an empty value is none at all."""
+    networks = []
+    for part in (p.strip() for p in env.get(name, default).split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"{name} names {part!r}, which is no IP address or network; "
+                "list the reverse proxy's addresses, e.g. 127.0.0.1, 10.0.0.0/24."
+            ) from None
+    return tuple(networks)
 
 
 def _http_url(env: Mapping[str, str], name: str, default: str) -> str:
@@ -390,6 +414,15 @@ _SETTINGS: tuple[_Setting | _Rule, ...] = (
         "(a change reaches the index on `tbt-alert index rebuild`)",
     ),
     _Setting("portal_base_url", "TBT_PORTAL_BASE_URL", _base_url, "http://127.0.0.1:8000"),
+    _Setting(
+        "portal_trusted_proxies",
+        "TBT_PORTAL_TRUSTED_PROXIES",
+        _networks,
+        "127.0.0.1, ::1",
+        "the documented TLS proxy runs on the same host and talks to the portal over loopback; only a listed "
+        "peer's X-Forwarded-For names the client, so nobody else picks the address their logins are counted "
+        "under (an empty value believes no proxy)",
+    ),
     _Setting("contact_email", "TBT_CONTACT_EMAIL", _email_or_default, "tbt-alert@example.org"),
     _Setting("raw_payload_retention_days", "TBT_RAW_RETENTION_DAYS", _int_in(1, 36500), 365, "one year of audit trail"),
     _Setting("crawl_timeout_seconds", "TBT_CRAWL_TIMEOUT", _int_in(10, 86400), 1800, "half an hour per source"),

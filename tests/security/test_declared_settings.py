@@ -1,0 +1,39 @@
+"""TBT_PORTAL_TRUSTED_PROXIES is a declared setting (tbt_alert/settings.py), validated at start-up
+like every other TBT_* variable and documented in the README's table."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from tbt_alert.errors import SettingsError
+from tbt_alert.settings import load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {"TBT_DATA_DIR": str(tmp_path), "TBT_SECRET_KEY": "not-for-production-" + "k" * 20, **extra}
+
+
+def test_the_trusted_proxies_default_to_loopback(tmp_path: Path) -> None:
+    settings = load_settings(_env(tmp_path))
+    assert settings.portal_trusted_proxies == (ipaddress.ip_network("127.0.0.1"), ipaddress.ip_network("::1"))
+
+
+def test_the_trusted_proxies_take_addresses_and_networks(tmp_path: Path) -> None:
+    settings = load_settings(_env(tmp_path, TBT_PORTAL_TRUSTED_PROXIES=" 10.9.8.7, 10.0.0.0/24 ,fd00::/8"))
+    assert [str(n) for n in settings.portal_trusted_proxies] == ["10.9.8.7/32", "10.0.0.0/24", "fd00::/8"]
+    assert load_settings(_env(tmp_path, TBT_PORTAL_TRUSTED_PROXIES="")).portal_trusted_proxies == ()
+
+
+def test_an_invalid_trusted_proxy_is_refused_naming_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="TBT_PORTAL_TRUSTED_PROXIES names 'proxy.example.org'"):
+        load_settings(_env(tmp_path, TBT_PORTAL_TRUSTED_PROXIES="10.0.0.1, proxy.example.org"))
+
+
+def test_the_readme_documents_the_trusted_proxies() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "| `TBT_PORTAL_TRUSTED_PROXIES` |" in readme
