@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 from scrapy.http import Response
 
@@ -21,7 +21,7 @@ REPORT_WARNSIZE = 2 * 1024 * 1024
 
 class EuSafetyGateSpider(SourceSpider):
     name = "eu_safety_gate"
-    custom_settings: ClassVar[dict[str, Any] | None] = {
+    custom_settings: dict[str, Any] | None = {
         "DOWNLOAD_MAXSIZE": REPORT_MAXSIZE,
         "DOWNLOAD_WARNSIZE": REPORT_WARNSIZE,
     }
