@@ -90,6 +90,7 @@ def _password_options(parser: Any) -> None:
 def _portal(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from portal.log_config import uvicorn_log_config
     from schema.migrate import upgrade
     from tbt_alert.settings import load_settings
 
@@ -104,12 +105,20 @@ def _portal(args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             log_level="warning",
+            log_config=uvicorn_log_config(),
             proxy_headers=False,
         )
         return 0
     from portal.app import create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning", proxy_headers=False)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        log_config=uvicorn_log_config(),
+        proxy_headers=False,
+    )
     return 0
 
 
