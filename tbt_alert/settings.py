@@ -29,7 +29,7 @@ def _repo_root() -> Path:
 
 
 # Shown as *** in the repr; the URLs are shown without their credentials.
-_SECRET_FIELDS = frozenset({"secret_key", "smtp_password"})
+_SECRET_FIELDS = frozenset({"secret_key", "smtp_password", "elasticsearch_api_key"})
 _URL_FIELDS = frozenset({"database_url", "elasticsearch_url", "portal_base_url"})
 
 
@@ -69,6 +69,7 @@ class Settings:
     classifier_mode: str = "model"
     encoder_precision: str = "int8"
     hs_suggestion_min_score: float | None = None  # None: the calibrated threshold of the HS index
+    elasticsearch_api_key: str | None = None
     # The reverse proxies whose X-Forwarded-For the portal believes (login throttling, review M2).
     portal_trusted_proxies: tuple[Network, ...] = (
         ipaddress.ip_network("127.0.0.1/32"),
@@ -361,6 +362,14 @@ _SETTINGS: tuple[_Setting | _Rule, ...] = (
         _http_url,
         "http://127.0.0.1:9200",
         "the local single node that `tbt-alert services up` starts listens here",
+    ),
+    _Setting(
+        "elasticsearch_api_key",
+        "TBT_ELASTICSEARCH_API_KEY",
+        _optional,
+        None,
+        "unset for the local node (security off on loopback); a secured cluster takes an API key here, never "
+        "user:password in TBT_ELASTICSEARCH_URL, which messages and logs would carry",
     ),
     _Setting(
         "index_prefix",

@@ -37,3 +37,34 @@ def test_an_invalid_trusted_proxy_is_refused_naming_the_variable(tmp_path: Path)
 def test_the_readme_documents_the_trusted_proxies() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "| `TBT_PORTAL_TRUSTED_PROXIES` |" in readme
+
+
+def test_an_elasticsearch_api_key_travels_apart_from_the_url_and_never_shows(tmp_path: Path) -> None:
+    """docs/SCALE_OUT.md: no password in TBT_ELASTICSEARCH_URL; the API key is its own setting."""
+    from search.client import make_client
+
+    key = "made-up-api-key-4711"
+    settings = load_settings(
+        _env(tmp_path, TBT_ELASTICSEARCH_URL="https://es.example.org:9200", TBT_ELASTICSEARCH_API_KEY=key)
+    )
+    assert settings.elasticsearch_api_key == key
+    assert key not in repr(settings)
+    client = make_client(settings)
+    try:
+        assert client._headers["authorization"] == f"ApiKey {key}"
+    finally:
+        client.close()
+    plain = make_client(load_settings(_env(tmp_path)))
+    try:
+        assert "authorization" not in plain._headers
+    finally:
+        plain.close()
+
+
+def test_scale_out_advice_puts_no_password_in_a_url() -> None:
+    import re
+
+    advice = (REPO / "docs" / "SCALE_OUT.md").read_text(encoding="utf-8")
+    assert not re.search(r"://[^\s/`]*:[^\s/`@]*@", advice), "a URL with user:password in docs/SCALE_OUT.md"
+    assert "PGPASSFILE" in advice
+    assert "TBT_ELASTICSEARCH_API_KEY" in advice
