@@ -475,7 +475,8 @@ def _local_secret(data_dir: Path) -> str:
     path = data_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    # Only its owner may enter the data dir: it holds the database, backups and this key (review L5).
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
     path.touch(mode=0o600)
     path.write_text(key)
