@@ -12,11 +12,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from fastapi import Request
-    from fastapi.responses import Response
 
 # Two at once leave the rest of a 40-thread pool, and the 2-core machine, to page views and searches.
 PER_PROCESS = 2
@@ -43,22 +38,3 @@ class CostlyWork:
             if granted:
                 with self._lock:
                     self._running.discard(who)
-
-
-def who(request: Request) -> str:
-    """The key a costly job is counted under: the logged-in user (the routes that use it need one)."""
-    from portal.access import current_user
-
-    user = current_user(request)
-    return f"user:{user.id}" if user is not None else f"address:{request.client.host if request.client else '-'}"
-
-
-def busy(request: Request) -> Response:
-    """429 with a page in the user's language saying to try again, and when."""
-    from portal.i18n import translator
-    from portal.render import language_of, message_page
-
-    words = translator(language_of(request))
-    response = message_page(request, "busy", words["costly_busy"], status=429)
-    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response

@@ -66,7 +66,7 @@ def generate_report(
         error = words["report_period_invalid"].format(period=period.strip(), first=FIRST_YEAR, last=LAST_YEAR)
         context = _list_context(request, session) | {"error": error, "form": form}
         return page(request, "reports.html", context, status=422)
-    from portal.costly import busy, who
+    from portal.busy import busy, who
 
     try:
         with portal_of(request).costly.slot(who(request)) as granted:

@@ -281,7 +281,7 @@ def _cell(value: Any) -> str:
 
 
 def _export_or_error(request: Request) -> list[dict[str, Any]] | Response:
-    from portal.costly import busy, who
+    from portal.busy import busy, who
 
     with portal_of(request).costly.slot(who(request)) as granted:
         if not granted:
