@@ -68,3 +68,12 @@ def test_scale_out_advice_puts_no_password_in_a_url() -> None:
     assert not re.search(r"://[^\s/`]*:[^\s/`@]*@", advice), "a URL with user:password in docs/SCALE_OUT.md"
     assert "PGPASSFILE" in advice
     assert "TBT_ELASTICSEARCH_API_KEY" in advice
+
+
+def test_a_crawl_child_never_gets_the_elasticsearch_key(tmp_path: Path) -> None:
+    """The crawl child parses untrusted input and never queries the cluster."""
+    from crawlers.run import _child_env
+
+    key = "made-up-api-key-0042"
+    env = _child_env(load_settings(_env(tmp_path, TBT_ELASTICSEARCH_API_KEY=key)))
+    assert key not in "\n".join(env.values())
