@@ -53,16 +53,21 @@ class ParserHung(AssertionError):
 
 @contextmanager
 def time_limit(seconds: int, what: str) -> Iterator[None]:
+    """Raise ParserHung after ``seconds``; an outer alarm (pytest-timeout's) is restored afterwards."""
+
     def _expired(signum: int, frame: Any) -> None:
         raise ParserHung(f"{what} ran longer than {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, _expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    started = time.monotonic()
+    outer, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 0.001))
 
 
 @cache
@@ -220,3 +225,17 @@ def test_the_fuzzing_covers_every_parser() -> None:
     for source in SOURCES:
         assert _recorded(source), f"{source} has no recorded case to mutate"
     assert {"wto_eping", "us_cpsc", "au_accc", "fr_rappelconso"} <= set(JSON_SOURCES)
+
+
+def test_the_time_limit_stops_a_hang() -> None:
+    """The guard the fuzzing relies on: a parser that hangs fails the test instead of stalling it."""
+
+    def hang() -> None:
+        with time_limit(1, "a hanging parser"):
+            while True:
+                time.sleep(0.05)
+
+    started = time.monotonic()
+    with pytest.raises(ParserHung, match="ran longer than 1 s"):
+        hang()
+    assert time.monotonic() - started < 3
