@@ -15,7 +15,7 @@ from alerts.links import confirm_url
 from alerts.outbox import enqueue_mail
 from alerts.render import render_confirmation
 from alerts.tokens import verify_token
-from schema.models import Delivery, Subscriber, Subscription, utcnow
+from schema.models import Delivery, Subscriber, Subscription, new_token_secret, utcnow
 from tbt_alert.errors import TokenError
 from tbt_alert.settings import Settings
 
@@ -78,6 +78,8 @@ def unsubscribe_subscriber(session: Session, subscriber: Subscriber, *, now: dt.
 
 
 def revoke_links(session: Session, subscriber: Subscriber) -> None:
-    """Invalidate every confirm/manage/unsubscribe link issued so far (e.g. after a leaked mail)."""
+    """Invalidate every confirm/manage/unsubscribe link of this subscriber issued so far (e.g. after a
+    leaked mail): a new per-subscriber secret, so no other subscriber's links change."""
     subscriber.token_generation = (subscriber.token_generation or 0) + 1
+    subscriber.token_secret = new_token_secret()
     session.flush()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, selectinload
 
 from classifiers.labels import known_sectors
@@ -65,6 +66,8 @@ def _split(value: str | Iterable[str] | None) -> list[str]:
 
 def check_email(value: str) -> str:
     email = value.strip()
+    if len(email) > 320:  # the column's width; no real address is near it (RFC 5321 allows 254)
+        raise InvalidSubscription(f"email {email[:40]!r}... is {len(email)} characters long; use a real address")
     if not _EMAIL.match(email):
         raise InvalidSubscription(f"email {value!r} is not an address; use name@domain")
     return email.lower()
@@ -155,8 +158,8 @@ def add_subscriber(
         raise InvalidSubscription(f"{address} is already a subscriber; use `subscribers change`")
     subscriber = Subscriber(
         email=address,
-        name=(name or "").strip() or None,
-        company=(company or "").strip() or None,
+        name=_text("name", name),
+        company=_text("company", company),
         language=check_language(language),
         confirmed=confirmed,
         confirmed_at=dt.datetime.now(dt.UTC) if confirmed else None,
@@ -165,6 +168,21 @@ def add_subscriber(
     session.add(subscriber)
     session.flush()
     return subscriber
+
+
+def _text(column: str, value: str | None) -> str | None:
+    """A stripped free-text field of a subscriber, or None; refused when its column cannot hold it
+    (PostgreSQL would refuse it at the INSERT, with no line or field named) or it holds a control
+    character (a NUL is refused by PostgreSQL too)."""
+    text = (value or "").strip() or None
+    if text is None:
+        return None
+    width: int | None = getattr(Subscriber.__table__.c[column].type, "length", None)
+    if width is not None and len(text) > width:
+        raise InvalidSubscription(f"{column} is {len(text)} characters long; shorten it to at most {width}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise InvalidSubscription(f"{column} {text[:40]!r} holds a control character; remove it")
+    return text
 
 
 def add_subscription(session: Session, subscriber: Subscriber, what: Criteria) -> Subscription:
@@ -249,7 +267,9 @@ def import_csv(session: Session, path: Path, *, confirmed: bool = False) -> Impo
     """Add the subscribers and subscriptions of a CSV (header: :data:`CSV_COLUMNS`, email required).
 
     Lists inside a cell are separated by ``;``. A row for a known address adds a subscription to it.
-    Bad rows are reported by line number and skipped; good rows are kept (each row in a savepoint).
+    Bad rows are reported by line number and skipped; good rows are kept. Each row is one savepoint:
+    a row the database refuses (review L8) is rolled back whole, never half stored (a subscriber
+    without its subscription), and the import goes on with the next row.
     """
     outcome = ImportOutcome()
     with Path(path).open(encoding="utf-8-sig", newline="") as handle:
@@ -274,9 +294,10 @@ def import_csv(session: Session, path: Path, *, confirmed: bool = False) -> Impo
                         frequency=row.get("frequency") or None,
                         min_relevance=row.get("min_relevance") or None,
                     )
+                    new = None
                     subscriber = find_subscriber(session, check_email(row.get("email") or ""))
                     if subscriber is None:
-                        subscriber = add_subscriber(
+                        subscriber = new = add_subscriber(
                             session,
                             email=row["email"],
                             name=row.get("name"),
@@ -284,10 +305,19 @@ def import_csv(session: Session, path: Path, *, confirmed: bool = False) -> Impo
                             language=row.get("language") or "zh",
                             confirmed=confirmed,
                         )
-                        outcome.added += 1
-                        outcome.new_subscribers.append(subscriber)
                     add_subscription(session, subscriber, what)
-                    outcome.subscriptions += 1
             except InvalidSubscription as exc:
                 outcome.errors.append((line, str(exc)))
+                continue
+            except DBAPIError as exc:
+                # What no check above foresaw: the savepoint is rolled back, the session goes on, and
+                # the database's own words name the problem.
+                reason = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+                outcome.errors.append((line, f"the database refused this row ({reason}); correct the row"))
+                continue
+            # Counted only once the row's savepoint is released: a refused row counts nothing.
+            if new is not None:
+                outcome.added += 1
+                outcome.new_subscribers.append(new)
+            outcome.subscriptions += 1
     return outcome

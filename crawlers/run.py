@@ -184,7 +184,9 @@ def crawl_all(
     return outcomes
 
 
-CHILD_WITHHELD = ("TBT_SMTP_USER", "TBT_SMTP_PASSWORD")
+# The crawl child parses untrusted input: it gets no credential it does not use (it sends no mail and
+# never queries the search cluster).
+CHILD_WITHHELD = ("TBT_SMTP_USER", "TBT_SMTP_PASSWORD", "TBT_ELASTICSEARCH_API_KEY")
 
 
 def _child_env(settings: Settings) -> dict[str, str]:

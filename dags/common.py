@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pipeline.log_redaction import redact_task_logs
 from pipeline.operator_alerts import task_failed
 
 OWNER = "tbt-alert"
@@ -24,6 +25,8 @@ DEFAULT_ARGS: dict[str, Any] = {
     # No task may hang forever and block the next runs (max_active_runs is 1).
     "execution_timeout": dt.timedelta(minutes=30),
     "on_failure_callback": task_failed,
+    # Before the task runs: the credentials of the TBT_* settings are masked in its log.
+    "on_execute_callback": redact_task_logs,
 }
 
 

@@ -115,7 +115,7 @@ def backup_database(
     ``keep`` old backups in the folder are kept, older ones deleted.
     """
     folder = destination or backup_dir(settings)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # a backup holds what the database holds (review L5)
     label = label or dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     suffix = ".sqlite" if settings.is_sqlite else ".pgdump"
     target = folder / f"{_BACKUP_PREFIX}{label}{suffix}"
@@ -125,6 +125,7 @@ def backup_database(
         _sqlite_backup(_sqlite_path(settings.database_url), partial)
     else:
         _pg_dump(settings.database_url, partial)
+    partial.chmod(0o600)
     os.replace(partial, target)  # a crash mid-backup never leaves a truncated file under the final name
     if keep is not None:
         for old in sorted(folder.glob(f"{_BACKUP_PREFIX}*{suffix}"), key=lambda p: p.stat().st_mtime)[:-keep]:

@@ -26,7 +26,7 @@ from portal.security import (
     new_session_id,
     session_cookie_name,
 )
-from portal.throttle import LoginThrottle, trusted_proxies
+from portal.throttle import LoginThrottle
 from portal.web import CsrfFailed
 from schema.engine import make_engine
 from search.timing import recording, server_timing
@@ -43,7 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
         engine=engine,
         signer=SessionSigner(settings.secret_key),
         throttle=LoginThrottle(engine),
-        trusted_proxies=trusted_proxies(settings.extra),
+        trusted_proxies=settings.portal_trusted_proxies,
         templates=make_templates(),
     )
 

@@ -17,10 +17,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from portal.costly import CostlyWork
 from portal.security import SessionSigner
-from portal.throttle import LoginThrottle, Network
+from portal.throttle import LoginThrottle
 from schema.engine import session_factory
-from tbt_alert.settings import Settings
+from tbt_alert.settings import Network, Settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -56,6 +57,7 @@ class Portal:
     _es: Any = None
     _es_lock: threading.Lock = field(default_factory=threading.Lock)
     dummy_password_hash: str | None = None
+    costly: CostlyWork = field(default_factory=CostlyWork)  # exports and report builds (review L3)
 
     def es(self) -> Any:
         """The Elasticsearch client, made on first use so pages without search start without it."""

@@ -20,7 +20,7 @@ import hashlib
 import ipaddress
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -28,13 +28,12 @@ from sqlalchemy import Engine, delete, func, select
 
 from schema.engine import session_scope
 from schema.models import LoginAttempt, utcnow
-from tbt_alert.errors import SettingsError
+from tbt_alert.settings import Network
 
 log = logging.getLogger(__name__)
 
+# Declared in tbt_alert.settings (Settings.portal_trusted_proxies); named here in the operator's warning.
 TRUSTED_PROXIES_VARIABLE = "TBT_PORTAL_TRUSTED_PROXIES"
-# The documented setup: the TLS proxy on the same host, talking to the portal over loopback.
-DEFAULT_TRUSTED_PROXIES = "127.0.0.1, ::1"
 # Failed logins for one user from one address in the window: a person mistyping stays well under it.
 ATTEMPTS_PER_USER = 5
 # Failed logins from one address for any users (an office behind one NAT shares it).
@@ -42,26 +41,6 @@ ATTEMPTS_PER_ADDRESS = 20
 WINDOW_SECONDS = 300
 # Argon2 checks at once per process: with 64 MiB each, a burst cannot take the machine's memory.
 CONCURRENT_PASSWORD_CHECKS = 4
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def trusted_proxies(extra: Mapping[str, str]) -> tuple[Network, ...]:
-    """The proxies whose X-Forwarded-For is believed, from ``TBT_PORTAL_TRUSTED_PROXIES`` (addresses or
-    networks, comma-separated; empty: none). A value that is neither is refused at start-up."""
-    raw = extra.get(TRUSTED_PROXIES_VARIABLE, DEFAULT_TRUSTED_PROXIES)
-    networks = []
-    for part in (p.strip() for p in raw.split(",")):
-        if not part:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(part, strict=False))
-        except ValueError:
-            raise SettingsError(
-                f"{TRUSTED_PROXIES_VARIABLE} names {part!r}, which is no IP address or network; "
-                "list the reverse proxy's addresses, e.g. 127.0.0.1, 10.0.0.0/24."
-            ) from None
-    return tuple(networks)
 
 
 def _is_trusted(address: str, proxies: tuple[Network, ...]) -> bool:

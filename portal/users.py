@@ -4,7 +4,9 @@ list and revoke keys, and the demo login `tbt-alert run` prints."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import secrets
+from pathlib import Path
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -117,17 +119,22 @@ def issue_api_key(session: Session, username: str, *, name: str = "cli") -> str:
     return key
 
 
-def ensure_demo_user(settings: Settings) -> tuple[str, str]:
-    """A staff login for a local demo: (username, password), made once per database.
+def ensure_demo_user(settings: Settings) -> tuple[str, Path] | None:
+    """A staff login for a local demo: (username, the file that holds its password), made once per
+    database; None under ``TBT_ENV=production``, where no standing demo account may exist (review L6).
 
-    The password is random and kept in the data dir (mode 600) beside the database, so
-    `make run` can print it every time without storing it in the database.
+    The database keeps only the Argon2 hash. The password is written once to a file in the data dir
+    that only its owner can read (mode 600), and `tbt-alert run` prints that file's path, never the
+    password: its output lands in CI and cron logs.
     """
+    if settings.extra.get("TBT_ENV", "development") == "production":
+        return None
     password_file = settings.data_dir / "demo_password"
     with session_for(settings) as session:
         user = session.execute(select(User).where(User.username == DEMO_USERNAME)).scalar_one_or_none()
         if user is not None and password_file.exists():
-            return DEMO_USERNAME, password_file.read_text().strip()
+            password_file.chmod(0o600)  # a file from an older version may have the umask's mode
+            return DEMO_USERNAME, password_file
         password = secrets.token_urlsafe(12)
         if user is None:
             create_user(session, DEMO_USERNAME, "staff", password)
@@ -137,7 +144,14 @@ def ensure_demo_user(settings: Settings) -> tuple[str, str]:
         state.value = {"username": DEMO_USERNAME, "role": "staff"}
         session.merge(state)
     # Written once the user is committed: a file without its user would be a login that fails.
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    password_file.touch(mode=0o600)
-    password_file.write_text(password)
-    return DEMO_USERNAME, password
+    _write_private(password_file, password)
+    return DEMO_USERNAME, password_file
+
+
+def _write_private(path: Path, text: str) -> None:
+    """``text`` in a new file that is mode 600 from its first byte (no window with the umask's mode)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")

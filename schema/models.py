@@ -47,6 +47,13 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def new_token_secret() -> str:
+    """A random per-subscriber secret that subscriber link tokens are signed with (alerts.tokens)."""
+    import secrets
+
+    return secrets.token_urlsafe(32)
+
+
 class Base(DeclarativeBase):
     # A datetime column without an explicit type is a UtcDateTime too.
     type_annotation_map = {dict[str, Any]: JsonType, list[Any]: JsonType, dt.datetime: UtcDateTime()}
@@ -286,6 +293,11 @@ class Subscriber(Base):
     unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     # Bumped to invalidate every token issued before (e.g. after a leaked link).
     token_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # Mixed into the key of this subscriber's link tokens: a new one (alerts.lifecycle.revoke_links)
+    # withdraws only this subscriber's links, and a reused id (SQLite) never opens another subscriber.
+    # NULL only for subscribers created before migration 0006: their links stay signed with the
+    # global key until their links are revoked (review M6).
+    token_secret: Mapped[str | None] = mapped_column(String(64), default=new_token_secret)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     subscriptions: Mapped[list[Subscription]] = relationship(

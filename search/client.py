@@ -28,7 +28,11 @@ def make_client(settings: Settings, *, request_timeout: float = 30.0) -> Elastic
     # Few retries: a stage that cannot reach the cluster should fail fast and let the
     # scheduler retry, rather than hang for minutes inside one task.
     return Elasticsearch(
-        settings.elasticsearch_url, request_timeout=request_timeout, max_retries=1, retry_on_timeout=False
+        settings.elasticsearch_url,
+        api_key=settings.elasticsearch_api_key,  # credentials apart from the URL (docs/SCALE_OUT.md)
+        request_timeout=request_timeout,
+        max_retries=1,
+        retry_on_timeout=False,
     )
 
 

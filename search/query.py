@@ -223,6 +223,9 @@ def hs_match(fields: dict[str, Any], prefix: str | None) -> Literal["declared", 
     return None
 
 
+TEXT_QUERY_FLAGS = "AND|OR|NOT|PHRASE|PRECEDENCE|WHITESPACE|ESCAPE|PREFIX"
+
+
 def _text_query(text: str, fields: Sequence[str] | None = None) -> dict[str, Any]:
     return {
         "simple_query_string": {
@@ -230,6 +233,10 @@ def _text_query(text: str, fields: Sequence[str] | None = None) -> dict[str, Any
             "fields": _text_fields(fields),
             "default_operator": "and",
             "lenient": True,
+            # No fuzzy (a~2), near or slop operators: each expands a term over ~20 fields, and a query
+            # of a few hundred of them ties up the cluster (review L3). Prefixes stay: the glossary's
+            # forms (jouet*) need them, and the cluster bounds their expansion (max_clause_count).
+            "flags": TEXT_QUERY_FLAGS,
         }
     }
 

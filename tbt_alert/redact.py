@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 REDACTED = "***"
 
@@ -66,9 +66,20 @@ def redact_env(env: Mapping[str, str]) -> dict[str, str]:
 
 
 class RedactingFilter(logging.Filter):
-    """A handler filter that redacts the message and the traceback of every record it passes."""
+    """A handler filter that redacts the message and the traceback of every record it passes.
+
+    String arguments are redacted one by one and the record keeps its format and arguments:
+    uvicorn's access formatter unpacks ``record.args`` (client, method, path with its query, ...),
+    so a record flattened to one string would break it. A message whose credentials only show once
+    formatted (split between format and arguments) is flattened."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact_text(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_text(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, Mapping):
+            record.args = {k: redact_text(v) if isinstance(v, str) else v for k, v in record.args.items()}
         try:
             message = record.getMessage()
         except (TypeError, ValueError):  # arguments that do not fit the format: the handler reports it
@@ -87,3 +98,29 @@ def redact_log_handlers(logger: logging.Logger | None = None) -> None:
     for handler in (logger or logging.getLogger()).handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+
+
+def credentials_in(env: Mapping[str, str]) -> list[str]:
+    """The credential values among ``TBT_*`` variables: whole values of secret names, and the
+    password (and credential parameters) inside URLs. For log maskers that match values, such as
+    Airflow's ``mask_secret``."""
+    found: list[str] = []
+    for name, value in env.items():
+        if not value:
+            continue
+        if _SECRET_NAME.search(name):
+            found.append(value)
+            continue
+        for url in re.findall(r"\b[A-Za-z][A-Za-z0-9+.\-]*://\S+", value):
+            try:
+                parts = urlsplit(url)
+                password = parts.password
+            except ValueError:
+                continue
+            if password:
+                found += [password, unquote(password)]
+            for match in _SECRET_PARAMETER.finditer(url):
+                secret = url[match.end("key") : match.end()]
+                if secret:
+                    found.append(secret)
+    return sorted(set(found), key=found.index)

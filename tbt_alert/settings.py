@@ -7,6 +7,7 @@ task or the portal), never at import time, and every error names the variable to
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -17,6 +18,8 @@ from urllib.parse import urlparse
 from tbt_alert.errors import SettingsError
 from tbt_alert.redact import REDACTED, redact_env, redact_url
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -26,7 +29,7 @@ def _repo_root() -> Path:
 
 
 # Shown as *** in the repr; the URLs are shown without their credentials.
-_SECRET_FIELDS = frozenset({"secret_key", "smtp_password", "eping_api_key"})
+_SECRET_FIELDS = frozenset({"secret_key", "smtp_password", "eping_api_key", "elasticsearch_api_key"})
 _URL_FIELDS = frozenset({"database_url", "elasticsearch_url", "portal_base_url"})
 
 
@@ -69,6 +72,12 @@ class Settings:
     eping_base_url: str | None = None  # None: the host of wto_eping's base_urls (its YAML)
     eping_api: str = "getall"  # "getall" (keyless) or "search" (api.wto.org, needs eping_api_key)
     eping_api_key: str | None = None
+    elasticsearch_api_key: str | None = None
+    # The reverse proxies whose X-Forwarded-For the portal believes (login throttling, review M2).
+    portal_trusted_proxies: tuple[Network, ...] = (
+        ipaddress.ip_network("127.0.0.1/32"),
+        ipaddress.ip_network("::1/128"),
+    )
 
     def __repr__(self) -> str:
         shown = []
@@ -224,6 +233,22 @@ def _folder_or_none(env: Mapping[str, str], name: str, default: str) -> Path | N
     return folder
 
 
+def _networks(env: Mapping[str, str], name: str, default: str) -> tuple[Network, ...]:
+    """Comma-separated IP addresses or networks (``10.0.0.0/24``); an empty value is none at all."""
+    networks = []
+    for part in (p.strip() for p in env.get(name, default).split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"{name} names {part!r}, which is no IP address or network; "
+                "list the reverse proxy's addresses, e.g. 127.0.0.1, 10.0.0.0/24."
+            ) from None
+    return tuple(networks)
+
+
 def _http_url(env: Mapping[str, str], name: str, default: str) -> str:
     return _url(env, name, default, ("http", "https"))
 
@@ -357,6 +382,14 @@ _SETTINGS: tuple[_Setting | _Rule, ...] = (
         "the local single node that `tbt-alert services up` starts listens here",
     ),
     _Setting(
+        "elasticsearch_api_key",
+        "TBT_ELASTICSEARCH_API_KEY",
+        _optional,
+        None,
+        "unset for the local node (security off on loopback); a secured cluster takes an API key here, never "
+        "user:password in TBT_ELASTICSEARCH_URL, which messages and logs would carry",
+    ),
+    _Setting(
         "index_prefix",
         "TBT_INDEX_PREFIX",
         _index_prefix,
@@ -408,6 +441,15 @@ _SETTINGS: tuple[_Setting | _Rule, ...] = (
         "(a change reaches the index on `tbt-alert index rebuild`)",
     ),
     _Setting("portal_base_url", "TBT_PORTAL_BASE_URL", _base_url, "http://127.0.0.1:8000"),
+    _Setting(
+        "portal_trusted_proxies",
+        "TBT_PORTAL_TRUSTED_PROXIES",
+        _networks,
+        "127.0.0.1, ::1",
+        "the documented TLS proxy runs on the same host and talks to the portal over loopback; only a listed "
+        "peer's X-Forwarded-For names the client, so nobody else picks the address their logins are counted "
+        "under (an empty value believes no proxy)",
+    ),
     _Setting("contact_email", "TBT_CONTACT_EMAIL", _email_or_default, "tbt-alert@example.org"),
     _Setting("raw_payload_retention_days", "TBT_RAW_RETENTION_DAYS", _int_in(1, 36500), 365, "one year of audit trail"),
     _Setting("crawl_timeout_seconds", "TBT_CRAWL_TIMEOUT", _int_in(10, 86400), 1800, "half an hour per source"),
@@ -470,7 +512,8 @@ def _local_secret(data_dir: Path) -> str:
     path = data_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    # Only its owner may enter the data dir: it holds the database, backups and this key (review L5).
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
     path.touch(mode=0o600)
     path.write_text(key)

@@ -149,6 +149,15 @@ def build(
             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
         )
         return Rejected(config.id, record_key, field, reason, raw_payload)
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError) as exc:
+        # A record of a shape no parser expects (a list where an object was, a number for a text):
+        # that one record is quarantined, naming what went wrong, and the crawl goes on. Found by
+        # fuzzing (tests/crawlers/test_parser_fuzz.py); the page-level checks still raise.
+        reason = (
+            f"source {config.id}, record {record_key}: the record has an unexpected shape "
+            f"({type(exc).__name__}: {exc}); compare it with the source's documentation"
+        )
+        return Rejected(config.id, record_key, None, reason[:2000], raw_payload)
 
 
 def json_array_records(body: bytes, source: str) -> list[tuple[Any, str]]:

@@ -37,7 +37,7 @@ def _elasticsearch(settings: Any) -> tuple[bool, str]:
     from elasticsearch import Elasticsearch
 
     try:
-        client = Elasticsearch(settings.elasticsearch_url, request_timeout=5)
+        client = Elasticsearch(settings.elasticsearch_url, api_key=settings.elasticsearch_api_key, request_timeout=5)
         health = client.cluster.health()
         nodes = client.nodes.info(node_id="_local", filter_path="nodes.*.version")
     except Exception as exc:  # noqa: BLE001

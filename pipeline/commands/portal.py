@@ -9,6 +9,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tbt_alert.settings import Settings
 
 # Where `users add` reads a password without a prompt (scripts, CI). --password on argv still works
@@ -16,10 +18,11 @@ if TYPE_CHECKING:
 PASSWORD_VARIABLE = "TBT_USER_PASSWORD"
 
 
-def ensure_demo_user(settings: Settings) -> tuple[str, str]:
-    """A staff login for the local demo, made once per database: (username, password).
+def ensure_demo_user(settings: Settings) -> tuple[str, Path] | None:
+    """A staff login for the local demo, made once per database: (username, the mode-600 file with its
+    password); None in production.
 
-    `tbt-alert run` calls this and prints the portal URL with the login.
+    `tbt-alert run` calls this and prints the portal URL, the username and the file's path.
     """
     from portal.users import ensure_demo_user as ensure
 
@@ -87,6 +90,7 @@ def _password_options(parser: Any) -> None:
 def _portal(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from portal.log_config import uvicorn_log_config
     from schema.migrate import upgrade
     from tbt_alert.settings import load_settings
 
@@ -101,12 +105,20 @@ def _portal(args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             log_level="warning",
+            log_config=uvicorn_log_config(),
             proxy_headers=False,
         )
         return 0
     from portal.app import create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning", proxy_headers=False)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        log_config=uvicorn_log_config(),
+        proxy_headers=False,
+    )
     return 0
 
 

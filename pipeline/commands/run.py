@@ -165,9 +165,10 @@ def _print_summary(settings: Settings, job: _Job) -> None:
     print(f"   reports folder:      {settings.reports_dir}")
     login = _demo_login(settings)
     if login:
+        # The path, never the password: this output lands in CI and cron logs (review L6).
         print(
             f"   portal:              {redact_url(settings.portal_base_url)}  (start it: tbt-alert portal; "
-            f"demo login {login[0]} / {login[1]})"
+            f"demo login {login[0]}, its password in {login[1]})"
         )
     if job.failures:
         print()
@@ -211,7 +212,7 @@ def _facts(settings: Settings) -> dict[str, Any]:
     return facts
 
 
-def _demo_login(settings: Settings) -> tuple[str, str] | None:
+def _demo_login(settings: Settings) -> tuple[str, Path] | None:
     try:
         from pipeline.commands.portal import ensure_demo_user
     except ModuleNotFoundError:  # the portal is optional in a crawl-only deployment

@@ -66,13 +66,18 @@ def generate_report(
         error = words["report_period_invalid"].format(period=period.strip(), first=FIRST_YEAR, last=LAST_YEAR)
         context = _list_context(request, session) | {"error": error, "form": form}
         return page(request, "reports.html", context, status=422)
+    from portal.busy import busy, who
+
     try:
-        outcome = build_report(
-            portal_of(request).settings,
-            period.strip(),
-            market=market.strip().upper() or None,
-            sector=sector.strip() or None,
-        )
+        with portal_of(request).costly.slot(who(request)) as granted:
+            if not granted:
+                return busy(request)
+            outcome = build_report(
+                portal_of(request).settings,
+                period.strip(),
+                market=market.strip().upper() or None,
+                sector=sector.strip() or None,
+            )
     except (TbtError, ValueError, OverflowError) as exc:  # OverflowError: date arithmetic at the calendar's ends
         context = _list_context(request, session) | {"error": words["report_failed"] + str(exc), "form": form}
         return page(request, "reports.html", context, status=422)

@@ -281,6 +281,15 @@ def _cell(value: Any) -> str:
 
 
 def _export_or_error(request: Request) -> list[dict[str, Any]] | Response:
+    from portal.busy import busy, who
+
+    with portal_of(request).costly.slot(who(request)) as granted:
+        if not granted:
+            return busy(request)
+        return _export_rows_or_error(request)
+
+
+def _export_rows_or_error(request: Request) -> list[dict[str, Any]] | Response:
     try:
         return export_rows(request)
     except ValidationError as exc:

@@ -72,7 +72,7 @@ def test_main_job_on_recorded_data_mails_bulletins_and_builds_the_report(
     assert f"measures stored:     {counts['measures']} " in out
     assert f"measures indexed:    {counts['measures']}" in out
     assert "mails (maildir):" in out
-    assert "demo login demo / " in out
+    assert "demo login demo, its password in " in out
     mails = smtp_sink.messages()
     assert counts["sent"] == len(mails) > 0
     assert all(m["To"].endswith("@example.com") for m in mails)  # only the constructed demo subscribers

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -77,8 +76,9 @@ def test_the_count_holds_across_worker_processes(portal_env: PortalEnv, account:
 
 
 def _behind_proxy(env: PortalEnv, proxies: str) -> Any:
-    extra = {**env.settings.extra, "TBT_PORTAL_TRUSTED_PROXIES": proxies}
-    return create_app(replace(env.settings, extra=extra))
+    from tbt_alert.settings import load_settings
+
+    return create_app(load_settings({**env.settings.extra, "TBT_PORTAL_TRUSTED_PROXIES": proxies}))
 
 
 def test_behind_the_trusted_proxy_each_client_counts_alone(portal_env: PortalEnv, account: tuple[str, str]) -> None:

@@ -12,9 +12,19 @@ from crawlers.sources.eu_safety_gate.parser import parse_report, weekly_reports
 from crawlers.spiders.base import SourceSpider
 from tbt_alert.errors import StructureChanged
 
+# A weekly report holds 10-130 alerts: tens to hundreds of kilobytes (the largest recorded is 188 kB),
+# and the list of every report since 2005 a few hundred kilobytes. The project-wide cap (512 MiB, for the
+# Health Canada dump) would let one hostile report make ElementTree hold gigabytes (review M5).
+REPORT_MAXSIZE = 16 * 1024 * 1024
+REPORT_WARNSIZE = 2 * 1024 * 1024
+
 
 class EuSafetyGateSpider(SourceSpider):
     name = "eu_safety_gate"
+    custom_settings: dict[str, Any] | None = {
+        "DOWNLOAD_MAXSIZE": REPORT_MAXSIZE,
+        "DOWNLOAD_WARNSIZE": REPORT_WARNSIZE,
+    }
 
     def start_urls_for(self) -> list[str]:
         return [self.config.base_urls["weekly_list"]]
