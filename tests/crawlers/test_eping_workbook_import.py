@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,8 +14,10 @@ from crawlers.recorded import recorded_dir
 from crawlers.sources.wto_eping_excel import construct
 from crawlers.sources.wto_eping_excel.importer import import_workbook
 from pipeline.cli import main
+from schema.engine import make_engine
 from schema.ids import measure_id
 from schema.models import CrawlRun, Measure, QuarantinedRecord
+from tbt_alert.settings import Settings
 from tests.conftest import TEST_SECRET
 
 WORKBOOK = recorded_dir("wto_eping_excel") / "export_search_results_32.xlsx"
@@ -95,3 +99,77 @@ def test_import_command_prints_counts_and_exits_like_a_crawl(
     assert "stored as wto_eping) seen 32, new 32, changed 0, unchanged 0, rejected 0" in out
     assert main(["import", "eping", str(tmp_path / "missing.xlsx")]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ the crawl's fallback
+
+FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "RETRY_TIMES": 0, "LOG_LEVEL": "WARNING"}
+
+
+def _api_down(tmp_path: Path) -> Path:
+    """A replay snapshot of wto_eping whose getAll answers 503 to every page."""
+    from crawlers.sources import load_source
+
+    folder = tmp_path / "replay" / "wto_eping"
+    folder.mkdir(parents=True)
+    exchanges = [{"url": url, "match": "path", "status": 503} for url in load_source("wto_eping").base_urls.values()]
+    (folder / "exchanges.json").write_text(json.dumps({"source": "wto_eping", "exchanges": exchanges}))
+    return tmp_path / "replay"
+
+
+def test_a_failed_wto_eping_crawl_falls_back_to_the_downloaded_bulk_workbook(
+    sqlite_url: str, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    from crawlers.run import crawl
+
+    replay = _api_down(tmp_path)
+    without = crawl(
+        make_settings(TBT_DATABASE_URL=sqlite_url), "wto_eping", replay_dir=replay, timeout=120, scrapy_settings=FAST
+    )
+    assert (without.status, without.seen) == ("failed", 0)
+
+    settings = make_settings(TBT_DATABASE_URL=sqlite_url, TBT_EPING_BULK_WORKBOOK=str(WORKBOOK))
+    outcome = crawl(settings, "wto_eping", replay_dir=replay, timeout=120, scrapy_settings=FAST)
+    assert (outcome.status, outcome.source_id, outcome.seen, outcome.new) == ("partial", "wto_eping", 32, 32)
+    assert outcome.error is not None
+    assert f"fell back to the bulk workbook {WORKBOOK}" in outcome.error
+    assert "failed after retries: HTTP 503" in outcome.error.splitlines()[0]
+    engine = make_engine(sqlite_url)
+    try:
+        with Session(engine) as session:
+            runs = session.scalars(select(CrawlRun).order_by(CrawlRun.id)).all()
+            # both API crawls stay failed in the record; the workbook's run stored the measures
+            assert [(r.source_id, r.status) for r in runs] == [
+                ("wto_eping", "failed"),
+                ("wto_eping", "failed"),
+                ("wto_eping_excel", "success"),
+            ]
+            assert session.get(Measure, measure_id("wto_eping", "G/SPS/N/EU/9021")) is not None
+    finally:
+        engine.dispose()
+
+
+def test_the_fallback_says_when_the_workbook_is_missing_or_stale(
+    sqlite_url: str, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    import dataclasses
+    import datetime as dt
+
+    from crawlers.run import CrawlOutcome
+    from crawlers.sources.wto_eping_excel.fallback import fall_back
+
+    failed = CrawlOutcome(1, "wto_eping", "failed", 0, 0, 0, 0, 0, False, "source wto_eping: HTTP 503")
+    missing = make_settings(TBT_DATABASE_URL=sqlite_url, TBT_EPING_BULK_WORKBOOK=str(tmp_path / "none.xlsx"))
+    told = fall_back(missing, failed)
+    assert told.status == "failed"
+    assert told.error is not None
+    assert "which is not a file" in told.error
+    assert fall_back(make_settings(TBT_DATABASE_URL=sqlite_url), failed) == failed  # unset: unchanged
+    other = dataclasses.replace(failed, source_id="us_cpsc")
+    present = make_settings(TBT_DATABASE_URL=sqlite_url, TBT_EPING_BULK_WORKBOOK=str(WORKBOOK))
+    assert fall_back(present, other) == other  # only wto_eping falls back
+    later = dt.datetime.fromtimestamp(WORKBOOK.stat().st_mtime, dt.UTC) + dt.timedelta(days=10)
+    stale = fall_back(present, failed, now=later)
+    assert stale.status == "partial"
+    assert stale.error is not None
+    assert "the workbook is 10 days old" in stale.error
