@@ -208,6 +208,22 @@ def test_broken_rows_are_quarantined_naming_source_row_and_field_and_the_rest_go
     assert "the Document symbol cell is empty" in rejected[3].reason
 
 
+def test_code_and_link_cells_we_cannot_read_are_kept_not_rejected(
+    tmp_path: Path, real_rows: list[dict[str, str]]
+) -> None:
+    rows = _rows_of(real_rows[3:5])
+    hs, notified = construct.HEADERS.index("HS code(s)"), construct.HEADERS.index("Notified document")
+    rows[0][hs] = "n/a"
+    rows[0][notified] = "Not available"
+    rows[1][hs] = "1 - Live animals; 051199 - Products of animal origin"  # "1" is no HS code
+    items, rejected = _read(construct.write_shared_strings_workbook(tmp_path / "odd.xlsx", rows))
+    assert not rejected
+    assert (items[0].hs_codes, items[0].ics_codes) == ([], ["87.040"])
+    assert items[0].extra["unread"] == {"HS code(s)": "n/a", "Notified document": "Not available"}
+    assert items[1].hs_codes == ["051199"]
+    assert items[1].extra["unread"] == {"HS code(s)": "1 - Live animals; 051199 - Products of animal origin"}
+
+
 def test_a_file_that_is_not_an_eping_workbook_is_a_structure_change(tmp_path: Path) -> None:
     with pytest.raises(StructureChanged, match="not a zip file"):
         parse(b"<html>", "https://eping.wto.org/x.xlsx", CONFIG)

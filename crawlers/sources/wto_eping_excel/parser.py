@@ -211,7 +211,8 @@ def _read(
     regions = _text(record.get("regions"))
     if regions:
         extra["regions_affected"] = regions
-    notified = _urls(source, label, record.get("notified"), "Notified document")
+    unread: dict[str, str] = {}
+    notified = _urls(record.get("notified"), "Notified document", unread)
     if notified:
         extra["notified_documents"] = notified
     if unmapped:
@@ -221,9 +222,13 @@ def _read(
             extra.setdefault("unmapped", {})[name] = _shown(value)
     documents = {}
     for lang in ("en", "fr", "es"):
-        links = _urls(source, label, record.get(f"link_{lang}"), f"Link to notification({lang.upper()})")
+        links = _urls(record.get(f"link_{lang}"), f"Link to notification({lang.upper()})", unread)
         if links:
             documents[lang] = links[0]
+    hs_codes = _codes(record.get("hs"), "HS code(s)", _hs, unread)
+    ics_codes = _codes(record.get("ics"), "ICS code(s)", _ics, unread)
+    if unread:
+        extra["unread"] = unread  # cells holding no code or link we could read, kept as they are
     return {
         "source_key": own.symbol,
         "kind": _KINDS[own.domain],
@@ -235,8 +240,8 @@ def _read(
         "document_symbol": own.symbol,
         "parent_key": own.parent,
         "relation": own.relation,
-        "hs_codes": _codes(source, label, record.get("hs"), "HS code(s)", _hs),
-        "ics_codes": _codes(source, label, record.get("ics"), "ICS code(s)", _ics),
+        "hs_codes": hs_codes,
+        "ics_codes": ics_codes,
         "objectives": _terms(record.get("objectives"), objectives=True),
         "keywords": _terms(record.get("keywords"), objectives=False),
         "language": "en",
@@ -321,7 +326,8 @@ def _view_url(cell: Cell | None, own: DocumentSymbol) -> str:
     return f"{base}?viewData={quote(own.symbol, safe='/')}"
 
 
-def _urls(source: str, label: str, cell: Cell | None, field: str) -> list[str]:
+def _urls(cell: Cell | None, field: str, unread: dict[str, str]) -> list[str]:
+    """The http(s) links of a link cell (a HYPERLINK formula or text); other text goes to ``unread``."""
     if cell is None:
         return []
     link = _hyperlink(cell)
@@ -333,7 +339,7 @@ def _urls(source: str, label: str, cell: Cell | None, field: str) -> list[str]:
             return []
         found = _URL.findall(text.replace(_EXCEL_CR, "\n"))
         if not found and text.strip():
-            raise RecordRejected(source, f"{text.strip()[:80]!r} holds no http(s) link", record=label, field=field)
+            unread[field] = text.strip()  # "Not available", a bare file name: kept, not guessed at
     return list(dict.fromkeys(found))
 
 
@@ -368,12 +374,17 @@ def _ics(code: str) -> str | None:
     return text if re.fullmatch(r"\d{2}(\.\d{3}(\.\d{2})?)?", text) else None
 
 
-def _codes(source: str, label: str, cell: Cell | None, field: str, normalise: Any) -> list[str]:
-    """Codes of a ``3210 - Paints…; 32 - TANNING…`` list (or ``3210; 3208``, or one number)."""
+def _codes(cell: Cell | None, field: str, normalise: Any, unread: dict[str, str]) -> list[str]:
+    """Codes of a ``3210 - Paints…; 32 - TANNING…`` list (or ``3210; 3208``, or one number).
+
+    A cell from which no valid code can be read goes to ``unread`` whole: the notification is
+    still worth having, and the text is kept for a person to read.
+    """
     text = _text(cell)
     if not text:
         return []
     out: list[str] = []
+    bad = False
     for part in text.split(";"):
         if not part.strip():
             continue
@@ -382,10 +393,11 @@ def _codes(source: str, label: str, cell: Cell | None, field: str, normalise: An
             continue  # the rest of a name that itself holds a ';' ("…; chemical products…")
         code = normalise(match.group(1))
         if code is None:
-            raise RecordRejected(source, f"{match.group(1).strip()!r} is not a valid code", record=label, field=field)
-        out.append(code)
-    if not out:
-        raise RecordRejected(source, f"{text[:60]!r} lists no code", record=label, field=field)
+            bad = True
+        else:
+            out.append(code)
+    if bad or not out:
+        unread[field] = text
     return list(dict.fromkeys(out))
 
 
