@@ -121,7 +121,7 @@ def _header(rows: Iterator[SheetRow], source: str) -> tuple[dict[int, str], dict
         row = next(rows, None)
         if row is None:
             break
-        headers = {i: _header_key(_shown(c) or "") for i, c in row.cells.items()}
+        headers = {i: _header_key(str(_shown(c) or "")) for i, c in row.cells.items()}
         if "document symbol" not in headers.values():
             continue
         columns = {i: COLUMNS.get(h, h) for i, h in headers.items() if h}
