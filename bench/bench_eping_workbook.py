@@ -181,15 +181,17 @@ def main() -> int:
                 flush=True,
             )
         if "rows_lxml" in results and "rows_openpyxl" in results:
-            ratio = results["rows_openpyxl"]["seconds"] / max(results["rows_lxml"]["seconds"], 0.01)
-            print(f"\nreading the sheet: lxml iterparse is {ratio:.1f}x the speed of openpyxl read-only")
-        slowest = max(results.values(), key=lambda r: r["seconds"])
+            wall, cpu = (results["rows_openpyxl"][k] / max(results["rows_lxml"][k], 0.01) for k in ("seconds", "cpu_s"))
+            print(f"\nreading the sheet: lxml iterparse is {wall:.1f}x (wall) / {cpu:.1f}x (CPU) openpyxl read-only")
         biggest = max(results.values(), key=lambda r: r["peak_mb"])
-        verdict = "met" if slowest["seconds"] < 300 and biggest["peak_mb"] < 1024 else "NOT met"
-        print(
-            f"target (< 5 min, < 1 GB): {verdict} - slowest {slowest['scenario']} {slowest['seconds']} s, "
-            f"largest {biggest['scenario']} {biggest['peak_mb']} MB"
-        )
+        for clock, key in (("wall", "seconds"), ("CPU", "cpu_s")):
+            worst = max(results.values(), key=lambda r: r[key])
+            verdict = "met" if worst[key] < 300 and biggest["peak_mb"] < 1024 else "NOT met"
+            print(
+                f"target (< 5 min, < 1 GB) on {clock} time: {verdict} - slowest {worst['scenario']} {worst[key]} s, "
+                f"largest {biggest['scenario']} {biggest['peak_mb']} MB"
+            )
+        print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; wall time counts other work too")
     return 0
 
 

@@ -168,6 +168,8 @@ def _shared_strings(archive: zipfile.ZipFile, names: set[str]) -> list[str]:
 
 def _string_item(item: Any) -> str:
     """The text of an ``<si>`` or ``<is>``: its ``<t>``, or its runs' ``<t>``s (not ``<rPh>`` hints)."""
+    if len(item) == 1 and item[0].tag == _T:  # the common case, a plain text
+        return item[0].text or ""
     parts = []
     for child in item:
         if child.tag == _T:
