@@ -144,12 +144,18 @@ def crawl(
             extra = dict(scrapy_settings or {})
             if server is not None:
                 extra["TBT_REPLAY_URL"] = server.url
-            return _run_child(
+            outcome = _run_child(
                 settings, engine, config, run_id, since, spider_args, extra, timeout or settings.crawl_timeout_seconds
             )
         finally:
             if server is not None:
                 server.stop()
+    if outcome.status == "failed":
+        # wto_eping's API down or gone: the downloaded bulk workbook, when TBT_EPING_BULK_WORKBOOK names one.
+        from crawlers.sources.wto_eping_excel.fallback import fall_back
+
+        outcome = fall_back(settings, outcome)
+    return outcome
 
 
 def crawl_all(

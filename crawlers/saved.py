@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import importlib
 import json
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -11,7 +12,7 @@ from typing import Any
 
 from crawlers.items import MeasureItem, Rejected
 from crawlers.normalize import normalise
-from crawlers.parsers import get_parser
+from crawlers.parsers import get_parser, parser_module
 from crawlers.sources import SourceConfig, load_source
 from schema.ids import measure_id
 
@@ -43,11 +44,23 @@ def parse_saved(
 
     config = config or load_source(source_id)
     parser = get_parser(source_id)
+    # A parser may read a saved file as a stream (parse_file), for files too big to hold whole.
+    stream = getattr(importlib.import_module(parser_module(source_id)), "parse_file", None)
+    if stream is not None and not _is_gzip(path):
+        for entry in stream(path, url, config):
+            checked = check_item(entry, config)
+            yield normalise(checked, config) if isinstance(checked, MeasureItem) else checked
+        return
     result = parser(read_saved(path), url or path.resolve().as_uri(), config)
     for item in result.items:
         checked = check_item(item, config)
         yield normalise(checked, config) if isinstance(checked, MeasureItem) else checked
     yield from result.rejected
+
+
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(2) == _GZIP_MAGIC
 
 
 def dumps(data: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "services",
     "doctor",
     "crawl",
+    "imports",
     "sources",
     "model",
     "classify",
