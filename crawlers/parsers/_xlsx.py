@@ -19,6 +19,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,11 @@ class SheetRow:
     cells: dict[int, Cell]
 
 
+# What zipfile, zlib and the decompressors raise on a damaged member (EOFError: cut short;
+# NotImplementedError: an unknown compression method; RuntimeError: an encrypted member).
+_DAMAGED_ZIP = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError)
+
+
 def unescape(text: str) -> str:
     """Text with OOXML ``_xHHHH_`` escapes decoded (``_x000D_`` -> carriage return, ``_x005F_`` -> ``_``)."""
     if "_x" not in text:
@@ -93,12 +99,17 @@ def sheet_rows(workbook: str | Path | IO[bytes], *, sheet: int = 0) -> Iterator[
         archive = zipfile.ZipFile(workbook)
     except (zipfile.BadZipFile, OSError) as exc:
         raise UnreadableWorkbook(f"not an .xlsx workbook (not a zip file: {exc})") from None
-    with archive:
-        names = set(archive.namelist())
-        part = _sheet_part(archive, names, sheet)
-        shared = _shared_strings(archive, names)
-        with _open_part(archive, part) as stream:
-            yield from _rows(stream, shared, part)
+    try:
+        with archive:
+            names = set(archive.namelist())
+            part = _sheet_part(archive, names, sheet)
+            shared = _shared_strings(archive, names)
+            with _open_part(archive, part) as stream:
+                yield from _rows(stream, shared, part)
+    except _DAMAGED_ZIP as exc:
+        # A member whose header, compressed data or checksum is damaged (a cut download, a
+        # corrupted file) surfaces only when it is read.
+        raise UnreadableWorkbook(f"the workbook's zip archive is damaged ({type(exc).__name__}: {exc})") from None
 
 
 def _sheet_part(archive: zipfile.ZipFile, names: set[str], sheet: int) -> str:

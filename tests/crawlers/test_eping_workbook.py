@@ -251,6 +251,17 @@ def test_a_part_declaring_a_dtd_is_refused_unread(tmp_path: Path, real_rows: lis
         list(sheet_rows(bomb))
 
 
+def test_a_damaged_member_is_a_structure_change_not_a_crash() -> None:
+    """A cut or corrupted download: the worksheet's own zip header is broken, the directory is not
+    (found by the parser fuzzing, which raised zipfile.BadZipFile out of the parser)."""
+    body = bytearray(WORKBOOK.read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(body))) as archive:
+        offset = archive.getinfo("xl/worksheets/sheet1.xml").header_offset
+    body[offset : offset + 4] = b"XXXX"
+    with pytest.raises(StructureChanged, match="zip archive is damaged"):
+        parse(bytes(body), "https://eping.wto.org/NotificationExcelFiles/Notification_EN.xlsx", CONFIG)
+
+
 # ------------------------------------------------------------------------------- the reader
 
 
