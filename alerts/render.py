@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from alerts.gist import days_left, gist_zh
 from alerts.matching import Candidate, Reason, TagView
-from alerts.products import ProductLine, product_line
+from alerts.products import product_line, product_text
 from classifiers.hs_catalogue import dotted
 from classifiers.hs_threshold import suggestion_threshold
 from classifiers.labels import country_label, kind_label, relation_label, sector_label
@@ -121,14 +121,6 @@ def _evidence_text(evidence: dict[str, Any]) -> str:
             parts.append(f"{label} {text}".strip())
     line = "; ".join(parts)
     return line if len(line) <= 160 else line[:157] + "…"
-
-
-def product_text(line: ProductLine | None, t: Messages) -> str | None:
-    """「中文品名（推测）：电咖啡壶或茶壶 · HS 8516.71」 in the bulletin's language; None without a line."""
-    if line is None:
-        return None
-    template = t["product_suggested"] if line.suggested else t["product"]
-    return template.format(name=line.name, code=line.code)
 
 
 def reason_text(reason: Reason, lang: str) -> str:
@@ -355,7 +347,6 @@ __all__ = [
     "ItemView",
     "Renderer",
     "TagView",
-    "product_text",
     "reason_text",
     "reasons_text",
     "render_confirmation",

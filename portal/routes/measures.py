@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from alerts.products import ProductLine, product_line
+from alerts.products import product_line, product_text
 from alerts.render import reasons_text
 from classifiers.hs_catalogue import dotted, hs_name
 from classifiers.hs_threshold import suggestion_threshold
@@ -171,15 +171,6 @@ def sees_recipients(user: User | None) -> bool:
     return user is not None and role_allows(user.role, Access.ADMIN)
 
 
-def product_text(line: ProductLine | None, lang: str) -> str | None:
-    """「中文品名（推测）：… · HS 8516.71」 in the page's language; None without a line."""
-    if line is None:
-        return None
-    words = translator(lang)
-    template = words["product_suggested"] if line.suggested else words["product"]
-    return template.format(name=line.name, code=line.code)
-
-
 def suggestion_rows(suggestions: list[SuggestedHsCode], lang: str) -> list[dict[str, Any]]:
     """The suggested codes as the page lists them: rank, 8516.71, the name in the page's language
     (a Chinese page shows no English name: without a Chinese one it shows none), the score."""
@@ -220,7 +211,7 @@ def measure_page(request: Request, measure_id: str, session: Annotated[Session, 
                     lang,
                     min_score=suggestion_threshold(portal_of(request).settings) if measure.hs_suggestions else None,
                 ),
-                lang,
+                translator(lang),
             ),
             "suggestions": suggestion_rows(measure.hs_suggestions, lang),
             "timeline": timeline(session, measure),

@@ -13,14 +13,13 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 
 from alerts.matching import SuggestionView
-from alerts.products import product_line
+from alerts.products import product_line, product_text
 from classifiers.hs_threshold import suggestion_threshold
 from classifiers.labels import country_label, sector_label
 from portal.access import STAFF
 from portal.context import portal_of
 from portal.i18n import translator
 from portal.render import language_of, message_page, page
-from portal.routes.measures import product_text
 from portal.searching import (
     MAX_RESULT_WINDOW,
     PAGE_SIZE,
@@ -162,7 +161,7 @@ def hit_products(hits: list[dict[str, Any]], request: Request) -> list[dict[str,
         {
             **hit,
             "product": product_text(
-                product_line(hit["fields"].get("hs_codes") or [], s, lang, min_score=threshold), lang
+                product_line(hit["fields"].get("hs_codes") or [], s, lang, min_score=threshold), translator(lang)
             ),
         }
         for hit, s in zip(hits, suggested, strict=True)
