@@ -181,9 +181,7 @@ def _when(measure: _Measure, lang: str, today: dt.date) -> str:
     return f"{t['published']} {first.isoformat()}" if first else ""
 
 
-def headline(
-    measure: _Measure, line: ProductLine | None, tags: Sequence[_Tag], lang: str, today: dt.date
-) -> str:
+def headline(measure: _Measure, line: ProductLine | None, tags: Sequence[_Tag], lang: str, today: dt.date) -> str:
     """The line an item opens with: 「电咖啡壶或茶壶 · 芬兰 · 召回：烧烫伤 · 严重风险 · 发布 2025-12-03」."""
     parts = [
         product_name(measure, line, tags, lang) or "",
@@ -198,7 +196,7 @@ def _follow(reason: Reason, lang: str) -> str:
     t = words(lang)
     kind = reason.get("type")
     if kind == "sector":
-        return t["follow_sector"].format(name=sector_label(reason["sector"], lang))
+        return t["follow_sector"].format(name=short_sector(sector_label(reason["sector"], lang)))
     if kind == "hs":
         code = dotted(str(reason["code"]))
         if reason.get("suggested"):

@@ -26,6 +26,13 @@ class _Tag(Protocol):
     def score(self) -> float: ...
 
 
+class _Titled(Protocol):
+    kind: str
+    relation: str | None
+    title: str
+    title_en: str | None
+
+
 class _Measure(Protocol):
     kind: str
     relation: str | None
@@ -73,7 +80,7 @@ def short_sector(name: str) -> str:
     return re.sub(r"\s*[(（].*?[)）]", "", name)
 
 
-def kind_phrase_zh(measure: _Measure) -> str:
+def kind_phrase_zh(measure: _Titled) -> str:
     """The kind in Chinese with its relation and the measure terms of its title:
     「TBT通报补遗（技术法规草案）」; a recall is only 召回."""
     title_text = " ".join(x for x in (measure.title, measure.title_en) if x)

@@ -31,7 +31,6 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 CLOSING_SOON_DAYS = 14
 
 
-
 @dataclass
 class ItemView:
     """One measure in a bulletin, with why this subscriber gets it."""
@@ -111,7 +110,7 @@ class Renderer:
         self.today = today
         self.env = environment()
         self._blocks: dict[tuple[str, str, str], str] = {}
-        self._reasons: dict[tuple[str, str], str] = {}
+        self._reasons: dict[tuple[str, str, str], str] = {}
         self._gists: dict[str, str] = {}
         self._min_score: float | None = None
 
