@@ -163,6 +163,8 @@ def hit_products(hits: list[dict[str, Any]], request: Request) -> list[dict[str,
             "product": product_text(
                 product_line(hit["fields"].get("hs_codes") or [], s, lang, min_score=threshold), translator(lang)
             ),
+            # The reader's name of the country, not its ISO code.
+            "country": country_label(hit["fields"]["country"], lang) if hit["fields"].get("country") else "",
         }
         for hit, s in zip(hits, suggested, strict=True)
     ]
