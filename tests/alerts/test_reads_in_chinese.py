@@ -98,8 +98,8 @@ def test_a_zh_item_opens_in_chinese_and_says_why_plainly(
     assert compose_bulletins(alert_settings, now=NOW).bulletins == 2
     zh = _bulletin(db_session, "zh")
     for body in (zh.text, zh.html):
-        assert "家用电器 · 塞浦路斯 · 召回：烧烫伤 · 严重风险" in body  # the opening line
-        assert "您订阅了「家用电器」；该召回涉及家用电器，危害：烧烫伤" in body
+        assert "咖啡壶 · 塞浦路斯 · 召回：烧烫伤 · 严重风险" in body  # the opening line, product first
+        assert "您订阅了「家用电器」；该召回涉及咖啡壶，危害：烧烫伤" in body
         assert "内容与已归入该行业的「Coffee maker」相近" in body  # evidence as a sentence
         for label in ENGLISH_LABELS:
             assert label not in body.replace("&#39;", "'"), label
