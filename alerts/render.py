@@ -235,7 +235,7 @@ class Renderer:
         period = self.period_label(view)
         summary = self.summary(view)
         if view.items:
-            subject = t["subject"].format(period=period, n=len(view.items))
+            subject = t["subject"].format(period=period, n=summary["count"])  # grouped recalls count too
         else:
             subject = t["subject_reminder"].format(period=period, m=len(view.closing_soon))
         common = {
