@@ -195,7 +195,7 @@ def save_bulletin_to_open(settings: Settings) -> Path | None:
             select(Bulletin.id, Bulletin.language, Bulletin.html)
             .join(BulletinItem, BulletinItem.bulletin_id == Bulletin.id)
             .group_by(Bulletin.id, Bulletin.language, Bulletin.html)
-            .order_by((Bulletin.language == "zh").desc(), Bulletin.created_at.desc(), items.desc(), Bulletin.id)
+            .order_by((Bulletin.language == "zh").desc(), items.desc(), Bulletin.created_at.desc(), Bulletin.id)
             .limit(1)
         ).first()
     if row is None:
