@@ -152,7 +152,8 @@ def product_name(measure: _Measure, line: ProductLine | None, tags: Iterable[_Ta
             return "、".join(products[:2])
         sectors = list(dict.fromkeys(short_sector(sector_label(t.sector, "zh")) for t in tags))
         return "、".join(sectors[:2]) or None
-    return measure.product_type or None
+    # Only a recall's product type names a product; a standard's says "ГОСТ".
+    return (measure.product_type or None) if measure.kind == "recall" else None
 
 
 def _what(measure: _Measure, lang: str) -> str:
