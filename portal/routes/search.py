@@ -96,6 +96,8 @@ def facet_label(facet: str, key: Any, lang: str, words: Mapping[str, str]) -> st
         return sector_label(value, lang)
     if facet == "kinds":
         return words.get(f"kind_{value}", value)
+    if facet == "languages":
+        return words.get(f"lang_{value}", value)  # a language without a name keeps its ISO code
     if facet == "bri":
         return words["bri_yes"] if value in ("true", "1", "True") else words["bri_no"]
     if facet == "open_for_comment":

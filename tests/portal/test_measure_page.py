@@ -154,7 +154,11 @@ def test_search_page_has_no_stray_pager_and_chinese_dates(
     assert 'class="pager"' not in empty
     assert 'type="date"' not in empty
     assert 'placeholder="年-月-日"' in empty
-    assert 'class="pager"' in client.get("/search").text  # many results: the pager is there
+    everything = client.get("/search").text
+    assert 'class="pager"' in everything  # many results: the pager is there
+    languages = everything.split('id="facet-languages"')[1].split("</section>")[0]
+    assert "英语" in languages
+    assert ">en<" not in languages
 
 
 def test_measure_page_in_english_keeps_english(
