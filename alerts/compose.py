@@ -9,7 +9,8 @@ so rerunning compose for the same ``now`` finds nothing due and creates nothing:
 For each due subscriber the measures new or changed in the window (or newly tagged in it) that
 match any of their subscriptions are collected with the reasons; a measure already in one of
 their earlier bulletins is left out unless it changed since; the same measure seen through two
-sources (same ``document_symbol``) is shown once; follow-ups are grouped under their parent; and
+sources (same ``document_symbol``) is shown once; follow-ups are grouped under their parent;
+near-duplicate recalls (same market, product and hazard) are one item listing their references; and
 measures alerted before whose comment period closes within 14 days are listed as reminders, once.
 
 HS subscriptions also match suggested HS codes (measures whose source lists none) from
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -295,7 +297,45 @@ def _items_for(
 
     for item in top:
         item.follow_ups.sort(key=order)
-    return sorted(top, key=order)
+    return group_similar(sorted(top, key=order))
+
+
+def _words(text: str | None) -> str:
+    return " ".join(re.findall(r"\w+", (text or "").casefold()))
+
+
+def similarity_key(m: Measure) -> tuple[str, str, str] | None:
+    """(market, product, hazard) of a recall, or None for what is never grouped: two recalls with
+    the same key say the same thing to an exporter (four "Coffee pot · Burns" alerts from Cyprus).
+    The product is the source's product type, else the title up to its first dash; the hazard is
+    the source's risk type, both compared word by word, case-insensitively."""
+    if m.kind != "recall" or not m.country:
+        return None
+    product = _words(m.product_type) or _words(re.split(r"\s[–—-]\s", m.title or "", maxsplit=1)[0])
+    hazard = " ".join(sorted(_words(part) for part in (m.risk_type or "").split(",") if _words(part)))
+    if not product or not hazard:
+        return None  # without both, two recalls may be about different things
+    return m.country, product, hazard
+
+
+def group_similar(items: list[ItemView]) -> list[ItemView]:
+    """Near-duplicate recalls as one item (the first in bulletin order) listing the others; an item
+    with follow-ups or other sources' records stays alone, so nothing it carries is hidden."""
+    firsts: dict[tuple[str, tuple[str, str, str]], ItemView] = {}
+    kept: list[ItemView] = []
+    for item in items:
+        key = similarity_key(item.candidate.measure)
+        if key is None or item.follow_ups or item.also_seen:
+            kept.append(item)
+            continue
+        first = firsts.get((item.section, key))
+        if first is None:
+            firsts[(item.section, key)] = item
+            kept.append(item)
+        else:
+            first.similar.append(item.candidate)
+            first.reasons = merge_reasons(first.reasons, item.reasons)
+    return kept
 
 
 def _most_relevant(items: list[ItemView], cap: int) -> tuple[list[ItemView], int]:
@@ -490,7 +530,7 @@ def _insert_items(session: Session, bulletin_ids: Sequence[int], pending: Sequen
     for bulletin_id, (_, view) in zip(bulletin_ids, pending, strict=True):
         seen: set[str] = set()
         for item in _flatten([*view.items, *view.closing_soon]):
-            for c in [item.candidate, *item.also_seen]:
+            for c in [item.candidate, *item.also_seen, *item.similar]:
                 if c.id not in seen:
                     seen.add(c.id)
                     rows.append({"bulletin_id": bulletin_id, "measure_id": c.id, "section": item.section,

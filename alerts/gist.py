@@ -26,6 +26,13 @@ class _Tag(Protocol):
     def score(self) -> float: ...
 
 
+class _Titled(Protocol):
+    kind: str
+    relation: str | None
+    title: str
+    title_en: str | None
+
+
 class _Measure(Protocol):
     kind: str
     relation: str | None
@@ -68,9 +75,22 @@ def _gloss(term: Term, text: str, lang: str | None) -> str:
     return f"{term.zh} {label}" if label and label.casefold() != term.zh.casefold() else term.zh
 
 
-def _short(name: str) -> str:
+def short_sector(name: str) -> str:
     """The sector name without its parenthesised examples, to keep the gist to one line."""
     return re.sub(r"\s*[(（].*?[)）]", "", name)
+
+
+def kind_phrase_zh(measure: _Titled) -> str:
+    """The kind in Chinese with its relation and the measure terms of its title:
+    「TBT通报补遗（技术法规草案）」; a recall is only 召回."""
+    title_text = " ".join(x for x in (measure.title, measure.title_en) if x)
+    kind = kind_label(measure.kind, "zh")
+    measure_terms = [t.zh for t in load_glossary().find(title_text, categories=("measure",))]
+    if measure.relation:
+        kind += f"{relation_label(measure.relation, 'zh')}"
+    if measure_terms and measure.kind != "recall":
+        kind += f"（{''.join(measure_terms[:2])}）" if len(measure_terms) > 1 else f"（{measure_terms[0]}）"
+    return kind
 
 
 def gist_zh(measure: _Measure, tags: Iterable[_Tag] = (), *, today: dt.date | None = None) -> str:
@@ -81,7 +101,7 @@ def gist_zh(measure: _Measure, tags: Iterable[_Tag] = (), *, today: dt.date | No
     parts: list[str] = [country_label(measure.country, "zh")]
 
     sector_codes = [t.sector for t in sorted(tags, key=lambda t: -t.score)]
-    sectors = list(dict.fromkeys(_short(sector_label(code, "zh")) for code in sector_codes))[:3]
+    sectors = list(dict.fromkeys(short_sector(sector_label(code, "zh")) for code in sector_codes))[:3]
     title_text = " ".join(x for x in (measure.title, measure.title_en) if x)
     field_text = " ".join(x for x in (measure.product_type, measure.category) if x)
     if sectors:
@@ -92,12 +112,7 @@ def gist_zh(measure: _Measure, tags: Iterable[_Tag] = (), *, today: dt.date | No
             sectors = [t.zh for t in products[:3]]
             parts.append("、".join(sectors))
 
-    kind = kind_label(measure.kind, "zh")
-    measure_terms = [t.zh for t in glossary.find(title_text, categories=("measure",))]
-    if measure.relation:
-        kind += f"{relation_label(measure.relation, 'zh')}"
-    if measure_terms and measure.kind != "recall":
-        kind += f"（{''.join(measure_terms[:2])}）" if len(measure_terms) > 1 else f"（{measure_terms[0]}）"
+    kind = kind_phrase_zh(measure)
     parts.append(kind)
 
     if measure.kind == "recall":

@@ -15,14 +15,11 @@ The measure page still lists every suggestion with its score.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from classifiers.hs_catalogue import dotted, hs_name
-
-if TYPE_CHECKING:
-    pass
 
 
 class Suggested(Protocol):
@@ -85,3 +82,12 @@ def product_line(
         if text:
             return ProductLine(text, dotted(suggestion.code), suggested=True, score=float(suggestion.score))
     return None
+
+
+def product_text(line: ProductLine | None, words: Mapping[str, str]) -> str | None:
+    """「中文品名（推测）：电咖啡壶或茶壶 · HS 8516.71」 from the reader's words (a mail's or the
+    portal's message table: both have ``product`` and ``product_suggested``); None without a line."""
+    if line is None:
+        return None
+    template = words["product_suggested"] if line.suggested else words["product"]
+    return template.format(name=line.name, code=line.code)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,20 +18,17 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from alerts.explain import STRINGS, headline, plain_reasons, product_name, risk_text, sector_reasons
 from alerts.gist import days_left, gist_zh
 from alerts.matching import Candidate, Reason, TagView
-from alerts.products import ProductLine, product_line
+from alerts.products import ProductLine, product_line, product_text
 from classifiers.hs_catalogue import dotted
 from classifiers.hs_threshold import suggestion_threshold
 from classifiers.labels import country_label, kind_label, relation_label, sector_label
-from tbt_alert.messages import Messages, message_tables
 from tbt_alert.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CLOSING_SOON_DAYS = 14
-
-# The mails' words, read from messages/<lang>.yml on first use (a bulletin is in zh or en).
-STRINGS: Mapping[str, Messages] = message_tables(Path(__file__).resolve().parent / "messages", ("zh", "en"))
 
 
 @dataclass
@@ -45,6 +41,8 @@ class ItemView:
     follow_ups: list[ItemView] = field(default_factory=list)
     also_seen: list[Candidate] = field(default_factory=list)
     parent_label: str | None = None  # a follow-up whose parent is not in this bulletin
+    # Near-duplicates shown as one item: recalls of the same market, product and hazard in the period.
+    similar: list[Candidate] = field(default_factory=list)
 
 
 @dataclass
@@ -73,62 +71,6 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     return env
-
-
-# How evidence keys read in a mail; internal keys (thresholds, versions) are not shown.
-# Part scores and rule prefixes say nothing to an exporter; the codes, words and examples do.
-_EVIDENCE_LABELS = {
-    "hs_codes": "HS",
-    "ics_codes": "ICS",
-    "keywords": "≈",
-    "matched": "≈",
-    "text": "≈",
-    "category": "",
-    "terms": "≈",
-    "nearest_examples": "≈",
-}
-_EVIDENCE_HIDDEN = {
-    "threshold",
-    "classifier_version",
-    "model",
-    "version",
-    "vector_score",
-    "lexical_score",
-    "neighbour_score",
-    "rule_prefixes",
-}
-
-
-def _evidence_value(value: Any) -> str:
-    if isinstance(value, dict):
-        # A nearest labelled example: «its text» (similarity), without the training-source tag.
-        example = str(value.get("example", "")).split("] ", 1)[-1].split(" | ", 1)[0].strip()
-        similarity = value.get("similarity")
-        return f"«{example[:60]}»" + (f" ({similarity:.2f})" if isinstance(similarity, float) else "")
-    return str(value).strip()
-
-
-def _evidence_text(evidence: dict[str, Any]) -> str:
-    """A short, readable line from a tag's evidence (HS codes, similar labelled examples, matched words)."""
-    parts = []
-    for key, value in evidence.items():
-        if key in _EVIDENCE_HIDDEN:
-            continue
-        values = value[:3] if isinstance(value, list | tuple) else [value]
-        text = ", ".join(v for v in (_evidence_value(v) for v in values) if v)
-        if text:
-            label = _EVIDENCE_LABELS.get(key, key)
-            parts.append(f"{label} {text}".strip())
-    line = "; ".join(parts)
-    return line if len(line) <= 160 else line[:157] + "…"
-
-
-def product_text(line: ProductLine | None, t: Messages) -> str | None:
-    """「中文品名（推测）：电咖啡壶或茶壶 · HS 8516.71」 in the bulletin's language; None without a line."""
-    if line is None:
-        return None
-    template = t["product_suggested"] if line.suggested else t["product"]
-    return template.format(name=line.name, code=line.code)
 
 
 def reason_text(reason: Reason, lang: str) -> str:
@@ -168,16 +110,19 @@ class Renderer:
         self.today = today
         self.env = environment()
         self._blocks: dict[tuple[str, str, str], str] = {}
-        self._reasons: dict[tuple[str, str], str] = {}
+        self._reasons: dict[tuple[str, str, str], str] = {}
         self._gists: dict[str, str] = {}
         self._min_score: float | None = None
 
-    def product(self, c: Candidate, lang: str) -> str | None:
-        """The item's product line; the suggestion threshold is read only for a measure with suggestions."""
+    def product_line(self, c: Candidate, lang: str) -> ProductLine | None:
+        """The item's product; the suggestion threshold is read only for a measure with suggestions."""
         if c.hs_suggested and self._min_score is None:
             self._min_score = suggestion_threshold(self.settings)
-        line = product_line(c.hs_codes, c.hs_suggested, lang, min_score=self._min_score if c.hs_suggested else None)
-        return product_text(line, STRINGS[lang])
+        return product_line(c.hs_codes, c.hs_suggested, lang, min_score=self._min_score if c.hs_suggested else None)
+
+    def product(self, c: Candidate, lang: str) -> str | None:
+        """The item's product line as the mail prints it (中文品名：… · HS 8516.71)."""
+        return product_text(self.product_line(c, lang), STRINGS[lang])
 
     def gist(self, c: Candidate) -> str:
         """The Chinese gist, the same in every language's bulletin: computed once per measure."""
@@ -193,16 +138,7 @@ class Renderer:
         deadline_note = None
         if left is not None:
             deadline_note = t["closed"] if left < 0 else t["today"] if left == 0 else t["days_left"].format(d=left)
-        sectors = []
-        for tag in sorted(c.tags, key=lambda x: -x.score):
-            sectors.append(
-                {
-                    "name": sector_label(tag.sector, lang),
-                    "score": f"{tag.score:.2f}",
-                    "method": tag.method,
-                    "evidence": _evidence_text(tag.evidence),
-                }
-            )
+        line = self.product_line(c, lang)
         documents = [(lang_code.upper(), url) for lang_code, url in sorted((m.documents or {}).items()) if url]
         return {
             "m": m,
@@ -211,9 +147,11 @@ class Renderer:
             "kind": kind_label(m.kind, lang) + (f" · {relation_label(m.relation, lang)}" if m.relation else ""),
             "gist": self.gist(c),
             "show_title_en": bool(m.title_en and m.title_en.strip() != m.title.strip()),
-            "sectors": sectors,
+            "headline": headline(m, line, c.tags, lang, self.today),
+            "risk": risk_text(m, lang) if m.kind == "recall" else "",
+            "sectors": sector_reasons(c.tags, lang),
             "hs_codes": list(c.hs_codes),
-            "product": self.product(c, lang),
+            "product": product_text(line, t),
             "deadline_note": deadline_note,
             "deadline_urgent": left is not None and 0 <= left <= CLOSING_SOON_DAYS,
             "documents": documents,
@@ -231,22 +169,21 @@ class Renderer:
             self._blocks[key] = found
         return found
 
-    def reason_line(self, reasons: list[Reason], lang: str) -> str:
-        """Why this subscriber gets the item; many subscribers share the same reasons, so it is cached."""
-        key = (lang, repr(reasons))
+    def reason_line(self, c: Candidate, reasons: list[Reason], lang: str) -> str:
+        """Why this subscriber gets the item, in plain words; many subscribers share the same
+        reasons, so it is cached per measure and reasons."""
+        key = (c.id, lang, repr(reasons))
         found = self._reasons.get(key)
         if found is None:
-            found = self._reasons[key] = self._reason_line(reasons, lang)
+            product = product_name(c.measure, self.product_line(c, lang), c.tags, lang)
+            found = self._reasons[key] = plain_reasons(reasons, c.measure, product, lang)
         return found
-
-    def _reason_line(self, reasons: list[Reason], lang: str) -> str:
-        return reasons_text(reasons, lang)
 
     def _item_context(self, item: ItemView, lang: str, kind: str) -> dict[str, Any]:
         block = self.block(item.candidate, lang, kind)
         return {
             "block": Markup(block) if kind == "html" else block,
-            "why": self.reason_line(item.reasons, lang),
+            "why": self.reason_line(item.candidate, item.reasons, lang) if item.section != "closing_soon" else "",
             "section": item.section,
             "parent_label": item.parent_label,
             "follow_ups": [self._item_context(f, lang, kind) for f in item.follow_ups],
@@ -254,6 +191,12 @@ class Renderer:
                 {"source": a.measure.source_id, "url": a.measure.url, "key": a.measure.source_key}
                 for a in item.also_seen
             ],
+            "similar": [
+                {"key": s.measure.source_key, "url": s.measure.url, "title": s.measure.title}
+                for s in [item.candidate, *item.similar]
+            ]
+            if item.similar
+            else [],
             "m": item.candidate.measure,
             "country": country_label(item.candidate.measure.country, lang),
             "deadline_left": days_left(item.candidate.measure.comment_deadline, self.today),
@@ -274,7 +217,7 @@ class Renderer:
                 closing += 1
         closing += len(view.closing_soon)
         return {
-            "count": len(view.items),
+            "count": sum(1 + len(i.similar) for i in view.items),
             "countries": countries.most_common(8),
             "sectors": sectors.most_common(8),
             "closing": closing,
@@ -292,7 +235,7 @@ class Renderer:
         period = self.period_label(view)
         summary = self.summary(view)
         if view.items:
-            subject = t["subject"].format(period=period, n=len(view.items))
+            subject = t["subject"].format(period=period, n=summary["count"])  # grouped recalls count too
         else:
             subject = t["subject_reminder"].format(period=period, m=len(view.closing_soon))
         common = {
@@ -355,7 +298,6 @@ __all__ = [
     "ItemView",
     "Renderer",
     "TagView",
-    "product_text",
     "reason_text",
     "reasons_text",
     "render_confirmation",

@@ -215,3 +215,51 @@ def latest_recall_quarter(session: Session) -> str | None:
     """The quarter (``2025-Q4``) of the latest ``published_on`` of any measure of kind recall; None without any."""
     latest = session.scalar(select(func.max(Measure.published_on)).where(Measure.kind == "recall"))
     return None if latest is None else f"{latest.year}-Q{(latest.month - 1) // 3 + 1}"
+
+
+# Fewer recalls than this make a report of empty charts and "n/a" shares: not the first one to read.
+MIN_READABLE_RECALLS = 20
+
+
+@dataclass(frozen=True)
+class QuarterChoice:
+    """The quarter a default report covers, how many recalls it holds, and why it was picked."""
+
+    period: str  # 2025-Q4
+    recalls: int
+    why: str  # readable (complete, >= MIN_READABLE_RECALLS), fullest (no complete quarter has enough), current
+    latest: str  # the latest quarter with any recall, for the summary
+    latest_recalls: int
+
+
+def recalls_by_quarter(session: Session) -> dict[str, int]:
+    """Recalls per quarter (``2025-Q4`` -> 200), counted by the report's own selection rules."""
+    counts: dict[str, int] = defaultdict(int)
+    days = session.scalars(select(Measure.published_on).where(_recall_filter(dt.date(1, 1, 1), dt.date(9999, 12, 31))))
+    for day in days:
+        if day is not None:
+            counts[f"{day.year}-Q{(day.month - 1) // 3 + 1}"] += 1
+    return dict(counts)
+
+
+def readable_recall_quarter(
+    session: Session, today: dt.date, *, min_recalls: int = MIN_READABLE_RECALLS
+) -> QuarterChoice | None:
+    """The most recent complete quarter (ended before ``today``) with at least ``min_recalls``
+    recalls; else the complete quarter with the most; else the current one. None without recalls."""
+    counts = recalls_by_quarter(session)
+    if not counts:
+        return None
+    # 2025-Q4 sorts as (2025, 4); a quarter is complete once today is past its last day.
+    ordered = sorted(counts, key=lambda q: (int(q[:4]), int(q[-1])), reverse=True)
+    current = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    complete = [q for q in ordered if (int(q[:4]), int(q[-1])) < (int(current[:4]), int(current[-1]))]
+    latest = ordered[0]
+    readable = [q for q in complete if counts[q] >= min_recalls]
+    if readable:
+        period, why = readable[0], "readable"
+    elif complete:
+        period, why = max(complete, key=lambda q: (counts[q], q)), "fullest"
+    else:
+        period, why = latest, "current"
+    return QuarterChoice(period, counts[period], why, latest, counts[latest])

@@ -4,7 +4,8 @@ the Airflow DAGs call.
 Sync sources -> crawl every enabled source (by default from the recorded snapshot in
 crawlers/sources/<id>/recorded/, served on loopback: no network) -> tag sectors -> update the index ->
 add the constructed demo subscribers -> compose bulletins -> deliver -> build the
-recall-risk report of the latest quarter with recalls -> print what came out and where.
+recall-risk report of the most recent complete quarter that holds enough recalls to read -> print
+what came out and where, with one bulletin saved as an HTML file to open.
 A stage that fails is reported and the later stages still run on what did arrive.
 """
 
@@ -48,7 +49,10 @@ def register(sub: Any) -> None:
         help="demo subscribers to add once (default: the constructed pipeline/demo/subscribers.csv)",
     )
     parser.add_argument("--no-demo-subscribers", action="store_true", help="add no demo subscribers")
-    parser.add_argument("--period", help="period of the recall-risk report (default: latest quarter with recalls)")
+    parser.add_argument(
+        "--period",
+        help="period of the recall-risk report (default: the most recent complete quarter with enough recalls)",
+    )
     parser.add_argument("--timeout", type=float, help="seconds per crawl (default TBT_CRAWL_TIMEOUT)")
     parser.set_defaults(handler=_run)
 
@@ -136,14 +140,71 @@ def _run(args: argparse.Namespace) -> int:
     job.stage("index bulletins", lambda: stages.update_index(settings))
     job.stage("deliver", lambda: stages.deliver(settings))
 
-    period = args.period or stages.latest_report_period(settings)
+    choice = None if args.period else _report_quarter(settings)
+    period = args.period or (choice.period if choice else None)
     if period is None:
         print("== recall-risk report: skipped, no recalls in the database")
     else:
         job.stage(f"recall-risk report {period}", lambda: stages.build_recall_risk_report(settings, period=period))
+    if choice is not None:
+        job.results["report choice"] = choice
 
     _print_summary(settings, job)
     return 1 if job.failures else 0
+
+
+def _report_quarter(settings: Settings) -> Any:
+    """The quarter the report covers (reports.selection.readable_recall_quarter), or None without recalls."""
+    import datetime as dt
+
+    from reports.selection import readable_recall_quarter
+    from schema.engine import session_for
+
+    with session_for(settings) as session:
+        return readable_recall_quarter(session, dt.datetime.now(dt.UTC).date())
+
+
+def _why_this_quarter(choice: Any) -> str:
+    """The summary's one sentence on why the report covers this quarter."""
+    from reports.selection import MIN_READABLE_RECALLS
+
+    said = {
+        "readable": f"the most recent complete quarter with at least {MIN_READABLE_RECALLS} recalls",
+        "fullest": f"no complete quarter has {MIN_READABLE_RECALLS} recalls; this one has the most",
+        "current": "no quarter is complete yet; the current one",
+    }[choice.why]
+    later = (
+        f"; the latest quarter, {choice.latest}, has only {choice.latest_recalls}"
+        if choice.latest != choice.period
+        else ""
+    )
+    return f"{choice.period}: {said} ({choice.recalls} recalls{later})"
+
+
+def save_bulletin_to_open(settings: Settings) -> Path | None:
+    """One bulletin's HTML as a file a newcomer opens in a browser: the Chinese one with the most
+    items of the latest run (var/bulletins/bulletin-<id>-<lang>.html); None without bulletins."""
+    from sqlalchemy import func, select
+
+    from schema.engine import session_for
+    from schema.models import Bulletin, BulletinItem
+
+    with session_for(settings) as session:
+        items = func.count(BulletinItem.measure_id)
+        row = session.execute(
+            select(Bulletin.id, Bulletin.language, Bulletin.html)
+            .join(BulletinItem, BulletinItem.bulletin_id == Bulletin.id)
+            .group_by(Bulletin.id, Bulletin.language, Bulletin.html)
+            .order_by((Bulletin.language == "zh").desc(), items.desc(), Bulletin.created_at.desc(), Bulletin.id)
+            .limit(1)
+        ).first()
+    if row is None:
+        return None
+    folder = settings.data_dir / "bulletins"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"bulletin-{row.id}-{row.language}.html"
+    path.write_text(row.html, encoding="utf-8")
+    return path
 
 
 def _print_summary(settings: Settings, job: _Job) -> None:
@@ -158,7 +219,13 @@ def _print_summary(settings: Settings, job: _Job) -> None:
         f"({facts['pending']} mail(s) still pending, {facts['failed']} failed)"
     )
     print(f"   mails (maildir):     {settings.maildir}")
+    bulletin = save_bulletin_to_open(settings)
+    if bulletin is not None:
+        print(f"   a bulletin to open:  {bulletin}")
     reports = [r for name, r in job.results.items() if name.startswith("recall-risk report")]
+    choice = job.results.get("report choice")
+    if choice is not None:
+        print(f"   report period:       {_why_this_quarter(choice)}")
     for report in reports:
         print(f"   recall-risk report:  {report.get('html_path')}")
         print(f"                        {report.get('pdf_path')}")

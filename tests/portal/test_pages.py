@@ -80,7 +80,12 @@ def test_measure_page_has_fields_tags_timeline(
     assert timeline.count("<li") >= 2
     tagged = client.get(f"/measures/{portal_env.tagged_id}").text
     assert 'id="sector-tags"' in tagged
-    assert "hs_codes" in tagged
+    reasons = tagged.split('id="sector-reasons"')[1].split("</ul>")[0]
+    assert "属于该行业" in reasons or "文中" in reasons or "内容与" in reasons  # a sentence, not a dump
+    for raw in ("hs_codes", "nearest_examples", "{&#39;", "[{", "'type'"):
+        assert raw not in tagged, raw  # raw evidence and stored dicts are for admins only
+    admin = client_as("admin").get(f"/measures/{portal_env.tagged_id}").text
+    assert "nearest_examples" in admin.split('id="raw-json"')[1] or "hs_codes" in admin.split('id="raw-json"')[1]
     recall = client.get(f"/measures/{portal_env.recall_id}").text
     assert "风险等级" in recall
     assert "此措施尚未出现在任何简报中" in recall

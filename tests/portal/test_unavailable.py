@@ -43,3 +43,15 @@ def test_the_api_answers_503_without_naming_the_cluster(app_without_cluster: Any
     assert response.status_code == 503
     assert response.json()["detail"].startswith("Search is unavailable: try again later")
     assert "127.0.0.1" not in response.text
+
+
+def test_the_measure_page_lists_related_measures_without_the_cluster(
+    app_without_cluster: Any, portal_env: PortalEnv
+) -> None:
+    """Related measures by HS code and vector need the index; the rest come from the database."""
+    with TestClient(app_without_cluster, follow_redirects=False) as client:
+        log_in(client, "staff1", portal_env.passwords["staff1"])
+        response = client.get(f"/measures/{portal_env.follow_up_id}")
+    assert response.status_code == 200
+    assert "同一通报系列" in response.text.split('id="related"')[1]
+    assert "hunter2" not in response.text
