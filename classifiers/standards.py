@@ -30,6 +30,7 @@ BODIES: tuple[tuple[str, str], ...] = (
     (r"IEC", "IEC"),
     (r"МЭК", "IEC"),
     (r"CISPR", "CISPR"),
+    (r"ENV", "ENV"),  # a European prestandard
     (r"EN", "EN"),
     (r"ЕН", "EN"),
     (r"ASTM", "ASTM"),
@@ -74,7 +75,7 @@ BODIES: tuple[tuple[str, str], ...] = (
 )
 
 # International and regional bodies whose standards national bodies adopt under a prefix.
-INTERNATIONAL = frozenset({"ISO", "IEC", "ISO/IEC", "EN", "CISPR", "EAS", "DEAS", "GSO"})
+INTERNATIONAL = frozenset({"ISO", "IEC", "ISO/IEC", "EN", "ENV", "CISPR", "EAS", "DEAS", "GSO"})
 
 # Designations that are also words, countries or model prefixes: cited only with a standards
 # word nearby or an edition year (see ``_credible``).
@@ -125,7 +126,7 @@ ADOPTING_MARKETS: Mapping[str, str] = {
 }
 
 # Bodies that write the edition after a dash ("GB 6675.4-2014", "ГОСТ Р 51558-2014", "ASTM F963-17").
-DASH_YEAR = frozenset({"GB", "GB/T", "GB/Z", "GOST", "GOST R", "STB", "ST RK", "ASTM", "TIS", "IS"})
+DASH_YEAR = frozenset({"GB", "GB/T", "GB/Z", "GOST", "GOST R", "STB", "ST RK", "ASTM", "TIS"})
 
 _DASH = "\\-\u2010\u2011\u2012\u2013\u2014\uff0d"  # escaped for use inside [...]
 _D = f"[{_DASH}]"
@@ -196,17 +197,18 @@ def _pattern() -> re.Pattern[str]:
         rf"(?P<adopt>(?:(?:{_PREFIXES}|GOST\s?R|ГОСТ\s?Р|GOST|ГОСТ|СТБ|STB|СТ\s?РК|ST\s?RK|GB/T|GB|EN|ЕН|AS/NZS)"
         rf"(?:\s?[/{_DASH}]\s?|\s|(?=EN))(?:(?:CAN|CSA)/)?){{1,2}})??"
         rf"(?P<body>{bodies})"
-        rf"(?:\s?[{_DASH}]\s?|\s?)"
+        rf"(?:\s?[{_DASH}]\s?|\s{{0,2}})"
         r"(?P<cls>(?:[A-Z](?:\s?(?=\d)|(?=\d)))|(?:[A-Z]\s(?=IEC|ISO)))?"
         r"(?:No\.?\s?)?"
-        r"(?P<num>\d{1,5}(?:\.\d{1,3})?)"
+        r"(?P<num>\d{1,5}(?:\.\d{1,3}){0,3})"
         rf"(?P<parts>(?:\s?{_D}\s?\d{{1,4}}(?![\d/]))*)"
         r"(?P<year>\s?:\s?(?:19|20)\d\d|\s?:\s?\d\d(?!\d)|\s?/\s?(?:BKHCN|BCT|BYT|BGTVT|BTNMT)[A-Z]*)?"
         r"(?P<amd>(?:\s?[+/]\s?(?:A|AC|Amd\s?)\d{1,2}(?:\s?:\s?(?:19|20)\d\d)?)*)"
         r"(?:\s?\((?P<reapp>(?:19|20)\d\d)\))?"
     )
     # Left: not inside a word, a model number or an approval code ("e1*KS07/46", "FS-KS-7").
-    return re.compile(rf"(?<![\w*/.{_DASH}]){designation}(?![\w.]*\d|[A-Za-z])")
+    # "227 IEC 52" and "245 IEC 53" are cable types (IEC 60227/60245 designations), not citations.
+    return re.compile(rf"(?<![\w*/.{_DASH}])(?<!\d\d\d\s){designation}(?![\w.]*\d|[A-Za-z])")
 
 
 @functools.lru_cache(maxsize=1)
@@ -258,10 +260,13 @@ def _split_parts(parts: str, body: str) -> tuple[list[str], int | None]:
     """The part numbers written after dashes, and the edition year if the last dash holds one."""
     groups = [g for g in re.split(_D, re.sub(r"\s", "", parts)) if g]
     year = None
-    if groups and (
-        (len(groups[-1]) == 4 and groups[-1][:2] in {"19", "20"})
-        or (body == "ASTM" and len(groups[-1]) == 2)
-        or (body == "TIS" and len(groups[-1]) == 4 and groups[-1][:2] == "25")
+    if (
+        groups
+        and (
+            (len(groups[-1]) == 4 and groups[-1][:2] in {"19", "20"})
+            or (body in DASH_YEAR and body != "TIS" and len(groups[-1]) == 2)  # "ГОСТ 12.1.004-91"
+            or (body == "TIS" and len(groups[-1]) == 4 and groups[-1][:2] == "25")
+        )
     ):
         year = _year(groups.pop(), body)
     return groups, year
@@ -272,6 +277,8 @@ def _credible(text: str, match: re.Match[str], body: str, adopted: str | None, y
     if body not in AMBIGUOUS or adopted or body == "GB" and "." in match.group("num"):
         return True
     if year is not None or match.group("parts") and body in {"UL", "CSA", "NF"}:
+        return True
+    if body == "BS" and len(match.group("num")) >= 3:  # "BS 1363" on a plug; "item no. BS 9-3127" is not
         return True
     before = text[max(0, match.start() - _WINDOW) : match.start()]
     return bool(_CONTEXT.search(before))
