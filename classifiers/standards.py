@@ -420,6 +420,24 @@ def record_standards(record: Mapping[str, Any], fields: Iterable[str] = TEXT_FIE
     return list(found.values())
 
 
+def related_keys(key: str) -> list[str]:
+    """``key`` and the keys of the same standard under its other designation, by numbering rule:
+    CENELEC numbers its adoptions of IEC standards in the EN 60000-69999 range with the IEC
+    number (EN 60335 is IEC 60335), and of CISPR standards as EN 550nn (EN 55014 is CISPR 14).
+    A search for either designation then finds both. Identity of content is not implied."""
+    body, _, number = key.partition(" ")
+    keys = [key]
+    if number.isdigit():
+        value = int(number)
+        if body in {"EN", "IEC"} and 60000 <= value <= 69999:
+            keys.append(f"{'IEC' if body == 'EN' else 'EN'} {number}")
+        elif body == "EN" and 55000 <= value <= 55099:
+            keys.append(f"CISPR {value - 55000}")
+        elif body == "CISPR" and value < 100:
+            keys.append(f"EN {55000 + value}")
+    return keys
+
+
 def standard_key(query: str) -> str | None:
     """The key (``IEC 60335``) of the standard a user typed, in any of its written forms."""
     standards = cited_standards(query.strip())
