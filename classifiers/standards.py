@@ -122,7 +122,7 @@ ADOPTING_MARKETS: Mapping[str, str] = {
     "SANS": "ZAF",
     "NBR": "BRA",
     "IS": "IND",
-    "EN": "EU",
+    "EN": "EUR",  # the project's code for the EU (tbt_alert.countries)
 }
 
 # Bodies that write the edition after a dash ("GB 6675.4-2014", "ГОСТ Р 51558-2014", "ASTM F963-17").
@@ -160,7 +160,7 @@ class CitedStandard:
 
     @property
     def adopting_market(self) -> str | None:
-        """The market (ISO alpha-3, or EU/EAEU/GCC) whose national adoption is cited, if any.
+        """The market (ISO alpha-3, or EUR/EAEU/GCC) whose national adoption is cited, if any.
 
         The first prefix names it: "DIN EN ISO 20345" is Germany's adoption of the European one.
         """

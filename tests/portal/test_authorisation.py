@@ -73,6 +73,7 @@ def _fill(path: str, env: PortalEnv) -> str:
         "subscriber_id": str(env.subscriber_ids[1]),
         "code": "en",
         "fmt": "html",
+        "designation:path": "EN 71",  # the standard page (issue 27)
     }
     for name, value in values.items():
         path = path.replace("{" + name + "}", value)
