@@ -70,7 +70,7 @@ def standard_summary(session: Session, designation: str) -> dict[str, Any]:
         "by_kind": Counter(e["measure"].kind for e in listed).most_common(),
         "editions": sorted(editions.items()),
         "adoptions": {market: sorted(prefixes) for market, prefixes in sorted(adoptions.items())},
-        # No public GB correspondence data is recorded yet (see reports/data/README.md).
+        # No public GB correspondence data is recorded yet (reports/data/standards_correspondence.md).
         "chinese_counterpart": None,
     }
 
