@@ -22,6 +22,7 @@ from markupsafe import Markup
 from alerts.gist import days_left, gist_zh
 from alerts.matching import Candidate, Reason, TagView
 from alerts.products import ProductLine, product_line
+from alerts.standards_line import standards_line
 from classifiers.hs_catalogue import dotted
 from classifiers.hs_threshold import suggestion_threshold
 from classifiers.labels import country_label, kind_label, relation_label, sector_label
@@ -214,6 +215,7 @@ class Renderer:
             "sectors": sectors,
             "hs_codes": list(c.hs_codes),
             "product": self.product(c, lang),
+            "standards": standards_line(m, lang),  # issue 27
             "deadline_note": deadline_note,
             "deadline_urgent": left is not None and 0 <= left <= CLOSING_SOON_DAYS,
             "documents": documents,
