@@ -200,7 +200,7 @@ def _pattern() -> re.Pattern[str]:
         rf"(?:\s?[{_DASH}]\s?|\s{{0,2}})"
         r"(?P<cls>(?:[A-Z](?:\s?(?=\d)|(?=\d)))|(?:[A-Z]\s(?=IEC|ISO)))?"
         r"(?:No\.?\s?)?"
-        r"(?P<num>\d{1,5}(?:\.\d{1,3}){0,3})"
+        r"(?P<num>\d{1,6}(?:\.\d{1,3}){0,3})"  # six digits: ETSI's EN 300220
         rf"(?P<parts>(?:\s?{_D}\s?\d{{1,4}}(?![\d/]))*)"
         r"(?P<year>\s?:\s?(?:19|20)\d\d|\s?:\s?\d\d(?!\d)|\s?/\s?(?:BKHCN|BCT|BYT|BGTVT|BTNMT)[A-Z]*)?"
         r"(?P<amd>(?:\s?[+/]\s?(?:A|AC|Amd\s?)\d{1,2}(?:\s?:\s?(?:19|20)\d\d)?)*)"
@@ -208,7 +208,8 @@ def _pattern() -> re.Pattern[str]:
     )
     # Left: not inside a word, a model number or an approval code ("e1*KS07/46", "FS-KS-7").
     # "227 IEC 52" and "245 IEC 53" are cable types (IEC 60227/60245 designations), not citations.
-    return re.compile(rf"(?<![\w*/.{_DASH}])(?<!\d\d\d\s){designation}(?![\w.]*\d|[A-Za-z])")
+    # A full stop before counts only after a word ("None reported.EN 71-1"), not in "K.O.ISO".
+    return re.compile(rf"(?<![\w*/{_DASH}])(?<![0-9A-Z.]\.)(?!(?<=\d\d\d\s)IEC\s?\d){designation}(?![\w.]*\d|[A-Za-z])")
 
 
 @functools.lru_cache(maxsize=1)
