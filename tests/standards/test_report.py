@@ -6,8 +6,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from pathlib import Path
+
+import pytest
 
 from classifiers.tagging import extract_all_standards
+from pipeline.cli import main
 from reports.recall_risk import build_report
 from reports.standards import NO_COUNTERPART_ZH, comparison_csv, comparison_rows
 from schema.engine import make_engine
@@ -46,3 +50,23 @@ def test_report_lists_the_standards_behind_the_recalls_and_writes_the_export(
 
 def test_comparison_csv_has_a_header_even_when_empty() -> None:
     assert comparison_csv([]).lstrip("\ufeff").splitlines()[0].startswith("行业代码 sector,")
+
+
+def test_cli_writes_the_comparison_export(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = make_engine(sqlite_url)
+    try:
+        load_fixture(engine)
+        extract_all_standards(engine)
+    finally:
+        engine.dispose()
+    monkeypatch.setenv("TBT_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("TBT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TBT_SECRET_KEY", "test-secret-key-not-for-production-0123456789")
+    out = tmp_path / "toys.csv"
+    assert main(["report", "standards", "--sector", "toys", "--out", str(out)]) == 0
+    table = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert {row[0] for row in table[1:]} == {"toys"}
+    assert any(row[4] == "EN 71" for row in table[1:])
+    assert "rows (sector × market × standard) written" in capsys.readouterr().out
