@@ -4,6 +4,7 @@ national adoptions; the Chinese counterpart said honestly to be unknown. Chinese
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 from portal.app import create_app
 from portal.users import create_user, issue_api_key
 from schema.engine import session_scope
+from search.lifecycle import rebuild_index
 from tests.portal.conftest import log_in
 from tests.standards.conftest import StandardsEnv
 
@@ -72,3 +74,16 @@ def test_api_gives_the_same_in_json(clients: tuple[TestClient, str]) -> None:
     assert [m["cited_as"] for m in data["measures"]] == [["EN 60335-1", "EN 60335-2-30"], ["EN 60335"]]
     with TestClient(client.app, follow_redirects=False) as anonymous:
         assert anonymous.get("/api/standards/EN 71", headers={"X-API-Key": "tbt_not-a-key"}).status_code == 401
+
+
+def test_search_page_filters_by_standard_and_offers_the_facet(
+    es: Any, standards_env: StandardsEnv, clients: tuple[TestClient, str]
+) -> None:
+    rebuild_index(standards_env.settings, client=es)
+    client, _ = clients
+    html = client.get("/search", params={"standard": "IEC 60335", "retrieval": "bm25"}).text
+    assert '<strong id="total">2</strong>' in html
+    facet = html.split('id="facet-standards"')[1].split("</section>")[0]
+    assert "引用标准" in facet
+    assert "EN 60335" in facet
+    assert client.get("/search", params={"standard": "heaters"}).status_code == 422
