@@ -131,15 +131,20 @@ DASH_YEAR = frozenset({"GB", "GB/T", "GB/Z", "GOST", "GOST R", "STB", "ST RK", "
 _DASH = "\\-\u2010\u2011\u2012\u2013\u2014\uff0d"  # escaped for use inside [...]
 _D = f"[{_DASH}]"
 _PREFIXES = (
-    r"(?:BSEN|BS|DIN|NF|UNE|ÖNORM|OENORM|NEN|PN|ČSN|CSN|UNI|SS|SFS|DS|NBN|I\.S\.|KS|US|TZS|RS|MS|SNI|TIS|TCVN"
-    r"|CAN|ANSI)"
+    r"(?:BSEN|BS|DIN|NF|UNE|ÖNORM|OENORM|NEN|PN|ČSN|CSN|UNI|SS|SFS|DS|NBN|I\.S\.|KS\s[A-Z](?=\s)|KS|US|TZS|RS|MS"
+    r"|SNI|TIS|TCVN|SASO|GSO|JIS|SANS|NBR|CAN|ANSI)"
 )
+# Letters and digits of the scripts designations are written next to: a designation may not start
+# or end inside such a word. Chinese and Japanese characters are not among them: "符合GB 31701标准".
+_WORD = "A-Za-z0-9_\u00c0-\u024f\u0400-\u04ff"
 _CONTEXT = re.compile(
     r"standard|norm|specification|spec\b|requirement|complian|conform|test|стандарт|标准|規格|tiêu chuẩn|"
     r"quy chuẩn|estándar|standaard|directive|regulation",
     re.IGNORECASE,
 )
 _WINDOW = 80  # characters before a designation searched for a standards word
+_AFTER = 12
+_AFTER_CONTEXT = re.compile(r"\s*[《〈（(]?[^，。；,;]{0,8}?(?:标准|規格|规范)")
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,8 @@ class CitedStandard:
         """
         if not self.adopted_by:
             return None
+        if re.match(r"KS [A-Z]\b", self.adopted_by):  # Korea's KS writes a class letter: "KS C IEC 60335-1"
+            return "KOR"
         for prefix in (self.adopted_by, *self.adopted_by.split()):
             if prefix in ADOPTING_MARKETS:
                 return ADOPTING_MARKETS[prefix]
@@ -209,7 +216,10 @@ def _pattern() -> re.Pattern[str]:
     # Left: not inside a word, a model number or an approval code ("e1*KS07/46", "FS-KS-7").
     # "227 IEC 52" and "245 IEC 53" are cable types (IEC 60227/60245 designations), not citations.
     # A full stop before counts only after a word ("None reported.EN 71-1"), not in "K.O.ISO".
-    return re.compile(rf"(?<![\w*/{_DASH}])(?<![0-9A-Z.]\.)(?!(?<=\d\d\d\s)IEC\s?\d){designation}(?![\w.]*\d|[A-Za-z])")
+    return re.compile(
+        rf"(?<![{_WORD}*/{_DASH}])(?<![0-9A-Z.]\.)(?!(?<=\d\d\d\s)IEC\s?\d){designation}"
+        rf"(?![{_WORD}.]*\d|[A-Za-z])"
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -282,7 +292,9 @@ def _credible(text: str, match: re.Match[str], body: str, adopted: str | None, y
     if body == "BS" and len(match.group("num")) >= 3:  # "BS 1363" on a plug; "item no. BS 9-3127" is not
         return True
     before = text[max(0, match.start() - _WINDOW) : match.start()]
-    return bool(_CONTEXT.search(before))
+    # Chinese names the kind after the code: "符合GB 31701标准".
+    after = text[match.end() : match.end() + _AFTER]
+    return bool(_CONTEXT.search(before) or _AFTER_CONTEXT.match(after))
 
 
 def _from_match(text: str, match: re.Match[str]) -> CitedStandard | None:
@@ -353,7 +365,7 @@ def _code(
 _CONTINUATION = re.compile(
     rf"(?:\s*,\s*|\s*;\s*|\s+(?:and|or|&|et|und|y|и|та)\s+|\s*/\s*)(?P<word>parts?\s|Teil\s)?"
     rf"(?P<dash>{_D})?(?P<num>\d{{1,5}})(?P<parts>(?:{_D}\d{{1,4}})*)"
-    rf"(?P<year>:(?:19|20)\d\d)?(?![\w.]*\d|[A-Za-z/])"
+    rf"(?P<year>:(?:19|20)\d\d)?(?![{_WORD}.]*\d|[A-Za-z/])"
 )
 _PART_WORD = re.compile(rf"\s*\(?(?:parts?|Teil|partie)\s?(?P<parts>\d{{1,3}}(?:{_D}\d{{1,3}})*)")
 

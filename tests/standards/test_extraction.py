@@ -130,3 +130,21 @@ def test_record_standards_reads_every_text_field_once() -> None:
 )
 def test_standard_key_reads_a_query(query: str, key: str | None) -> None:
     assert standard_key(query) == key
+
+
+@pytest.mark.parametrize(
+    ("text", "codes_", "market"),
+    [
+        ("产品应符合GB 31701标准的要求", ["GB 31701"], None),  # no space around a Chinese sentence
+        ("执行标准：GB 4706.1-2005、GB 4706.9-2008", ["GB 4706.1-2005", "GB 4706.9-2008"], None),
+        ("SASO IEC 60335-2-30:2019", ["SASO IEC 60335-2-30:2019"], "SAU"),
+        ("GSO ISO 8124-1:2018", ["GSO ISO 8124-1:2018"], "GCC"),
+        ("KS C IEC 60335-1", ["KS C IEC 60335-1"], "KOR"),
+        ("KS EAS 96:2008", ["KS EAS 96:2008"], "KEN"),
+        ("ГОСТ IEC 60335-1-2015", ["GOST IEC 60335-1:2015"], "EAEU"),
+    ],
+)
+def test_more_national_forms(text: str, codes_: list[str], market: str | None) -> None:
+    found = cited_standards(text)
+    assert [s.code for s in found] == codes_
+    assert found[0].adopting_market == market
