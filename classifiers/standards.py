@@ -125,6 +125,10 @@ ADOPTING_MARKETS: Mapping[str, str] = {
     "EN": "EUR",  # the project's code for the EU (tbt_alert.countries)
 }
 
+# Bodies whose numbers carry a class letter ("ASTM F963", "JIS C 8303", "KS C 9335", "NF C 15-100",
+# "CSA C22.2"); elsewhere a letter before the number makes a batch or model number.
+CLASS_LETTERS = frozenset({"ASTM", "JIS", "KS", "NF", "CSA", "UL", "DIN VDE", "AS"})
+
 # Bodies that write the edition after a dash ("GB 6675.4-2014", "ГОСТ Р 51558-2014", "ASTM F963-17").
 DASH_YEAR = frozenset({"GB", "GB/T", "GB/Z", "GOST", "GOST R", "STB", "ST RK", "ASTM", "TIS"})
 
@@ -283,11 +287,19 @@ def _split_parts(parts: str, body: str) -> tuple[list[str], int | None]:
     return groups, year
 
 
-def _credible(text: str, match: re.Match[str], body: str, adopted: str | None, year: int | None) -> bool:
-    """An ambiguous designation counts with a year, an adopted standard, or a standards word nearby."""
+def _credible(
+    text: str, match: re.Match[str], body: str, adopted: str | None, year: int | None, year_digits: int
+) -> bool:
+    """An ambiguous designation counts with a four-digit year, an adopted standard, or a standards
+    word nearby ("GB001-02" is a model, "GB 2626-2019" a standard)."""
     if body not in AMBIGUOUS or adopted or body == "GB" and "." in match.group("num"):
         return True
-    if year is not None or match.group("parts") and body in {"UL", "CSA", "NF"}:
+    gap = text[match.end("body") : match.start("num")]
+    if not re.search(rf"[\s{_DASH}]", gap) and body not in {"GB", "BS"}:
+        # "RS50", "KS07", "MS361": written against its number, an ambiguous designation is a model
+        # name ("GB4706.1-2005" and "BS1363" are common and judged below).
+        return False
+    if year is not None and year_digits == 4 or match.group("parts") and body in {"UL", "CSA", "NF"}:
         return True
     if body == "BS" and len(match.group("num")) >= 3:  # "BS 1363" on a plug; "item no. BS 9-3127" is not
         return True
@@ -305,13 +317,18 @@ def _from_match(text: str, match: re.Match[str]) -> CitedStandard | None:
     if adopted == body:
         adopted = None
     cls = (match.group("cls") or "").strip()
+    if cls and body not in CLASS_LETTERS:  # "BSA16112", "ENW0121": batch and model numbers
+        return None
     number = f"{cls} {match.group('num')}" if cls and body in {"JIS", "KS", "NF", "CSA"} else cls + match.group("num")
     number = number.replace(" ", "") if body == "ASTM" else number
     parts, dash_year = _split_parts(match.group("parts") or "", body)
     raw_year = match.group("year") or ""
     year = _year(raw_year, body) if ":" in raw_year else dash_year
     reapproved = match.group("reapp")
-    if not _credible(text, match, body, adopted, year):
+    year_digits = (
+        len(re.sub(r"\D", "", raw_year)) if ":" in raw_year else len(re.split(_D, match.group("parts") or "")[-1])
+    )
+    if not _credible(text, match, body, adopted, year, year_digits):
         return None
     part = "-".join(parts) or None
     amendment = _amendment(match.group("amd"))

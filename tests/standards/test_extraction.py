@@ -101,6 +101,11 @@ def test_each_family_is_normalised(text: str, code: str, key: str, year: int | N
         "Gulf Technical Regulation No. ECE 141:2017",
         "16 GB memory, model GB 12",
         "EN 71302152D",
+        # Safety Gate model and batch fields: a model "GB001-02", batches "BSA16112", "ENW0121", a motorbike "RS50".
+        "Ref.: GB001-02, Giga Ball (small model)",
+        "Model Party Popper, No BSA16112",
+        "ENW0121",
+        "DERBI GPR 50/125, APRILIA RS50, GILERA SC125",
     ],
 )
 def test_look_alikes_are_not_standards(text: str) -> None:
