@@ -22,6 +22,7 @@ from alerts.explain import STRINGS, headline, plain_reasons, product_name, risk_
 from alerts.gist import days_left, gist_zh
 from alerts.matching import Candidate, Reason, TagView
 from alerts.products import ProductLine, product_line, product_text
+from alerts.standards_line import standards_line
 from classifiers.hs_catalogue import dotted
 from classifiers.hs_threshold import suggestion_threshold
 from classifiers.labels import country_label, kind_label, relation_label, sector_label
@@ -152,6 +153,7 @@ class Renderer:
             "sectors": sector_reasons(c.tags, lang),
             "hs_codes": list(c.hs_codes),
             "product": product_text(line, t),
+            "standards": standards_line(m, lang),  # issue 27
             "deadline_note": deadline_note,
             "deadline_urgent": left is not None and 0 <= left <= CLOSING_SOON_DAYS,
             "documents": documents,

@@ -19,8 +19,9 @@ from sqlalchemy import delete, func, or_, select
 
 from classifiers.classifier import Classifier, classifier_from_settings
 from classifiers.language import detect_language
+from classifiers.standards import record_standards
 from schema.engine import engine_scope, session_scope
-from schema.models import Measure, MeasureVector, SectorTag, SuggestedHsCode
+from schema.models import Measure, MeasureStandard, MeasureVector, SectorTag, SuggestedHsCode
 from schema.vectors import pack_vector
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class ClassifyOutcome:
     seconds: float
     remaining: int = 0
     hs_suggestions_written: int = 0
+    standards_written: int = 0
 
 
 def _pending(version: str) -> Any:
@@ -65,6 +67,60 @@ def measure_record(measure: Measure) -> dict[str, Any]:
     }
 
 
+def measure_texts(measure: Measure) -> dict[str, str | None]:
+    """The text fields of a measure that may cite standards (all of them, not only the classifier's)."""
+    return {
+        "title": measure.title,
+        "title_en": measure.title_en,
+        "description": measure.description,
+        "products": measure.products,
+        "hazard": measure.hazard,
+        "measures_taken": measure.measures_taken,
+        "risk_type": measure.risk_type,
+    }
+
+
+def store_standards(session: Session, measure: Measure) -> int:
+    """Replace a measure's cited standards with those its text cites now; how many."""
+    session.execute(delete(MeasureStandard).where(MeasureStandard.measure_id == measure.id))
+    standards = record_standards(measure_texts(measure))
+    for rank, standard in enumerate(standards, start=1):
+        session.add(
+            MeasureStandard(
+                measure_id=measure.id,
+                rank=rank,
+                code=standard.code,
+                key=standard.key,
+                body=standard.body,
+                number=standard.number,
+                part=standard.part,
+                year=standard.year,
+                amendment=standard.amendment,
+                adopted_by=standard.adopted_by,
+            )
+        )
+    return len(standards)
+
+
+def extract_all_standards(engine: Engine, *, batch_size: int = 500) -> tuple[int, int]:
+    """Re-read every measure's cited standards (after an extractor change, or for measures tagged
+    before the table existed); text only, no classifier. Returns (measures read, standards stored)."""
+    read = stored = 0
+    last_id = ""
+    while True:
+        with session_scope(engine) as session:
+            measures = list(
+                session.scalars(select(Measure).where(Measure.id > last_id).order_by(Measure.id).limit(batch_size))
+            )
+            if not measures:
+                break
+            for measure in measures:
+                stored += store_standards(session, measure)
+            read += len(measures)
+            last_id = measures[-1].id
+    return read, stored
+
+
 def tag_pending(
     engine: Engine, classifier: Classifier, *, limit: int | None = None, batch_size: int = 64
 ) -> ClassifyOutcome:
@@ -72,7 +128,7 @@ def tag_pending(
     started = time.monotonic()
     version = classifier.version
     encoder_version = classifier.encoder_version
-    tagged = written = suggested = 0
+    tagged = written = suggested = standards = 0
     while limit is None or tagged < limit:
         size = batch_size if limit is None else min(batch_size, limit - tagged)
         with session_scope(engine) as session:
@@ -111,6 +167,7 @@ def tag_pending(
                             vector=pack_vector(reading.vector),
                         )
                     )
+                standards += store_standards(session, measure)
                 measure.tagged_version = version
                 if not measure.language:
                     measure.language = detect_language(measure.title or measure.description)
@@ -119,7 +176,7 @@ def tag_pending(
     with session_scope(engine) as session:
         remaining = int(session.scalar(select(func.count()).select_from(Measure).where(_pending(version))) or 0)
     seconds = round(time.monotonic() - started, 2)
-    return ClassifyOutcome(tagged, written, version, classifier.mode, seconds, remaining, suggested)
+    return ClassifyOutcome(tagged, written, version, classifier.mode, seconds, remaining, suggested, standards)
 
 
 def _add_suggestions(session: Session, measure_id: str, suggestions: Sequence[HsSuggestion], version: str) -> int:

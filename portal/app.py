@@ -35,7 +35,7 @@ from tbt_alert.settings import Settings
 
 def create_app(settings: Settings) -> FastAPI:
     """A portal app for ``settings``; nothing connects until the first request."""
-    from portal.routes import admin, api, auth, measures, reports, search, subscriber
+    from portal.routes import admin, api, auth, measures, reports, search, standards, subscriber
 
     engine = make_engine(settings.database_url)
     portal = Portal(
@@ -64,8 +64,9 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.portal = portal
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, search, measures, reports, admin, subscriber, api):
+    for module in (auth, search, measures, reports, admin, subscriber, api, standards):
         app.include_router(module.router)
+    app.include_router(standards.api_router)  # the standard page's JSON (issue 27)
 
     secure_cookies = settings.portal_base_url.startswith("https://")
     session_cookie = session_cookie_name(secure_cookies)

@@ -19,6 +19,7 @@ from starlette.datastructures import QueryParams
 LIST_PARAMS = {
     "country": "countries",
     "sector": "sectors",
+    "standard": "standards",  # cited standards (issue 27)
     "kind": "kinds",
     "language": "languages",
     "risk": "risk_levels",

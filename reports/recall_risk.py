@@ -26,6 +26,7 @@ from reports.periods import Period, months_back, parse_period
 from reports.rules import Cluster, link_rules
 from reports.score import FORMULA, RiskScore, load_exposure, score_pairs
 from reports.selection import EU, RecallRow, load_recalls
+from reports.standards import CitedBehind, cited_behind, comparison_csv, comparison_rows
 from schema.engine import engine_scope, session_scope
 from schema.models import Report
 from tbt_alert.errors import TbtError
@@ -104,6 +105,9 @@ def build_report(
         figures = clock.run("charts", lambda: _charts(result, scores, vocabulary))
         generated = dt.datetime.now(dt.UTC)
         context = _context(result, scores, clusters, figures, exposure, vocabulary, generated, window_start, len(rows))
+        context["standards_behind"] = clock.run(
+            "standards", lambda: _standards_behind(engine, current, market_code, sector_code)
+        )
         html = clock.run("render_html", lambda: _render_html(context))
         stem = "_".join(["recall-risk", chosen.label, *(x for x in (market_code, sector_code) if x)])
         folder = settings.reports_dir / "recall-risk"
@@ -111,6 +115,9 @@ def build_report(
         html_path, pdf_path, csv_path = (folder / f"{stem}.{ext}" for ext in ("html", "pdf", "csv"))
         html_path.write_text(html, encoding="utf-8")
         csv_path.write_text(_cube_csv(result), encoding="utf-8")
+        # The bureau's standards-comparison export for the same market and sector (issue 27).
+        comparison = comparison_rows(engine, market=market_code, sector=sector_code)
+        (folder / f"{stem}_standards.csv").write_text(comparison_csv(comparison), encoding="utf-8")
         clock.run("render_pdf", lambda: _render_pdf(html, pdf_path, folder))
         summary = _summary(result, scores, clusters, clock.timings)
         parameters = {"market": market_code, "sector": sector_code}
@@ -118,6 +125,14 @@ def build_report(
         report_id = clock.run("store", lambda: _store(engine, chosen.label, parameters, files, summary))
         summary["timings"] = clock.timings
         return ReportOutcome(report_id, html_path, pdf_path, summary)
+
+
+def _standards_behind(
+    engine: Engine, current: list[RecallRow], market: str | None, sector: str | None
+) -> list[CitedBehind]:
+    """The standards most cited behind the period's China-made recalls, per market × sector."""
+    rows = [r for r in current if market is None or r.market == market]
+    return [line for line in cited_behind(engine, rows) if sector is None or line.sector == sector][:CLUSTERS_LINKED]
 
 
 def _clusters(result: RecallAnalysis, scores: list[RiskScore]) -> list[tuple[str, str]]:

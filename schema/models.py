@@ -160,6 +160,13 @@ class Measure(Base):
         passive_deletes=True,
         order_by="SuggestedHsCode.rank",
     )
+    # Standards its text cites, in the order first cited (issue 27).
+    cited_standards: Mapped[list[MeasureStandard]] = relationship(
+        back_populates="measure",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="MeasureStandard.rank",
+    )
 
 
 class MeasureRevision(Base):
@@ -239,6 +246,37 @@ class MeasureVector(Base):
     dims: Mapped[int] = mapped_column(Integer)
     vector: Mapped[bytes] = mapped_column(LargeBinary)  # float16, little-endian: 768 bytes for 384 dims
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class MeasureStandard(Base):
+    """A standard a measure's text cites (issue 27), normalised by ``classifiers.standards``.
+
+    ``key`` (body and number, "IEC 60335") gathers every part and edition of one standard for
+    search and the standard page; ``adopted_by`` is the national prefix it was cited under
+    ("BS" in "BS EN 71-3"). Replaced with the machine tags whenever a measure is tagged.
+    """
+
+    __tablename__ = "cited_standards"
+    __table_args__ = (
+        UniqueConstraint("measure_id", "code", name="uq_cited_standards"),
+        Index("ix_cited_standards_key", "key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # No index of its own: uq_cited_standards leads with measure_id and serves lookups by measure.
+    measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id", ondelete="CASCADE"))
+    rank: Mapped[int] = mapped_column(Integer)  # 1 = first cited
+    code: Mapped[str] = mapped_column(String(120))  # "BS EN 71-3:2019+A1:2021"
+    key: Mapped[str] = mapped_column(String(80))  # "EN 71"
+    body: Mapped[str] = mapped_column(String(24))
+    number: Mapped[str] = mapped_column(String(40))
+    part: Mapped[str | None] = mapped_column(String(40))
+    year: Mapped[int | None] = mapped_column(Integer)
+    amendment: Mapped[str | None] = mapped_column(String(80))
+    adopted_by: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    measure: Mapped[Measure] = relationship(back_populates="cited_standards")
 
 
 class CrawlRun(Base):

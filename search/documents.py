@@ -124,6 +124,26 @@ def filterable_suggested_codes(row: Mapping[str, Any], min_score: float | None) 
     return [str(s["code"]) for s in row.get("hs_suggested") or () if float(s["score"]) >= min_score]
 
 
+def _standard_fields(standards: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Cited standards as shown (``standards``) and as filtered and counted (``standard_keys``:
+    "IEC 60335" for every part and edition, with the same standard's other designation)."""
+    from classifiers.standards import ADOPTING_MARKETS, related_keys
+
+    shown = [
+        {"code": s["code"], "key": s["key"], "year": s.get("year"), "adopted_by": s.get("adopted_by")}
+        for s in standards
+    ]
+    keys = sorted({k for s in shown for k in related_keys(str(s["key"]))})
+    prefixes = [str(s["adopted_by"]).split()[0] for s in shown if s["adopted_by"]]
+    adopting = sorted({ADOPTING_MARKETS[p] for p in prefixes if p in ADOPTING_MARKETS})
+    return {
+        "standards": shown,
+        "standard_keys": keys,
+        "standard_codes": sorted({str(s["code"]) for s in shown}),
+        "standard_adopting_markets": adopting,
+    }
+
+
 def measure_document(
     row: Mapping[str, Any], tags: Sequence[Mapping[str, Any]] = (), *, hs_min_score: float | None = None
 ) -> dict[str, Any]:
@@ -197,6 +217,7 @@ def measure_document(
         "url": row.get("url"),
         "documents": [{"language": lang, "url": url} for lang, url in sorted(documents.items())],
         "tagged_version": row.get("tagged_version"),
+        **_standard_fields(row.get("standards") or ()),
         # The sentence vector made at tagging (dense retrieval); only of the encoder's size.
         "vector": _vector(row.get("vector")),
     }

@@ -125,6 +125,20 @@ def measure_mappings(chinese_analyzer: str | None = None) -> dict[str, Any]:
                 },
             },
             "sector_codes": _FACET,
+            # Cited standards (issue 27): standard_keys ("IEC 60335", every part and edition, with
+            # the same standard's other designation) is the filter and facet; codes are exact.
+            "standards": {
+                "type": "object",
+                "properties": {
+                    "code": _KEYWORD,
+                    "key": _KEYWORD,
+                    "year": {"type": "integer"},
+                    "adopted_by": _KEYWORD,
+                },
+            },
+            "standard_keys": _FACET,
+            "standard_codes": _KEYWORD,
+            "standard_adopting_markets": _KEYWORD,
             # Dates. ``date`` is the one a reader sorts by (published, else distributed, else first seen).
             "date": _DATE,
             "distributed_on": _DATE,

@@ -16,8 +16,9 @@ from tbt_alert.settings import Settings
 # Bump when a mapping changes: `index update` rebuilds a live index of an older version (a strict
 # mapping would refuse the new fields). 3: suggested HS codes (hs_suggested, hs_suggested_codes);
 # 4: the sentence vector (dense retrieval);
-# 5: Chinese names of sectors, markets and suggested HS codes (sectors_zh, markets_zh, hs_names_zh).
-MAPPING_VERSION = 5
+# 5: Chinese names of sectors, markets and suggested HS codes (sectors_zh, markets_zh, hs_names_zh);
+# 6: cited standards (standards, standard_keys, standard_codes, standard_adopting_markets).
+MAPPING_VERSION = 6
 KINDS = ("measures", "bulletins")
 
 

@@ -82,6 +82,9 @@ class SearchRequest(BaseModel):
     # any: the source's codes or, where it lists none, codes suggested above the threshold (推测);
     # declared: the source's codes only.
     hs_source: Literal["any", "declared"] = "any"
+    # Cited standards, as typed ("IEC 60335", "EN 71-3:2019", "ГОСТ Р 51558"): every part and
+    # edition of each, and the same standard under its other designation (search.documents).
+    standards: list[str] = Field(default_factory=list)
     kinds: list[str] = Field(default_factory=list)
     languages: list[str] = Field(default_factory=list)
     date_from: dt.date | None = None
@@ -126,6 +129,19 @@ class SearchRequest(BaseModel):
         if not re.fullmatch(r"\d{1,10}", digits):
             raise ValueError(f"HS prefix {value!r} is not 1-10 digits; write it like 9503 or 9503.00")
         return digits
+
+    @field_validator("standards")
+    @classmethod
+    def _standards(cls, values: list[str]) -> list[str]:
+        from classifiers.standards import standard_key
+
+        keys = []
+        for value in values:
+            key = standard_key(value)
+            if key is None:
+                raise ValueError(f"{value!r} is not a standard designation; write it like IEC 60335 or EN 71-3")
+            keys.append(key)
+        return keys
 
     @field_validator("kinds", "languages", "risk_levels", "sectors")
     @classmethod
@@ -314,6 +330,8 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
         filters.append({"terms": {"sector_codes": request.sectors}})
     if request.hs_prefix:
         filters.append(hs_filter(request.hs_prefix, request.hs_source))
+    for key in request.standards:  # each standard asked for must be cited (AND, like the other filters)
+        filters.append({"term": {"standard_keys": key}})
     if request.kinds:
         filters.append({"terms": {"kind": request.kinds}})
     if request.languages:
@@ -344,6 +362,7 @@ def _aggregations(today: dt.date) -> dict[str, Any]:
     return {
         "countries": {"terms": {"field": "markets", "size": 60}},
         "sectors": {"terms": {"field": "sector_codes", "size": 60}},
+        "standards": {"terms": {"field": "standard_keys", "size": 30}},
         "kinds": {"terms": {"field": "kind", "size": 10}},
         "years": {
             "date_histogram": {"field": "date", "calendar_interval": "year", "format": "yyyy", "min_doc_count": 1}

@@ -16,7 +16,16 @@ from sqlalchemy.orm import Session
 
 from classifiers.head import HEAD_DIR
 from classifiers.language_means import centred
-from schema.models import Bulletin, BulletinItem, Measure, MeasureVector, SectorTag, Subscriber, SuggestedHsCode
+from schema.models import (
+    Bulletin,
+    BulletinItem,
+    Measure,
+    MeasureStandard,
+    MeasureVector,
+    SectorTag,
+    Subscriber,
+    SuggestedHsCode,
+)
 from schema.vectors import unpack_vector
 from search.documents import MEASURE_COLUMNS
 
@@ -80,9 +89,32 @@ def _with_vectors(session: Session, rows: list[Row]) -> list[Row]:
     return rows
 
 
+def _with_standards(session: Session, rows: list[Row]) -> list[Row]:
+    """``rows`` with each measure's cited standards under ``standards``, in the order first cited."""
+    found: dict[str, list[Row]] = defaultdict(list)
+    ids = [r["id"] for r in rows]
+    for start in range(0, len(ids), _IN_LIST):
+        stmt = (
+            select(
+                MeasureStandard.measure_id,
+                MeasureStandard.code,
+                MeasureStandard.key,
+                MeasureStandard.year,
+                MeasureStandard.adopted_by,
+            )
+            .where(MeasureStandard.measure_id.in_(ids[start : start + _IN_LIST]))
+            .order_by(MeasureStandard.measure_id, MeasureStandard.rank)
+        )
+        for standard in session.execute(stmt).mappings():
+            found[standard["measure_id"]].append({k: v for k, v in standard.items() if k != "measure_id"})
+    for row in rows:
+        row["standards"] = found.get(row["id"], [])
+    return rows
+
+
 def _with_readings(session: Session, rows: list[Row]) -> list[Row]:
-    """``rows`` with what the classifier read in each measure: suggested HS codes and vector."""
-    return _with_vectors(session, _with_suggestions(session, rows))
+    """``rows`` with what tagging read in each measure: suggested HS codes, vector, cited standards."""
+    return _with_standards(session, _with_vectors(session, _with_suggestions(session, rows)))
 
 
 def iter_live_measures(session: Session, *, batch_size: int = 1000) -> Iterator[list[tuple[Row, list[Row]]]]:
@@ -121,6 +153,9 @@ def changed_measure_ids(session: Session, since: dt.datetime) -> list[str]:
     changed.update(session.scalars(select(SectorTag.measure_id).where(SectorTag.created_at > since).distinct()))
     changed.update(
         session.scalars(select(SuggestedHsCode.measure_id).where(SuggestedHsCode.created_at > since).distinct())
+    )
+    changed.update(
+        session.scalars(select(MeasureStandard.measure_id).where(MeasureStandard.created_at > since).distinct())
     )
     return sorted(changed)
 

@@ -25,6 +25,15 @@ def register(sub: Any) -> None:
     risk.add_argument("--out", type=Path, help="also copy the HTML, PDF and CSV into this folder")
     risk.set_defaults(handler=_recall_risk)
 
+    comparison = report_sub.add_parser(
+        "standards",
+        help="the standards-comparison export: cited standards per sector and market (CSV), issue 27",
+    )
+    comparison.add_argument("--market", help="only measures of this market (ISO alpha-3, e.g. DEU; EUR = the EU)")
+    comparison.add_argument("--sector", help="only this sector code of the taxonomy (e.g. toys)")
+    comparison.add_argument("--out", type=Path, required=True, help="the CSV file to write")
+    comparison.set_defaults(handler=_standards)
+
 
 def _recall_risk(args: argparse.Namespace) -> int:
     from reports.recall_risk import build_report
@@ -33,7 +42,12 @@ def _recall_risk(args: argparse.Namespace) -> int:
     settings = load_settings()
     outcome = build_report(settings, args.period, market=args.market, sector=args.sector)
     summary = outcome.summary
-    paths = [outcome.html_path, outcome.pdf_path, outcome.html_path.with_suffix(".csv")]
+    paths = [
+        outcome.html_path,
+        outcome.pdf_path,
+        outcome.html_path.with_suffix(".csv"),
+        outcome.html_path.with_name(outcome.html_path.stem + "_standards.csv"),
+    ]
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         paths = [Path(shutil.copy2(p, args.out / p.name)) for p in paths]
@@ -46,4 +60,17 @@ def _recall_risk(args: argparse.Namespace) -> int:
         )
     for path in paths:
         print(path)
+    return 0
+
+
+def _standards(args: argparse.Namespace) -> int:
+    from reports.standards import comparison_csv, comparison_rows
+    from schema.engine import engine_scope
+    from tbt_alert.settings import load_settings
+
+    with engine_scope(load_settings()) as engine:
+        rows = comparison_rows(engine, market=args.market, sector=args.sector)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(comparison_csv(rows), encoding="utf-8")
+    print(f"{len(rows)} rows (sector × market × standard) written to {args.out}")
     return 0

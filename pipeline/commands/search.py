@@ -33,6 +33,13 @@ def register(sub: Any) -> None:
         default="any",
         help="declared: match only the HS codes the source lists, never a suggested one",
     )
+    p.add_argument(
+        "--standard",
+        action="append",
+        default=[],
+        metavar="DESIGNATION",
+        help='a cited standard, e.g. "IEC 60335": every part and edition (repeatable; all must be cited)',
+    )
     p.add_argument("--kind", action="append", default=[], help="tbt_notification, sps_notification, recall, ...")
     p.add_argument("--language", action="append", default=[], help="ISO 639-1 language the text is in")
     p.add_argument("--from", dest="date_from", type=dt.date.fromisoformat, metavar="YYYY-MM-DD")
@@ -79,7 +86,8 @@ def _search(args: argparse.Namespace) -> int:
     try:
         request = SearchRequest(
             q=args.q, countries=args.country, bri_only=args.bri, eu_only=args.eu, sectors=args.sector,
-            hs_prefix=args.hs, hs_source=args.hs_source, kinds=args.kind, languages=args.language,
+            hs_prefix=args.hs, hs_source=args.hs_source, standards=args.standard, kinds=args.kind,
+            languages=args.language,
             date_from=args.date_from, date_to=args.date_to, open_for_comment=True if args.open_for_comment else None,
             deadline_within_days=args.deadline_within, risk_levels=args.risk,
             origin_china=True if args.origin_china else None, sort=args.sort, page=args.page, size=args.size,
@@ -112,6 +120,8 @@ def _search(args: argparse.Namespace) -> int:
             print(f"   sectors: {', '.join(f['sector_codes'])}")
         for line in _hs_lines(f, hit.hs_match):
             print(f"   {line}")
+        if f.get("standard_codes"):
+            print(f"   standards (引用标准): {', '.join(s['code'] for s in f.get('standards') or [])}")
         for field, fragments in hit.highlights.items():
             if field != "title":
                 print(f"   {field}: …{_plain(fragments[0])}…")

@@ -60,6 +60,10 @@ def api_search(
         Literal["any", "declared"],
         Query(description="declared: match the source's own HS codes only, never a suggested code"),
     ] = "any",
+    standard: Annotated[
+        list[Annotated[str, Query(max_length=120)]] | None,
+        Query(description='a cited standard ("IEC 60335"): every part and edition; repeatable, all must be cited'),
+    ] = None,
     kind: Annotated[
         list[Literal["tbt_notification", "sps_notification", "regulation", "standard", "recall"]] | None, Query()
     ] = None,
@@ -91,6 +95,7 @@ def api_search(
         "sectors": sector or [],
         "hs_prefix": hs_prefix,
         "hs_source": hs_source,
+        "standards": standard or [],
         "kinds": kind or [],
         "languages": language or [],
         "date_from": date_from,

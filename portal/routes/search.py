@@ -46,6 +46,7 @@ FACET_PARAMS = {
     "years": "year",
     "open_for_comment": "open",
     "languages": "language",
+    "standards": "standard",  # cited standards (issue 27): "IEC 60335", every part and edition
 }
 EXPORT_COLUMNS = (
     "id",

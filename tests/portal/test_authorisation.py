@@ -74,6 +74,7 @@ def _fill(path: str, env: PortalEnv) -> str:
         "code": "en",
         "fmt": "html",
         "number": "1",
+        "designation:path": "EN 71",  # the standard page (issue 27)
     }
     for name, value in values.items():
         path = path.replace("{" + name + "}", value)

@@ -5,7 +5,7 @@ Existing subscribers keep NULL: their outstanding links (unsubscribe links live 
 signed with the global key, until their links are revoked; every new subscriber gets a secret.
 
 Revision ID: 0006_subscriber_token_secret
-Revises: 0004
+Revises: 0005_cited_standards
 Create Date: 2026-12-07 16:45:00
 """
 from __future__ import annotations
@@ -14,8 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0006_subscriber_token_secret'
-# The lead re-chains this onto 0005_cited_standards at merge (developed in parallel).
-down_revision = '0004'
+down_revision = '0005_cited_standards'
 branch_labels = None
 depends_on = None
 
