@@ -15,10 +15,10 @@ import signal
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crawlers.outcome import CrawlOutcome
 from crawlers.sources import SourceConfig, load_source, load_sources
 
 if TYPE_CHECKING:
@@ -32,32 +32,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # After the timeout the child gets SIGTERM (Scrapy closes the spider and stores what
 # it has); if it is still alive this much later it is killed.
 _GRACE_SECONDS = 30
-_EXIT_CODES = {"success": 0, "partial": 3, "failed": 1}
-
-
-@dataclass(frozen=True)
-class CrawlOutcome:
-    run_id: int
-    source_id: str
-    status: str  # success, partial, failed
-    seen: int
-    new: int
-    changed: int
-    unchanged: int
-    rejected: int
-    suspicious: bool
-    error: str | None
-    log_path: Path | None = None
-
-    @property
-    def exit_code(self) -> int:
-        return _EXIT_CODES.get(self.status, 1)
-
-
-def exit_code(outcomes: list[CrawlOutcome]) -> int:
-    """1 if any crawl failed, 3 if any was partial, else 0."""
-    codes = {o.exit_code for o in outcomes}
-    return 1 if 1 in codes else 3 if 3 in codes else 0
 
 
 def replay_folder(replay_dir: Path, source_id: str) -> Path | None:

@@ -36,7 +36,8 @@ def register(sub: Any) -> None:
 
 
 def _crawl(args: argparse.Namespace) -> int:
-    from crawlers.run import crawl, crawl_all, exit_code
+    from crawlers.outcome import exit_code
+    from crawlers.run import crawl, crawl_all
     from schema.migrate import upgrade
     from tbt_alert.settings import load_settings
 

@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
 
 
 def _import_eping(args: argparse.Namespace) -> int:
-    from crawlers.run import exit_code
+    from crawlers.outcome import exit_code
     from crawlers.sources.wto_eping_excel.importer import import_workbook
     from schema.engine import make_engine
     from schema.migrate import upgrade

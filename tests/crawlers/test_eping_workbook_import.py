@@ -155,7 +155,7 @@ def test_the_fallback_says_when_the_workbook_is_missing_or_stale(
     import dataclasses
     import datetime as dt
 
-    from crawlers.run import CrawlOutcome
+    from crawlers.outcome import CrawlOutcome
     from crawlers.sources.wto_eping_excel.fallback import fall_back
 
     failed = CrawlOutcome(1, "wto_eping", "failed", 0, 0, 0, 0, 0, False, "source wto_eping: HTTP 503")

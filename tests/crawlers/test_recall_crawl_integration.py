@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from crawlers.outcome import CrawlOutcome, exit_code
 from crawlers.recorded import recorded_dir
 from crawlers.replay import REPLAY_DIR
-from crawlers.run import CrawlOutcome, crawl, crawl_all, exit_code
+from crawlers.run import crawl, crawl_all
 from crawlers.saved import read_saved
 from crawlers.sources import load_source
 from schema.engine import make_engine

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from crawlers.run import CrawlOutcome
+from crawlers.outcome import CrawlOutcome
 from crawlers.sources import load_sources
 from devtools.smtp_sink import SmtpSink
 from pipeline import stages

@@ -14,8 +14,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from crawlers.outcome import CrawlOutcome
 from crawlers.pipelines import BATCH_SIZE
-from crawlers.run import CrawlOutcome, crawl
+from crawlers.run import crawl
 from tbt_alert.settings import Settings
 from tests.reliability.conftest import crawl_runs, measure_ids
 from tests.reliability.snapshots import manifest, safety_gate_snapshot

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from crawlers.run import CrawlOutcome
+    from crawlers.outcome import CrawlOutcome
     from tbt_alert.settings import Settings
 
 log = logging.getLogger(__name__)

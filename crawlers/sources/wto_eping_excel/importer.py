@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 from crawlers.items import MeasureItem, Rejected
 from crawlers.normalize import normalise
+from crawlers.outcome import CrawlOutcome
 from crawlers.pipelines import MeasureStore, check_item, finish_crawl_run, open_crawl_run
-from crawlers.run import CrawlOutcome
 from crawlers.sources import SourceConfig, load_source, sync_sources
 from crawlers.sources.wto_eping_excel.parser import read_workbook
 from tbt_alert.errors import StructureChanged
