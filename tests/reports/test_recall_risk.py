@@ -205,6 +205,8 @@ def test_cli_writes_the_files(
     assert main(["report", "recall-risk", "--period", "2025-Q4", "--market", "EU", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "made in China" in printed
-    assert sorted(p.suffix for p in out.iterdir()) == [".csv", ".html", ".pdf"]
+    files = sorted(p.name for p in out.iterdir())
+    assert sorted(p.suffix for p in out.iterdir()) == [".csv", ".csv", ".html", ".pdf"]
+    assert sum(name.endswith("_standards.csv") for name in files) == 1  # the standards comparison beside it
     assert main(["report", "recall-risk", "--period", "2025-Q9"]) == 1  # a clear error, not a traceback
     assert "2025-Q4" in capsys.readouterr().err
