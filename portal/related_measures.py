@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from schema.models import Measure, MeasureVector, SectorTag
+from schema.models import Measure, MeasureStandard, MeasureVector, SectorTag
 from tbt_alert.errors import TbtError
 from tbt_alert.settings import Settings
 
@@ -84,7 +84,8 @@ def _from_index(settings: Settings, es: Any, session: Session, measure: Measure)
 
 
 def related_measures(session: Session, measure: Measure, settings: Settings, es: Any | None) -> list[Related]:
-    """Related measures, the closest reasons first (same document, lineage, product, sector, text)."""
+    """Related measures, the closest reasons first (same document, lineage, product, cited standard,
+    sector, text)."""
     found: dict[str, Related] = {}
 
     def add(others: Any, why: str, similarity: float | None = None) -> None:
@@ -119,6 +120,19 @@ def related_measures(session: Session, measure: Measure, settings: Settings, es:
                 .limit(PER_KIND)
             ),
             "related_product",
+        )
+    keys = sorted({c.key for c in measure.cited_standards})
+    if keys:
+        add(
+            session.scalars(
+                select(Measure)
+                .join(MeasureStandard, MeasureStandard.measure_id == Measure.id)
+                .where(MeasureStandard.key.in_(keys), Measure.id != measure.id)
+                .order_by(Measure.published_on.desc().nulls_last(), Measure.id)
+                .distinct()
+                .limit(PER_KIND)
+            ),
+            "related_standard",
         )
     sectors = {t.sector for t in measure.sector_tags}
     if sectors and measure.country:

@@ -20,12 +20,12 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.pictures import MAX_BYTES
 from schema.engine import session_scope
 from schema.ids import measure_id
-from schema.models import Measure, MeasureVector
+from schema.models import Measure, MeasureStandard, MeasureVector
 from schema.upsert import store_measures
 from schema.vectors import pack_vector
 from tests.portal.conftest import PortalEnv
@@ -171,3 +171,37 @@ def test_measure_page_in_english_keeps_english(
     html = client.get(f"/measures/{page_env.tagged_id}").text
     assert "Original title" in html
     assert "原文标题" not in html
+
+
+def test_measures_citing_the_same_standard_are_related(
+    page_env: PortalEnv, client_as: Callable[[str | None], TestClient]
+) -> None:
+    """A real recall of the fixture whose cited standard another measure cites too lists that measure
+    as citing the same standard, and every measure it lists for that reason does cite it."""
+    from classifiers.tagging import store_standards
+
+    engine = page_env.engine()
+    try:
+        with session_scope(engine) as session:
+            # The fixture stores its real records untagged: extract their citations as tagging does.
+            for measure in session.scalars(select(Measure)):
+                store_standards(session, measure)
+        with session_scope(engine) as session:
+            shared = session.execute(
+                select(MeasureStandard.key, func.min(MeasureStandard.measure_id))
+                .group_by(MeasureStandard.key)
+                .having(func.count(func.distinct(MeasureStandard.measure_id)) >= 2)
+                .order_by(MeasureStandard.key)
+            ).first()
+            assert shared, "the fixture's measures cite no standard twice: tagging no longer stores cited standards"
+            key, one = shared
+            keys = set(session.scalars(select(MeasureStandard.key).where(MeasureStandard.measure_id == one)))
+            citing = set(session.scalars(select(MeasureStandard.measure_id).where(MeasureStandard.key.in_(keys))))
+    finally:
+        engine.dispose()
+    related = client_as("staff").get(f"/measures/{one}").text.split('id="related"')[1].split("</ul>")[0]
+    listed = [part for part in related.split("<li>") if "引用同一标准" in part]
+    assert listed, f"{one} cites {key}, which other measures cite, but none is listed as citing the same standard"
+    for part in listed:
+        other = part.split('href="/measures/')[1].split('"')[0]
+        assert other in citing - {one}
