@@ -36,6 +36,20 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [f"tbt-alert test run {_RUN_ID}; shared data: {SHARED_DATA}"]
 
 
+# A test's service needs follow from the fixtures it uses (directly or through others), so the
+# fast lane (`make test-fast`, `-m "not elasticsearch and not postgresql"`) leaves out a new
+# service test by itself instead of relying on a hand-kept list of folders.
+_SERVICE_FIXTURES = {"es": "elasticsearch", "postgres_template": "postgresql"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for fixture, marker in _SERVICE_FIXTURES.items():
+            if fixture in used:
+                item.add_marker(getattr(pytest.mark, marker))
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The recorded real source data beside the project (read-only)."""
