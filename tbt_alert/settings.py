@@ -72,6 +72,7 @@ class Settings:
     eping_base_url: str | None = None  # None: the host of wto_eping's base_urls (its YAML)
     eping_api: str = "getall"  # "getall" (keyless) or "search" (api.wto.org, needs eping_api_key)
     eping_api_key: str | None = None
+    eping_bulk_workbook: Path | None = None  # a downloaded Notification_EN.xlsx: wto_eping's fallback
     elasticsearch_api_key: str | None = None
     # The reverse proxies whose X-Forwarded-For the portal believes (login throttling, review M2).
     portal_trusted_proxies: tuple[Network, ...] = (
@@ -231,6 +232,20 @@ def _folder_or_none(env: Mapping[str, str], name: str, default: str) -> Path | N
     if folder is not None and not folder.is_dir():
         raise SettingsError(f"{name}={raw!r} is not a folder; set it to a recorded snapshot folder.")
     return folder
+
+
+def _file_or_none(env: Mapping[str, str], name: str, default: str) -> Path | None:
+    """An absolute file path, or None when unset. The file need not exist yet: the download job
+    that fills it may run after the portal starts; its absence is reported where it is read."""
+    raw = env.get(name, default).strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        raise SettingsError(f"{name}={raw!r} is relative; set it to the absolute path of the downloaded file.")
+    if path.is_dir():
+        raise SettingsError(f"{name}={raw!r} is a folder; set it to the downloaded file itself.")
+    return path
 
 
 def _networks(env: Mapping[str, str], name: str, default: str) -> tuple[Network, ...]:
@@ -488,6 +503,14 @@ _SETTINGS: tuple[_Setting | _Rule, ...] = (
     ),
     _Setting("eping_api_key", "TBT_EPING_API_KEY", _optional, None, "sent as a header only, never in a URL or log"),
     _eping_key,
+    _Setting(
+        "eping_bulk_workbook",
+        "TBT_EPING_BULK_WORKBOOK",
+        _file_or_none,
+        "",
+        "unset = a failed wto_eping crawl stays failed; a downloaded Notification_EN.xlsx named here is stored "
+        "instead (crawlers/sources/wto_eping_excel/fallback.py)",
+    ),
     _Setting("smtp_rate_per_second", "TBT_SMTP_RATE", _float_from(0.1), 20.0, "messages/s; relays throttle bursts"),
     _Setting("smtp_max_attempts", "TBT_SMTP_MAX_ATTEMPTS", _int_in(1, 50), 5),
 )

@@ -43,6 +43,8 @@ def test_postgres_url_gets_the_psycopg3_driver() -> None:
         ("TBT_SMTP_RATE", "fast", "TBT_SMTP_RATE='fast' is not a number"),
         ("TBT_HS_SUGGESTION_MIN_SCORE", "high", "TBT_HS_SUGGESTION_MIN_SCORE='high' is not a number"),
         ("TBT_HS_SUGGESTION_MIN_SCORE", "1.5", "TBT_HS_SUGGESTION_MIN_SCORE=1.5 is out of range"),
+        ("TBT_EPING_BULK_WORKBOOK", "downloads/x.xlsx", "TBT_EPING_BULK_WORKBOOK='downloads/x.xlsx' is relative"),
+        ("TBT_EPING_BULK_WORKBOOK", "/tmp", "TBT_EPING_BULK_WORKBOOK='/tmp' is a folder"),
     ],
 )
 def test_invalid_value_names_the_variable_and_the_remedy(name: str, value: str, message: str) -> None:
@@ -56,6 +58,12 @@ def test_hs_suggestion_min_score_is_calibrated_unless_set() -> None:
     assert load_settings(BASE).hs_suggestion_min_score is None
     assert load_settings({**BASE, "TBT_HS_SUGGESTION_MIN_SCORE": ""}).hs_suggestion_min_score is None
     assert load_settings({**BASE, "TBT_HS_SUGGESTION_MIN_SCORE": "0.4"}).hs_suggestion_min_score == 0.4
+
+
+def test_the_eping_bulk_workbook_may_be_downloaded_after_start_up() -> None:
+    assert load_settings(BASE).eping_bulk_workbook is None
+    later = load_settings({**BASE, "TBT_EPING_BULK_WORKBOOK": "/srv/eping/Notification_EN.xlsx"})
+    assert later.eping_bulk_workbook == Path("/srv/eping/Notification_EN.xlsx")
 
 
 def test_smtp_user_without_password_is_refused() -> None:

@@ -7,8 +7,9 @@ downloads it on a schedule names the file in ``TBT_EPING_BULK_WORKBOOK``; when a
 same measures, keyed by the same symbols) and the crawl reports ``partial`` with both stories:
 why the API crawl failed, and what the workbook gave. Unset, a failed crawl stays failed.
 
-The setting is read from the ``TBT_*`` environment the settings keep (``Settings.extra``) and
-checked here: the file must exist; one older than :data:`STALE_AFTER` is used but said to be stale.
+The setting (``Settings.eping_bulk_workbook``) is checked when the settings load (an absolute
+path, not a folder) and again here, when it is needed: the file must exist by then (the download
+may run after start-up); one older than :data:`STALE_AFTER` is used but said to be stale.
 """
 
 from __future__ import annotations
@@ -32,8 +33,7 @@ STALE_AFTER = dt.timedelta(days=3)
 
 def bulk_workbook(settings: Settings) -> Path | None:
     """The downloaded bulk workbook the setting names, or None when unset."""
-    value = settings.extra.get(SETTING, "").strip()
-    return Path(value).expanduser() if value else None
+    return settings.eping_bulk_workbook
 
 
 def fall_back(settings: Settings, failed: CrawlOutcome, *, now: dt.datetime | None = None) -> CrawlOutcome:
