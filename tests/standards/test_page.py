@@ -50,6 +50,20 @@ def test_national_adoptions_and_editions(clients: tuple[TestClient, str]) -> Non
     assert "引用中未见以本国标准编号采用的情况" in html
 
 
+def test_the_measure_page_links_each_cited_standard_to_its_page(
+    clients: tuple[TestClient, str], standards_env: StandardsEnv
+) -> None:
+    client, _ = clients
+    html = client.get(f"/measures/{standards_env.ids[144]}").text  # the British recall: EN 60335, BS 1363
+    cited = html.split('id="cited-standards"')[1].split("</ul>")[0]
+    assert 'href="/standards/EN%2060335"' in cited
+    assert 'href="/standards/BS%201363"' in cited
+    assert "引用标准" in html
+    uncited = client.get(f"/measures/{standards_env.ids[212]}").text  # a model name, no standard
+    assert 'id="cited-standards"' not in uncited
+    assert "文本中未见引用的标准。" in uncited
+
+
 def test_english_page_and_unknown_designation(clients: tuple[TestClient, str]) -> None:
     client, _ = clients
     html = client.get("/standards/ГОСТ Р 51558?lang=en").text
