@@ -21,7 +21,7 @@ from classifiers.standards import ADOPTING_MARKETS, related_keys, standard_key
 from portal.access import API_STAFF, STAFF
 from portal.context import db_session
 from portal.i18n import translator
-from portal.render import language_of, page
+from portal.render import language_of, message_page, page
 from portal.routes.api import api_key_scheme
 from schema.models import Measure, MeasureStandard
 
@@ -94,8 +94,11 @@ def market_name(code: str, lang: str) -> str:
 @router.get("/standards/{designation:path}", dependencies=[Depends(STAFF)])
 def standard_page(request: Request, designation: str, session: Annotated[Session, Depends(db_session)]) -> Response:
     lang = language_of(request)
-    summary = standard_summary(session, designation)
     words = translator(lang)
+    if standard_key(designation) is None:
+        # The page's reader gets the hint in their language, not the API's English detail.
+        return message_page(request, "not_found", words["standard_unreadable"].format(text=designation), status=404)
+    summary = standard_summary(session, designation)
     return page(
         request,
         "standard.html",

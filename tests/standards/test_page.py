@@ -73,6 +73,16 @@ def test_english_page_and_unknown_designation(clients: tuple[TestClient, str]) -
     assert client.get("/standards/heaters").status_code == 404
 
 
+def test_an_unreadable_designation_is_explained_in_chinese(clients: tuple[TestClient, str]) -> None:
+    client, key = clients
+    answer = client.get("/standards/heaters")
+    assert answer.status_code == 404
+    assert "“heaters”不是标准编号；请按 IEC 60335" in answer.text
+    api = client.get("/api/standards/heaters", headers={"X-API-Key": key})
+    assert api.status_code == 404
+    assert "is not a standard designation" in api.json()["detail"]
+
+
 def test_api_gives_the_same_in_json(clients: tuple[TestClient, str]) -> None:
     client, key = clients
     response = client.get("/api/standards/EN 60335-2-30:2019", headers={"X-API-Key": key})
