@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select
 from classifiers import labels as names
 from reports import charts
 from reports.analysis import RecallAnalysis, analyse
-from reports.hazards import load_vocabulary
+from reports.hazards import HazardVocabulary, load_vocabulary
 from reports.periods import Period, months_back, parse_period
 from reports.rules import Cluster, link_rules
 from reports.score import FORMULA, RiskScore, load_exposure, score_pairs
@@ -114,7 +114,7 @@ def build_report(
         folder.mkdir(parents=True, exist_ok=True)
         html_path, pdf_path, csv_path = (folder / f"{stem}.{ext}" for ext in ("html", "pdf", "csv"))
         html_path.write_text(html, encoding="utf-8")
-        csv_path.write_text(_cube_csv(result), encoding="utf-8")
+        csv_path.write_text(_cube_csv(result, vocabulary), encoding="utf-8")
         # The bureau's standards-comparison export for the same market and sector (issue 27).
         comparison = comparison_rows(engine, market=market_code, sector=sector_code)
         (folder / f"{stem}_standards.csv").write_text(comparison_csv(comparison), encoding="utf-8")
@@ -221,33 +221,41 @@ def _render_pdf(html: str, pdf_path: Path, base: Path) -> None:
     HTML(string=html, base_url=str(base)).write_pdf(pdf_path)
 
 
-def _cube_csv(result: RecallAnalysis) -> str:
-    """The full market × sector × hazard table (the HTML shows the top rows only)."""
+CUBE_COLUMNS = (
+    "期间 period",
+    "市场 market",
+    "市场名称 market_zh",
+    "行业代码 sector",
+    "行业 sector_zh",
+    "危害代码 hazard",
+    "危害 hazard_zh",
+    "中国制造召回数 china_made_recalls",
+    "占该市场比例% share_of_market_pct",
+    "上一期 previous_period",
+    "环比变化% change_vs_previous_pct",
+    "去年同期 year_ago",
+    "同比变化% change_vs_year_ago_pct",
+    "严重风险 serious",
+)
+
+
+def _cube_csv(result: RecallAnalysis, vocabulary: HazardVocabulary) -> str:
+    """The full market × sector × hazard table (the HTML shows the top rows only). Analysts open
+    it in a spreadsheet: bilingual headers, a Chinese name beside each code, UTF-8 with a BOM."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(
-        [
-            "period",
-            "market",
-            "sector",
-            "hazard",
-            "china_made_recalls",
-            "share_of_market_pct",
-            "previous_period",
-            "change_vs_previous_pct",
-            "year_ago",
-            "change_vs_year_ago_pct",
-            "serious",
-        ]
-    )
+    writer.writerow(CUBE_COLUMNS)
     for line in result.hazards:
         c = line.change
         writer.writerow(
             [
                 result.period.label,
                 line.market,
+                names.market_zh(line.market),
                 line.sector,
+                names.sector_zh(line.sector),
                 line.hazard,
+                vocabulary.name_zh(line.hazard),
                 c.current,
                 _blank(line.share_of_market),
                 c.previous,
@@ -257,7 +265,7 @@ def _cube_csv(result: RecallAnalysis) -> str:
                 line.serious,
             ]
         )
-    return out.getvalue()
+    return "\ufeff" + out.getvalue()
 
 
 def _blank(value: float | None) -> str:

@@ -208,5 +208,10 @@ def test_cli_writes_the_files(
     files = sorted(p.name for p in out.iterdir())
     assert sorted(p.suffix for p in out.iterdir()) == [".csv", ".csv", ".html", ".pdf"]
     assert sum(name.endswith("_standards.csv") for name in files) == 1  # the standards comparison beside it
+    cube = next(p for p in out.iterdir() if p.suffix == ".csv" and not p.name.endswith("_standards.csv"))
+    header, *lines = cube.read_text(encoding="utf-8").splitlines()
+    assert header.startswith("\ufeff期间 period,市场 market,市场名称 market_zh,行业代码 sector,行业 sector_zh")
+    assert lines
+    assert all(",EUR,欧盟," in line for line in lines)  # a Chinese name beside every code
     assert main(["report", "recall-risk", "--period", "2025-Q9"]) == 1  # a clear error, not a traceback
     assert "2025-Q4" in capsys.readouterr().err
