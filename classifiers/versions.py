@@ -101,11 +101,18 @@ def pending_for(session: Session, version: str) -> int:
 def served(entity: Versioned) -> ColumnElement[bool]:
     """Rows of ``entity`` (SectorTag or SuggestedHsCode) of their measure's served version, and manual tags.
 
-    A correlated lookup of the measure (an alias, so it never correlates with a query's own
-    ``measures``): usable in any query, joined to measures or not."""
+    A measure with no served version (its rows were written outside tagging: an import, a test)
+    is read whole. A correlated lookup of the measure (an alias, so it never correlates with a
+    query's own ``measures``): usable in any query, joined to measures or not."""
     owner = aliased(Measure)
-    version = select(owner.served_version).where(owner.id == entity.measure_id).scalar_subquery()
-    clause = entity.classifier_version == version
+    clause = (
+        select(owner.id)
+        .where(
+            owner.id == entity.measure_id,
+            or_(owner.served_version.is_(None), owner.served_version == entity.classifier_version),
+        )
+        .exists()
+    )
     if entity is SectorTag:
         return or_(clause, SectorTag.method == MANUAL)
     return clause

@@ -182,17 +182,18 @@ def rebuild_index(
     batch_size: int = 1000,
     threads: int = 2,
     switch_to: str | None = None,
+    switched_at: dt.datetime | None = None,
 ) -> RebuildOutcome:
     """Build fresh measure and bulletin indices from the database and swap the aliases to them.
 
     ``threads`` bulk requests run in parallel while the database is read: with two, reading
     and indexing overlap (the load benchmark's 63,000 measures: 62 s with one, 37 s with two).
     ``switch_to``: build from that classifier version's tags and make it the served version in the
-    transaction around the alias swap (:func:`switch_version`).
+    transaction around the alias swap (:func:`switch_version`), dated ``switched_at`` (default: now).
     """
     client = client or make_client(settings)
     with engine_scope(settings) as engine, index_lock(client, settings, "rebuild"):
-        return _rebuild_locked(client, settings, engine, progress, batch_size, threads, switch_to)
+        return _rebuild_locked(client, settings, engine, progress, batch_size, threads, switch_to, switched_at)
 
 
 def _rebuild_locked(
@@ -203,6 +204,7 @@ def _rebuild_locked(
     batch_size: int,
     threads: int,
     switch_to: str | None = None,
+    switched_at: dt.datetime | None = None,
 ) -> RebuildOutcome:
     started = utcnow()
     clock = time.perf_counter()
@@ -237,7 +239,7 @@ def _rebuild_locked(
         # of classifier version commits with it: a failed swap rolls the promotion back.
         with session_scope(engine) as session:
             if switch_to is not None:
-                promote(session, switch_to, now=started)
+                promote(session, switch_to, now=switched_at or started)
                 session.flush()
             with guarded(settings, "swap the aliases to the new indices"):
                 client.indices.update_aliases(actions=swaps)
@@ -302,7 +304,9 @@ def ready_to_switch(settings: Settings) -> str | None:
         return version
 
 
-def switch_version(settings: Settings, *, client: Elasticsearch | None = None) -> RebuildOutcome | None:
+def switch_version(
+    settings: Settings, *, client: Elasticsearch | None = None, now: dt.datetime | None = None
+) -> RebuildOutcome | None:
     """Switch readers to the classifier version being built, if every measure is tagged with it.
 
     Rebuilds the index from that version behind the alias, swaps it and marks the version active in
@@ -311,7 +315,7 @@ def switch_version(settings: Settings, *, client: Elasticsearch | None = None) -
     version = ready_to_switch(settings)
     if version is None:
         return None
-    return rebuild_index(settings, client=client, switch_to=version)
+    return rebuild_index(settings, client=client, switch_to=version, switched_at=now)
 
 
 # ------------------------------------------------------------------ incremental update
@@ -327,7 +331,8 @@ def update_index(
     reported in the outcome and retried by the next update.
     """
     client = client or make_client(settings)
-    switched = switch_version(settings, client=client)
+    # A re-tag that is complete is switched to first: that is a full rebuild from the new version.
+    switched = switch_version(settings, client=client, now=now)
     if switched is not None:
         return UpdateOutcome(rebuilt=switched)
     with engine_scope(settings) as engine:
