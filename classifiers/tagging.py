@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from classifiers.classifier import Classifier, classifier_from_settings
 from classifiers.language import detect_language
@@ -134,8 +135,7 @@ def tag_pending(
     version = classifier.version
     encoder_version = classifier.encoder_version
     tagged = written = suggested = standards = 0
-    with session_scope(engine) as session:
-        beside = begin(session, version)
+    beside = _begin(engine, version)
     if beside is not None:
         log.info("classifier %s tags beside the active %s; readers keep %s until the switch", version, beside, beside)
     while limit is None or tagged < limit:
@@ -183,6 +183,18 @@ def tag_pending(
         remaining = int(session.scalar(select(func.count()).select_from(Measure).where(_pending(version))) or 0)
     seconds = round(time.monotonic() - started, 2)
     return ClassifyOutcome(tagged, written, version, classifier.mode, seconds, remaining, suggested, standards)
+
+
+def _begin(engine: Engine, version: str) -> str | None:
+    """Record the version tagging now (classifiers.versions.begin); the version it tags beside, if any.
+
+    Partitions start side by side: when two create the record at once, the loser reads the winner's."""
+    try:
+        with session_scope(engine) as session:
+            return begin(session, version)
+    except IntegrityError:
+        with session_scope(engine) as session:
+            return begin(session, version)
 
 
 def _in_place(measure: Measure, version: str) -> bool:

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
 from alerts.compose import compose_bulletins
@@ -280,3 +281,39 @@ def _check_marked_mail(smtp_sink: Any) -> None:
     first = messages[0].get_body(preferencelist=("plain",))
     assert first is not None
     assert "新增行业" not in first.get_content()
+
+
+def test_classify_retag_tags_beside_then_switches(
+    make_settings: Callable[..., Settings],
+    index_prefix: str,
+    es: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pipeline.cli import main
+
+    settings = make_settings(TBT_INDEX_PREFIX=index_prefix)  # SQLite in the data dir
+    for name, value in (
+        ("TBT_DATA_DIR", str(settings.data_dir)),
+        ("TBT_SECRET_KEY", "x" * 40),
+        ("TBT_INDEX_PREFIX", index_prefix),
+    ):
+        monkeypatch.setenv(name, value)
+    engine = make_engine(settings.database_url)
+    try:
+        ids = _seed(engine, [TOY_PHTHALATES, KETTLE], dt.datetime.now(dt.UTC))
+        tag_pending(engine, V1)  # type: ignore[arg-type]
+        rebuild_index(settings)
+        assert main(["classify", "--retag", "--rules-only"]) == 0
+        out = capsys.readouterr().out
+        with session_scope(engine) as session:
+            active = active_version(session)
+            assert building_version(session) is None
+            assert set(session.scalars(select(SectorTag.classifier_version))) == {active}
+    finally:
+        engine.dispose()
+    assert active is not None
+    assert active.endswith("-rules")  # the rules classifier's version, switched to
+    assert f"switched to classifier {active}" in out
+    doc = es.get(index=alias(settings, "measures"), id=ids[KETTLE])["_source"]
+    assert doc["tagged_version"] == active
