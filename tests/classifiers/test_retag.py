@@ -317,3 +317,31 @@ def test_classify_retag_tags_beside_then_switches(
     assert f"switched to classifier {active}" in out
     doc = es.get(index=alias(settings, "measures"), id=ids[KETTLE])["_source"]
     assert doc["tagged_version"] == active
+
+
+def test_a_failed_switch_leaves_the_old_version_active_and_live(
+    make_settings: Callable[..., Settings], index_prefix: str, es: Any
+) -> None:
+    settings = make_settings(TBT_INDEX_PREFIX=index_prefix)  # SQLite in the data dir
+    engine = make_engine(settings.database_url)
+    try:
+        ids = _seed(engine, [TOY_PHTHALATES, TABLEWARE, KETTLE], dt.datetime.now(dt.UTC))
+        tag_pending(engine, V1)  # type: ignore[arg-type]
+        live = rebuild_index(settings)
+        tag_pending(engine, V2)  # type: ignore[arg-type]
+
+        def crash(kind: str, done: int) -> None:
+            raise RuntimeError("killed halfway through the rebuild")
+
+        with pytest.raises(RuntimeError):
+            rebuild_index(settings, progress=crash, batch_size=1, switch_to=V2.version)
+        with session_scope(engine) as session:
+            assert (active_version(session), building_version(session)) == (V1.version, V2.version)
+        assert _served_sectors(engine)[ids[TABLEWARE]] == {"household_appliances"}
+        assert es.indices.get_alias(name=alias(settings, "measures")).body.keys() == {live.measures_index}
+        assert _sectors_found(es, settings, "household_appliances") == {ids[TABLEWARE], ids[KETTLE]}
+        # The next index update switches (the v2 rows were kept for it).
+        assert update_index(settings).rebuilt is not None
+        assert _sectors_found(es, settings, "chemicals_plastics") == {ids[TOY_PHTHALATES], ids[TABLEWARE]}
+    finally:
+        engine.dispose()
