@@ -57,5 +57,9 @@ def downgrade() -> None:
         batch_op.drop_constraint('uq_sector_tags', type_='unique')
         batch_op.create_unique_constraint('uq_sector_tags', ['measure_id', 'sector', 'method'])
         batch_op.drop_column('added_at')
-    with op.batch_alter_table('measures', schema=None) as batch_op:
-        batch_op.drop_column('served_version')
+    if op.get_bind().dialect.name == 'sqlite':
+        # Not a batch copy: recreating `measures` would drop it, and with foreign keys on, that
+        # cascades to every tag, revision and bulletin item. SQLite >= 3.35 drops a column in place.
+        op.execute('ALTER TABLE measures DROP COLUMN served_version')
+    else:
+        op.drop_column('measures', 'served_version')
