@@ -36,6 +36,7 @@ from alerts.outbox import new_message_id
 from alerts.render import CLOSING_SOON_DAYS, BulletinView, ItemView, Renderer, subscription_summary
 from alerts.subscriptions import LANGUAGES
 from classifiers.hs_threshold import suggestion_threshold
+from classifiers.versions import served, served_only
 from schema.engine import engine_scope, session_factory
 from schema.models import (
     Bulletin,
@@ -128,7 +129,7 @@ def _with_tags(ids: Sequence[object]) -> Select[Measure]:
     return (
         select(Measure)
         .where(Measure.id.in_(ids))
-        .options(selectinload(Measure.sector_tags), selectinload(Measure.hs_suggestions))
+        .options(selectinload(Measure.sector_tags), selectinload(Measure.hs_suggestions), *served_only())
     )
 
 
@@ -140,9 +141,16 @@ def _load_candidates(
     New suggested HS codes count as a new tagging (they are written with the tags; a measure whose
     new classifier version adds no tag but a suggestion must still reach its HS subscribers).
     """
-    tagged = select(SectorTag.measure_id).where(SectorTag.created_at >= start, SectorTag.created_at < end)
+    # Served rows only (issue 26): a re-tag writing beside is not news; a sector its switch added is.
+    tagged = select(SectorTag.measure_id).where(
+        or_(
+            and_(SectorTag.created_at >= start, SectorTag.created_at < end),
+            and_(SectorTag.added_at >= start, SectorTag.added_at < end),
+        ),
+        served(SectorTag),
+    )
     suggested = select(SuggestedHsCode.measure_id).where(
-        SuggestedHsCode.created_at >= start, SuggestedHsCode.created_at < end
+        SuggestedHsCode.created_at >= start, SuggestedHsCode.created_at < end, served(SuggestedHsCode)
     )
     measures = list(
         session.scalars(
@@ -155,13 +163,14 @@ def _load_candidates(
                     Measure.id.in_(suggested),
                 ),
             )
-            .options(selectinload(Measure.sector_tags), selectinload(Measure.hs_suggestions))
+            .options(selectinload(Measure.sector_tags), selectinload(Measure.hs_suggestions), *served_only())
             .order_by(Measure.id)
         )
     )
     changed_at: dict[str, dt.datetime] = {}
     for m in measures:
         stamps = [m.last_changed] + [t.created_at for t in m.sector_tags] + [s.created_at for s in m.hs_suggestions]
+        stamps += [t.added_at for t in m.sector_tags if t.added_at is not None]
         in_window = [s for s in stamps if start <= s < end]
         changed_at[m.id] = max(in_window) if in_window else m.last_changed
     parent_ids = sorted({m.parent_id for m in measures if m.parent_id} - {m.id for m in measures})
@@ -240,6 +249,11 @@ def _representative(members: list[tuple[Candidate, list[Reason]]]) -> int:
     return min(range(len(members)), key=lambda i: richness(members[i]))
 
 
+def _added_since(measure: Measure, since: dt.datetime) -> set[str]:
+    """Sectors a classifier version switch added to ``measure`` after ``since`` (SectorTag.added_at)."""
+    return {t.sector for t in measure.sector_tags if t.added_at is not None and t.added_at > since}
+
+
 def _items_for(
     group: _Group,
     pool: MeasurePool,
@@ -259,10 +273,18 @@ def _items_for(
             continue
         key = _key(c.measure)
         before = prior.get((group.subscriber.id, key))
+        reasons = matches[i]
         if before is not None and before >= c.measure.last_changed:
-            continue  # they already have this version
+            # They already have this version; a new classifier version changes nothing for them
+            # unless its switch added a sector they follow (issue 26): then once more, marked.
+            added = _added_since(c.measure, before)
+            reasons = [
+                dict(r, added=True) if r.get("type") == "sector" and r["sector"] in added else r for r in reasons
+            ]
+            if not any(r.get("added") for r in reasons):
+                continue
         sections[key] = "changed" if before is not None else "new"
-        by_key[key].append((c, matches[i]))
+        by_key[key].append((c, reasons))
     items: dict[str, ItemView] = {}
     for key, members in by_key.items():
         pick = _representative(members)

@@ -187,6 +187,10 @@ class Renderer:
             "block": Markup(block) if kind == "html" else block,
             "why": self.reason_line(item.candidate, item.reasons, lang) if item.section != "closing_soon" else "",
             "section": item.section,
+            # Sectors a classifier version switch added (issue 26): why an item mailed before comes again.
+            "sectors_added": ("、" if lang == "zh" else ", ").join(
+                sector_label(r["sector"], lang) for r in item.reasons if r.get("type") == "sector" and r.get("added")
+            ),
             "parent_label": item.parent_label,
             "follow_ups": [self._item_context(f, lang, kind) for f in item.follow_ups],
             "also_seen": [

@@ -2,9 +2,13 @@
 
 A measure is pending when its ``tagged_version`` is NULL (new or changed content) or
 differs from the current classifier version (a new taxonomy, head, HS index or mode).
-Its machine tags and its suggested HS codes are replaced together, in one transaction per
+Its machine tags and its suggested HS codes are written together, in one transaction per
 batch, stamped with that version; ``manual`` tags are kept, and the source's own
 ``hs_codes`` are never written. Running it twice changes nothing the second time.
+
+A new version of a measure already served an older one writes its rows **beside** the served
+version's (issue 26): readers keep the old version until ``classifiers.versions`` switches. New
+or changed content is tagged in place and served at once (its old tags described another text).
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from classifiers.classifier import Classifier, classifier_from_settings
 from classifiers.language import detect_language
 from classifiers.standards import record_standards
+from classifiers.versions import begin
 from schema.engine import engine_scope, session_scope
 from schema.models import Measure, MeasureStandard, MeasureVector, SectorTag, SuggestedHsCode
 from schema.vectors import pack_vector
@@ -129,6 +135,9 @@ def tag_pending(
     version = classifier.version
     encoder_version = classifier.encoder_version
     tagged = written = suggested = standards = 0
+    beside = _begin(engine, version)
+    if beside is not None:
+        log.info("classifier %s tags beside the active %s; readers keep %s until the switch", version, beside, beside)
     while limit is None or tagged < limit:
         size = batch_size if limit is None else min(batch_size, limit - tagged)
         with session_scope(engine) as session:
@@ -136,13 +145,7 @@ def tag_pending(
             if not measures:
                 break
             readings = classifier.read([measure_record(m) for m in measures])
-            ids = [m.id for m in measures]
-            session.execute(
-                delete(SectorTag).where(SectorTag.measure_id.in_(ids), SectorTag.method.in_(MACHINE_METHODS))
-            )
-            # Suggestions belong to the classifier version as the tags do: a new version replaces both.
-            session.execute(delete(SuggestedHsCode).where(SuggestedHsCode.measure_id.in_(ids)))
-            session.execute(delete(MeasureVector).where(MeasureVector.measure_id.in_(ids)))
+            _clear(session, measures, version)
             for measure, reading in zip(measures, readings, strict=True):
                 for pred in reading.sectors:
                     session.add(
@@ -158,8 +161,9 @@ def tag_pending(
                     written += 1
                 suggested += _add_suggestions(session, measure.id, reading.hs_suggested, version)
                 if reading.vector is not None and encoder_version is not None:
-                    # Kept for the search index's dense field (issue 21): made once, here.
-                    session.add(
+                    # Kept for the search index's dense field (issue 21): made once, here. One row
+                    # per measure: the same encoder gives the same vector to every classifier version.
+                    session.merge(
                         MeasureVector(
                             measure_id=measure.id,
                             encoder_version=encoder_version,
@@ -168,6 +172,8 @@ def tag_pending(
                         )
                     )
                 standards += store_standards(session, measure)
+                if _in_place(measure, version):
+                    measure.served_version = version
                 measure.tagged_version = version
                 if not measure.language:
                     measure.language = detect_language(measure.title or measure.description)
@@ -177,6 +183,53 @@ def tag_pending(
         remaining = int(session.scalar(select(func.count()).select_from(Measure).where(_pending(version))) or 0)
     seconds = round(time.monotonic() - started, 2)
     return ClassifyOutcome(tagged, written, version, classifier.mode, seconds, remaining, suggested, standards)
+
+
+def _begin(engine: Engine, version: str) -> str | None:
+    """Record the version tagging now (classifiers.versions.begin); the version it tags beside, if any.
+
+    Partitions start side by side: when two create the record at once, the loser reads the winner's."""
+    try:
+        with session_scope(engine) as session:
+            return begin(session, version)
+    except IntegrityError:
+        with session_scope(engine) as session:
+            return begin(session, version)
+
+
+def _in_place(measure: Measure, version: str) -> bool:
+    """Whether ``measure``'s rows of ``version`` replace what it is served (else they go beside).
+
+    In place: nothing served yet, the served version is ``version`` itself, or the content is new
+    or changed (``tagged_version`` NULL), whose old tags describe a text that is gone."""
+    return measure.served_version in (None, version) or measure.tagged_version is None
+
+
+def _clear(session: Session, measures: Sequence[Measure], version: str) -> None:
+    """Delete what this batch's tagging replaces: every machine row of a measure tagged in place,
+    only the ``version`` rows (an interrupted earlier try) of one tagged beside its served version."""
+    in_place = [m.id for m in measures if _in_place(m, version)]
+    beside = [m.id for m in measures if not _in_place(m, version)]
+    if in_place:
+        session.execute(
+            delete(SectorTag).where(SectorTag.measure_id.in_(in_place), SectorTag.method.in_(MACHINE_METHODS))
+        )
+        session.execute(delete(SuggestedHsCode).where(SuggestedHsCode.measure_id.in_(in_place)))
+        # A reading without a vector (rules mode) leaves none behind; one with a vector replaces it.
+        session.execute(delete(MeasureVector).where(MeasureVector.measure_id.in_(in_place)))
+    if beside:
+        session.execute(
+            delete(SectorTag).where(
+                SectorTag.measure_id.in_(beside),
+                SectorTag.method.in_(MACHINE_METHODS),
+                SectorTag.classifier_version == version,
+            )
+        )
+        session.execute(
+            delete(SuggestedHsCode).where(
+                SuggestedHsCode.measure_id.in_(beside), SuggestedHsCode.classifier_version == version
+            )
+        )
 
 
 def _add_suggestions(session: Session, measure_id: str, suggestions: Sequence[HsSuggestion], version: str) -> int:

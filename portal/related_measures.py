@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from classifiers.versions import served
 from schema.models import Measure, MeasureStandard, MeasureVector, SectorTag
 from tbt_alert.errors import TbtError
 from tbt_alert.settings import Settings
@@ -143,6 +144,7 @@ def related_measures(session: Session, measure: Measure, settings: Settings, es:
                 .join(SectorTag, SectorTag.measure_id == Measure.id)
                 .where(
                     SectorTag.sector.in_(sectors),
+                    served(SectorTag),
                     Measure.id != measure.id,
                     other_kind,
                     or_(Measure.country == measure.country, Measure.country_of_origin == measure.country),

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 
 from classifiers.taxonomy import UNTAGGED
+from classifiers.versions import served
 from reports.hazards import OTHER, HazardVocabulary
 from reports.selection import EU, RecallRow
 from schema.models import Measure, SectorTag
@@ -126,7 +127,7 @@ def _load_rule_candidates(engine: Engine, markets: set[str], vocabulary: HazardV
             tag_rows = conn.execute(
                 select(SectorTag.measure_id, SectorTag.sector)
                 .join(Measure, Measure.id == SectorTag.measure_id)
-                .where(Measure.kind.in_(RULE_KINDS), Measure.country.in_(sorted(wanted_countries)))
+                .where(Measure.kind.in_(RULE_KINDS), Measure.country.in_(sorted(wanted_countries)), served(SectorTag))
             )
             for measure_id, sector in tag_rows:
                 tags[measure_id].add(sector)

@@ -27,6 +27,7 @@ from sqlalchemy import Engine, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from classifiers.taxonomy import UNTAGGED
+from classifiers.versions import served
 from reports.hazards import HazardVocabulary
 from schema.models import Measure, SectorTag, Source
 
@@ -139,7 +140,7 @@ def load_recalls(engine: Engine, start: dt.date, end: dt.date, vocabulary: Hazar
         tag_rows = conn.execute(
             select(SectorTag.measure_id, SectorTag.sector)
             .join(Measure, Measure.id == SectorTag.measure_id)
-            .where(where)
+            .where(where, served(SectorTag))
         )
         for measure_id, sector in tag_rows:
             sectors[measure_id].add(sector)

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from classifiers import labels as names
+from classifiers.versions import served
 from reports.selection import RecallRow
 from schema.engine import session_scope
 from schema.models import Measure, MeasureStandard, SectorTag
@@ -98,7 +99,7 @@ def comparison_rows(engine: Engine, *, market: str | None = None, sector: str | 
         for start in range(0, len(ids), _IN_LIST):
             chunk = ids[start : start + _IN_LIST]
             for measure_id, code in session.execute(
-                select(SectorTag.measure_id, SectorTag.sector).where(SectorTag.measure_id.in_(chunk))
+                select(SectorTag.measure_id, SectorTag.sector).where(SectorTag.measure_id.in_(chunk), served(SectorTag))
             ):
                 sectors[measure_id].add(code)
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}

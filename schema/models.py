@@ -138,8 +138,11 @@ class Measure(Base):
     first_seen: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     last_seen: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     last_changed: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    # Version of the classifier whose tags are current; NULL = waiting to be tagged.
+    # Version of the classifier that last tagged the current content; NULL = waiting to be tagged.
     tagged_version: Mapped[str | None] = mapped_column(String(64))
+    # Version whose machine tags and HS suggestions readers use (classifiers.versions): a re-tag
+    # writes a newer version beside it, and the switch moves it once the whole database is tagged.
+    served_version: Mapped[str | None] = mapped_column(String(64))
 
     source: Mapped[Source] = relationship()
     parent: Mapped[Measure | None] = relationship(remote_side=[id], back_populates="follow_ups")
@@ -191,7 +194,8 @@ class SectorTag(Base):
 
     __tablename__ = "sector_tags"
     __table_args__ = (
-        UniqueConstraint("measure_id", "sector", "method", name="uq_sector_tags"),
+        # Versions side by side: a re-tag writes its rows beside the served version's (issue 26).
+        UniqueConstraint("measure_id", "sector", "method", "classifier_version", name="uq_sector_tags"),
         Index("ix_sector_tags_sector", "sector"),
     )
 
@@ -203,6 +207,9 @@ class SectorTag(Base):
     evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
     classifier_version: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # When a version switch added this sector to a measure the previous version had tagged without
+    # it (NULL otherwise): the bulletin mails the measure once more to that sector's subscribers.
+    added_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     measure: Mapped[Measure] = relationship(back_populates="sector_tags")
 
@@ -211,13 +218,13 @@ class SuggestedHsCode(Base):
     """An HS-6 subheading the classifier suggests for a measure, with its score and names.
 
     Kept apart from ``Measure.hs_codes`` (what the source declared) so a suggestion can never
-    pass for a source's code; replaced together with the machine tags when the classifier
-    version changes.
+    pass for a source's code; written per classifier version beside the machine tags, and read
+    only for the measure's served version (classifiers.versions).
     """
 
     __tablename__ = "hs_suggestions"
     __table_args__ = (
-        UniqueConstraint("measure_id", "code", name="uq_hs_suggestions"),
+        UniqueConstraint("measure_id", "code", "classifier_version", name="uq_hs_suggestions"),
         Index("ix_hs_suggestions_code", "code"),
     )
 

@@ -32,7 +32,7 @@ MEASURE_COLUMNS = (
     "language", "distributed_on", "published_on", "comment_deadline", "adopted_on", "entry_into_force",
     "url", "documents", "category", "product_type", "brand", "risk_type", "risk_level", "hazard",
     "measures_taken", "country_of_origin", "extra", "revision", "withdrawn", "first_seen", "last_changed",
-    "tagged_version",
+    "served_version",
 )  # fmt: skip
 CHINA = "CHN"
 
@@ -216,7 +216,8 @@ def measure_document(
         "origin_china": row.get("country_of_origin") == CHINA,
         "url": row.get("url"),
         "documents": [{"language": lang, "url": url} for lang, url in sorted(documents.items())],
-        "tagged_version": row.get("tagged_version"),
+        # The classifier version whose tags the document carries (the served one, issue 26).
+        "tagged_version": row.get("served_version"),
         **_standard_fields(row.get("standards") or ()),
         # The sentence vector made at tagging (dense retrieval); only of the encoder's size.
         "vector": _vector(row.get("vector")),

@@ -6,6 +6,11 @@ deletes the old indices; anything failing before the swap deletes the half-built
 and leaves the live alias untouched. An update re-indexes what changed since the last
 successful update (checkpoint in ``pipeline_state``), deletes withdrawn measures, and
 advances the checkpoint only when it got through, so a run that fails is caught up by the next.
+
+A new classifier version (issue 26) is switched to here: once every measure is tagged with it, the
+index is rebuilt from that version's tags, and the alias swap and the database's switch of the served
+version (``classifiers.versions.promote``) happen in one step; a rebuild that fails leaves the old
+version active and its index live. The previous version's rows are pruned afterwards.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
+from classifiers.versions import building_version, pending_for, promote, prune
 from schema.engine import engine_scope, session_for, session_scope
 from schema.models import Bulletin, PipelineState, utcnow
 from search import reader
@@ -80,6 +86,8 @@ class RebuildOutcome:
     bulletins: int
     removed_indices: list[str]
     seconds: float
+    switched_to: str | None = None  # the classifier version this rebuild switched readers to
+    pruned: tuple[int, int] = (0, 0)  # the previous version's (sector tags, HS suggestions) deleted
 
     @property
     def docs_per_second(self) -> float:
@@ -143,10 +151,15 @@ def _alias_targets(client: Elasticsearch, settings: Settings, name: str) -> list
 
 
 def _measure_actions(
-    session: Session, index: str, progress: Progress | None, batch_size: int, threshold: SuggestionThreshold
+    session: Session,
+    index: str,
+    progress: Progress | None,
+    batch_size: int,
+    threshold: SuggestionThreshold,
+    version: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     done = 0
-    for batch in reader.iter_live_measures(session, batch_size=batch_size):
+    for batch in reader.iter_live_measures(session, batch_size=batch_size, version=version):
         for row, tags in batch:
             yield index_action(index, _document(row, tags, threshold))
         done += len(batch)
@@ -168,19 +181,30 @@ def rebuild_index(
     progress: Progress | None = None,
     batch_size: int = 1000,
     threads: int = 2,
+    switch_to: str | None = None,
+    switched_at: dt.datetime | None = None,
 ) -> RebuildOutcome:
     """Build fresh measure and bulletin indices from the database and swap the aliases to them.
 
     ``threads`` bulk requests run in parallel while the database is read: with two, reading
     and indexing overlap (the load benchmark's 63,000 measures: 62 s with one, 37 s with two).
+    ``switch_to``: build from that classifier version's tags and make it the served version in the
+    transaction around the alias swap (:func:`switch_version`), dated ``switched_at`` (default: now).
     """
     client = client or make_client(settings)
     with engine_scope(settings) as engine, index_lock(client, settings, "rebuild"):
-        return _rebuild_locked(client, settings, engine, progress, batch_size, threads)
+        return _rebuild_locked(client, settings, engine, progress, batch_size, threads, switch_to, switched_at)
 
 
 def _rebuild_locked(
-    client: Elasticsearch, settings: Settings, engine: Engine, progress: Progress | None, batch_size: int, threads: int
+    client: Elasticsearch,
+    settings: Settings,
+    engine: Engine,
+    progress: Progress | None,
+    batch_size: int,
+    threads: int,
+    switch_to: str | None = None,
+    switched_at: dt.datetime | None = None,
 ) -> RebuildOutcome:
     started = utcnow()
     clock = time.perf_counter()
@@ -195,7 +219,7 @@ def _rebuild_locked(
             created.append(name)
         with session_scope(engine) as session:
             actions = _measure_actions(
-                session, targets["measures"], progress, batch_size, SuggestionThreshold(settings)
+                session, targets["measures"], progress, batch_size, SuggestionThreshold(settings), switch_to
             )
             measures = send(client, settings, actions, threads=threads)
             _raise_for(measures, "measure")
@@ -211,9 +235,14 @@ def _rebuild_locked(
             old[kind] = _alias_targets(client, settings, alias(settings, kind))
             swaps += [{"remove": {"index": o, "alias": alias(settings, kind)}} for o in old[kind]]
             swaps.append({"add": {"index": name, "alias": alias(settings, kind)}})
-        # One call: readers see either the old pair of indices or the new one, never neither.
-        with guarded(settings, "swap the aliases to the new indices"):
-            client.indices.update_aliases(actions=swaps)
+        # One call: readers see either the old pair of indices or the new one, never neither. A switch
+        # of classifier version commits with it: a failed swap rolls the promotion back.
+        with session_scope(engine) as session:
+            if switch_to is not None:
+                promote(session, switch_to, now=switched_at or started)
+                session.flush()
+            with guarded(settings, "swap the aliases to the new indices"):
+                client.indices.update_aliases(actions=swaps)
     except BaseException:
         _delete_quietly(client, created)
         raise
@@ -222,10 +251,16 @@ def _rebuild_locked(
         _save_checkpoint(session, settings, {"since": started.isoformat(), "failed_ids": [], "mode": "rebuild"})
         if bulletin_ids:
             session.execute(update(Bulletin).where(Bulletin.id.in_(bulletin_ids)).values(indexed_at=started))
+    pruned = (0, 0)
+    if switch_to is not None:
+        with session_scope(engine) as session:
+            pruned = prune(session)
+        log.info("switched to classifier %s; pruned %d sector tags and %d HS suggestions", switch_to, *pruned)
     seconds = time.perf_counter() - clock
     outcome = RebuildOutcome(
-        targets["measures"], targets["bulletins"], measures.indexed, bulletins.indexed, removed, seconds
-    )
+        targets["measures"], targets["bulletins"], measures.indexed, bulletins.indexed, removed, seconds,
+        switch_to, pruned,
+    )  # fmt: skip
     log.info("rebuilt %s (%d measures, %d bulletins) in %.1fs", targets["measures"], outcome.measures,
              outcome.bulletins, seconds)  # fmt: skip
     return outcome
@@ -257,6 +292,32 @@ def _delete_old(client: Elasticsearch, settings: Settings, *, keep: set[str]) ->
     return doomed
 
 
+# ------------------------------------------------------------------ classifier version switch
+
+
+def ready_to_switch(settings: Settings) -> str | None:
+    """The classifier version being built, when every measure is tagged with it; else None."""
+    with session_for(settings) as session:
+        version = building_version(session)
+        if version is None or pending_for(session, version):
+            return None
+        return version
+
+
+def switch_version(
+    settings: Settings, *, client: Elasticsearch | None = None, now: dt.datetime | None = None
+) -> RebuildOutcome | None:
+    """Switch readers to the classifier version being built, if every measure is tagged with it.
+
+    Rebuilds the index from that version behind the alias, swaps it and marks the version active in
+    one step, then prunes the previous version's rows. None: nothing to switch (yet). On failure
+    the old version stays active and its index live."""
+    version = ready_to_switch(settings)
+    if version is None:
+        return None
+    return rebuild_index(settings, client=client, switch_to=version, switched_at=now)
+
+
 # ------------------------------------------------------------------ incremental update
 
 
@@ -270,6 +331,10 @@ def update_index(
     reported in the outcome and retried by the next update.
     """
     client = client or make_client(settings)
+    # A re-tag that is complete is switched to first: that is a full rebuild from the new version.
+    switched = switch_version(settings, client=client, now=now)
+    if switched is not None:
+        return UpdateOutcome(rebuilt=switched)
     with engine_scope(settings) as engine:
         with session_scope(engine) as session:
             state = _load_checkpoint(session, settings)

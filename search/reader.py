@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from classifiers.head import HEAD_DIR
 from classifiers.language_means import centred
+from classifiers.versions import built, served
 from schema.models import (
     Bulletin,
     BulletinItem,
@@ -37,18 +38,23 @@ def _measure_select() -> Select[Any]:
     return select(*(getattr(Measure, c) for c in MEASURE_COLUMNS))
 
 
-def _tags_for(session: Session, ids: Sequence[str]) -> dict[str, list[Row]]:
+def _version_filter(entity: type[SectorTag] | type[SuggestedHsCode], version: str | None) -> Any:
+    """The served version's rows, or ``version``'s when a rebuild reads the version being switched to."""
+    return served(entity) if version is None else built(entity, version)
+
+
+def _tags_for(session: Session, ids: Sequence[str], version: str | None = None) -> dict[str, list[Row]]:
     tags: dict[str, list[Row]] = defaultdict(list)
     for start in range(0, len(ids), _IN_LIST):
         stmt = select(
             SectorTag.measure_id, SectorTag.sector, SectorTag.score, SectorTag.method, SectorTag.classifier_version
-        ).where(SectorTag.measure_id.in_(ids[start : start + _IN_LIST]))
+        ).where(SectorTag.measure_id.in_(ids[start : start + _IN_LIST]), _version_filter(SectorTag, version))
         for tag in session.execute(stmt).mappings():
             tags[tag["measure_id"]].append(dict(tag))
     return tags
 
 
-def _with_suggestions(session: Session, rows: list[Row]) -> list[Row]:
+def _with_suggestions(session: Session, rows: list[Row], version: str | None = None) -> list[Row]:
     """``rows`` with each measure's suggested HS codes under ``hs_suggested``, best first."""
     found: dict[str, list[Row]] = defaultdict(list)
     ids = [r["id"] for r in rows]
@@ -61,7 +67,10 @@ def _with_suggestions(session: Session, rows: list[Row]) -> list[Row]:
                 SuggestedHsCode.name_zh,
                 SuggestedHsCode.name_en,
             )  # fmt: skip
-            .where(SuggestedHsCode.measure_id.in_(ids[start : start + _IN_LIST]))
+            .where(
+                SuggestedHsCode.measure_id.in_(ids[start : start + _IN_LIST]),
+                _version_filter(SuggestedHsCode, version),
+            )
             .order_by(SuggestedHsCode.measure_id, SuggestedHsCode.rank)
         )
         for suggestion in session.execute(stmt).mappings():
@@ -112,14 +121,17 @@ def _with_standards(session: Session, rows: list[Row]) -> list[Row]:
     return rows
 
 
-def _with_readings(session: Session, rows: list[Row]) -> list[Row]:
+def _with_readings(session: Session, rows: list[Row], version: str | None = None) -> list[Row]:
     """``rows`` with what tagging read in each measure: suggested HS codes, vector, cited standards."""
-    return _with_standards(session, _with_vectors(session, _with_suggestions(session, rows)))
+    return _with_standards(session, _with_vectors(session, _with_suggestions(session, rows, version)))
 
 
-def iter_live_measures(session: Session, *, batch_size: int = 1000) -> Iterator[list[tuple[Row, list[Row]]]]:
+def iter_live_measures(
+    session: Session, *, batch_size: int = 1000, version: str | None = None
+) -> Iterator[list[tuple[Row, list[Row]]]]:
     """Every measure that is not withdrawn, with its sector tags (and its suggested HS codes in the
-    row), in batches ordered by id."""
+    row), in batches ordered by id: those of each measure's served version, or of ``version`` (a
+    rebuild for the switch to it, issue 26)."""
     after = ""
     while True:
         stmt = (
@@ -128,10 +140,13 @@ def iter_live_measures(session: Session, *, batch_size: int = 1000) -> Iterator[
             .order_by(Measure.id)
             .limit(batch_size)
         )
-        rows = _with_readings(session, [dict(r) for r in session.execute(stmt).mappings()])
+        rows = _with_readings(session, [dict(r) for r in session.execute(stmt).mappings()], version)
         if not rows:
             return
-        tags = _tags_for(session, [r["id"] for r in rows])
+        if version is not None:
+            for row in rows:  # the document says which version it was built from
+                row["served_version"] = version
+        tags = _tags_for(session, [r["id"] for r in rows], version)
         yield [(r, tags.get(r["id"], [])) for r in rows]
         after = rows[-1]["id"]
 
@@ -150,9 +165,16 @@ def measures_by_id(session: Session, ids: Sequence[str]) -> list[tuple[Row, list
 def changed_measure_ids(session: Session, since: dt.datetime) -> list[str]:
     """Measures whose content changed, or that were (re-)tagged or given new HS suggestions, after ``since``."""
     changed = set(session.scalars(select(Measure.id).where(Measure.last_changed > since)))
-    changed.update(session.scalars(select(SectorTag.measure_id).where(SectorTag.created_at > since).distinct()))
+    # Only served rows: a re-tag writing its version beside changes nothing a reader sees (issue 26).
     changed.update(
-        session.scalars(select(SuggestedHsCode.measure_id).where(SuggestedHsCode.created_at > since).distinct())
+        session.scalars(select(SectorTag.measure_id).where(SectorTag.created_at > since, served(SectorTag)).distinct())
+    )
+    changed.update(
+        session.scalars(
+            select(SuggestedHsCode.measure_id)
+            .where(SuggestedHsCode.created_at > since, served(SuggestedHsCode))
+            .distinct()
+        )
     )
     changed.update(
         session.scalars(select(MeasureStandard.measure_id).where(MeasureStandard.created_at > since).distinct())

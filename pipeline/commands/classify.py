@@ -27,6 +27,12 @@ def register(subparsers: Any) -> None:
     classify.add_argument("--batch-size", type=int, default=64)
     classify.add_argument("--rules-only", action="store_true", help=_MODE_HELP)
     classify.add_argument(
+        "--retag",
+        action="store_true",
+        help="tag beside the served classifier version, then, once every measure is tagged, rebuild the "
+        "search index from the new version and switch readers to it (search and bulletins go on meanwhile)",
+    )
+    classify.add_argument(
         "--standards",
         action="store_true",
         help="only re-read every measure's cited standards (text only, no classifier; after an upgrade)",
@@ -91,6 +97,26 @@ def _classify(args: argparse.Namespace) -> int:
         f"{outcome.hs_suggestions_written} suggested HS codes and {outcome.standards_written} cited standards "
         f"(classifier {outcome.classifier_version}, mode {outcome.mode}, {outcome.seconds}s; "
         f"{outcome.remaining} still pending)"
+    )
+    if args.retag:
+        return _switch(settings, outcome.remaining)
+    return 0
+
+
+def _switch(settings: Any, remaining: int) -> int:
+    from search.lifecycle import switch_version
+
+    if remaining:
+        print(f"not switched yet: {remaining} measures still to tag; readers keep the active classifier version")
+        return 0
+    rebuilt = switch_version(settings)
+    if rebuilt is None:
+        print("nothing to switch: the classifier version tagged is the active one")
+        return 0
+    print(
+        f"switched to classifier {rebuilt.switched_to}: index {rebuilt.measures_index} rebuilt with "
+        f"{rebuilt.measures} measures in {rebuilt.seconds:.1f}s; pruned {rebuilt.pruned[0]} sector tags and "
+        f"{rebuilt.pruned[1]} HS suggestions of the previous version"
     )
     return 0
 

@@ -22,6 +22,7 @@ from alerts.render import CLOSING_SOON_DAYS, reasons_text
 from classifiers.hs_catalogue import dotted, hs_name
 from classifiers.hs_threshold import suggestion_threshold
 from classifiers.labels import country_label, kind_label
+from classifiers.versions import served_only
 from portal.access import STAFF, Access, current_user, role_allows
 from portal.context import db_session, portal_of
 from portal.i18n import translator
@@ -81,6 +82,7 @@ def load_measure(session: Session, measure_id: str) -> Measure:
             selectinload(Measure.hs_suggestions),
             selectinload(Measure.revisions),
             selectinload(Measure.follow_ups),
+            *served_only(),  # the served classifier version's tags (issue 26)
         )
     ).scalar_one_or_none()
     if measure is None:

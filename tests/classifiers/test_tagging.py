@@ -8,6 +8,7 @@ from sqlalchemy import Engine, select
 
 from classifiers.classifier import Classifier
 from classifiers.tagging import classify_pending, tag_pending
+from classifiers.versions import promote, prune
 from schema.engine import session_scope
 from schema.ids import measure_id
 from schema.models import Measure, SectorTag, Source
@@ -87,6 +88,10 @@ def test_retags_when_the_classifier_version_changes(
     assert model.version != rules.version
     outcome = tag_pending(engine, model, batch_size=1)
     assert outcome.measures_tagged == 2
+    with session_scope(engine) as session:  # written beside the rules version, served after the switch (issue 26)
+        assert {m.served_version for m in session.scalars(select(Measure))} == {rules.version}
+        promote(session, model.version)
+        prune(session)
     tags = _tags(engine)
     assert all(v in (model.version, "manual") for _, _, v in tags[recall] | tags[notification])
     assert ("electronics_ict", "manual", "manual") in tags[recall]

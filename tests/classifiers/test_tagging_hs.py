@@ -13,6 +13,7 @@ from classifiers.classifier import Classifier
 from classifiers.hs_catalogue import hs_name
 from classifiers.hs_suggest import HsIndex
 from classifiers.tagging import tag_pending
+from classifiers.versions import promote, prune
 from schema.engine import session_scope
 from schema.ids import measure_id
 from schema.models import Measure, SectorTag, Source, SuggestedHsCode
@@ -103,6 +104,9 @@ def test_suggestions_are_stored_and_replaced_when_the_version_changes(
     assert toys.version != kettles.version
     again = tag_pending(engine, toys, batch_size=1)
     assert again.measures_tagged == 2
+    # Written beside the served version's until the switch (issue 26).
+    assert {v for _, _, v in _suggestions(engine)[recall]} == {kettles.version, toys.version}
+    _switch(engine, toys.version)
     assert _suggestions(engine) == {
         notification: [(1, "950300", toys.version)],
         recall: [(1, "950300", toys.version)],
@@ -145,9 +149,11 @@ def test_rules_mode_writes_no_suggestions_and_clears_old_ones(
     tag_pending(engine, model)
     assert _suggestions(engine)
     # Rules mode reads no vectors, so it suggests nothing: a model's suggestions must not outlive its tags.
-    outcome = tag_pending(engine, Classifier.load(mode="rules"))
+    rules = Classifier.load(mode="rules")
+    outcome = tag_pending(engine, rules)
     assert outcome.measures_tagged == 2
     assert outcome.hs_suggestions_written == 0
+    _switch(engine, rules.version)
     assert _suggestions(engine) == {}
 
 
@@ -164,3 +170,10 @@ def test_deleting_a_measure_deletes_its_suggestions(
     with session_scope(engine) as session:
         session.delete(session.get_one(Measure, recall))
     assert recall not in _suggestions(engine)
+
+
+def _switch(engine: Engine, version: str) -> None:
+    """The database's part of a classifier version switch (search.lifecycle.switch_version)."""
+    with session_scope(engine) as session:
+        promote(session, version)
+        prune(session)
