@@ -131,8 +131,8 @@ def tag_pending(
 ) -> ClassifyOutcome:
     """Tag pending measures with ``classifier``; the building block of :func:`classify_pending`.
 
-    ``id_range``: only measures whose id lies in (first, last), both inclusive, None open; one
-    partition of classifiers.partitions, compared in the database's own collation as planned.
+    ``id_range``: only measures with first <= id <= last (None: open), one partition of
+    classifiers.partitions, compared in the database's own collation as it was planned.
     """
     started = time.monotonic()
     version = classifier.version
