@@ -128,11 +128,26 @@ def extract_all_standards(engine: Engine, *, batch_size: int = 500) -> tuple[int
 
 
 def tag_pending(
-    engine: Engine, classifier: Classifier, *, limit: int | None = None, batch_size: int = 64
+    engine: Engine,
+    classifier: Classifier,
+    *,
+    limit: int | None = None,
+    batch_size: int = 64,
+    id_range: tuple[str | None, str | None] | None = None,
 ) -> ClassifyOutcome:
-    """Tag pending measures with ``classifier``; the building block of :func:`classify_pending`."""
+    """Tag pending measures with ``classifier``; the building block of :func:`classify_pending`.
+
+    ``id_range``: only measures with first <= id <= last (None: open), one partition of
+    classifiers.partitions, compared in the database's own collation as it was planned.
+    """
     started = time.monotonic()
     version = classifier.version
+    first_id, last_id = id_range or (None, None)
+    scope = [
+        _pending(version),
+        *([Measure.id >= first_id] if first_id is not None else []),
+        *([Measure.id <= last_id] if last_id is not None else []),
+    ]
     encoder_version = classifier.encoder_version
     tagged = written = suggested = standards = 0
     beside = _begin(engine, version)
@@ -141,7 +156,7 @@ def tag_pending(
     while limit is None or tagged < limit:
         size = batch_size if limit is None else min(batch_size, limit - tagged)
         with session_scope(engine) as session:
-            measures = list(session.scalars(select(Measure).where(_pending(version)).order_by(Measure.id).limit(size)))
+            measures = list(session.scalars(select(Measure).where(*scope).order_by(Measure.id).limit(size)))
             if not measures:
                 break
             readings = classifier.read([measure_record(m) for m in measures])
@@ -180,7 +195,7 @@ def tag_pending(
             tagged += len(measures)
         log.info("tagged %d measures so far (classifier %s)", tagged, version)
     with session_scope(engine) as session:
-        remaining = int(session.scalar(select(func.count()).select_from(Measure).where(_pending(version))) or 0)
+        remaining = int(session.scalar(select(func.count()).select_from(Measure).where(*scope)) or 0)
     seconds = round(time.monotonic() - started, 2)
     return ClassifyOutcome(tagged, written, version, classifier.mode, seconds, remaining, suggested, standards)
 
@@ -253,8 +268,14 @@ def _add_suggestions(session: Session, measure_id: str, suggestions: Sequence[Hs
     return len(seen)
 
 
-def classify_pending(settings: Settings, *, limit: int | None = None, batch_size: int = 64) -> ClassifyOutcome:
-    """Tag every pending measure of the database in ``settings`` (at most ``limit``)."""
+def classify_pending(
+    settings: Settings,
+    *,
+    limit: int | None = None,
+    batch_size: int = 64,
+    id_range: tuple[str | None, str | None] | None = None,
+) -> ClassifyOutcome:
+    """Tag every pending measure of the database in ``settings`` (at most ``limit``; in ``id_range``)."""
     with engine_scope(settings) as engine:
         classifier = classifier_from_settings(settings)
-        return tag_pending(engine, classifier, limit=limit, batch_size=batch_size)
+        return tag_pending(engine, classifier, limit=limit, batch_size=batch_size, id_range=id_range)

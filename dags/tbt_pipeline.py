@@ -3,7 +3,8 @@
 Thin: each task calls one function of pipeline.stages. One mapped task instance per
 due source, each a ``scrapy crawl`` child process with a timeout and retries; a source
 that fails stops neither the other sources nor the later stages, which work on
-whatever did arrive (trigger rule all_done). A new source is a new YAML in
+whatever did arrive (trigger rule all_done). Tagging is planned in id ranges and mapped
+too, one task instance per partition, so several workers share it. A new source is a new YAML in
 crawlers/sources/: this file does not change.
 """
 
@@ -66,14 +67,27 @@ def tbt_pipeline() -> None:
             replay_dir=replay_dir(context["params"], settings.crawl_replay_dir),
         )
 
-    @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=dt.timedelta(hours=1))
-    def classify() -> dict[str, Any]:
+    # all_done: a failed source stops no tagging of what did arrive. The plan is a few id ranges
+    # (TBT_TAGGING_PARTITIONS), never empty, so the mapped tagging below always runs.
+    @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=dt.timedelta(minutes=10))
+    def plan_tagging() -> list[dict[str, Any]]:
         from pipeline import stages
         from tbt_alert.settings import load_settings
 
-        return stages.classify(load_settings())
+        return stages.plan_tagging(load_settings())
 
-    # Only after tagging succeeded: a bulletin built from untagged measures would miss sectors.
+    # One task instance per partition, so each Celery worker can take one; a retry (or the rerun
+    # of a killed worker's partition) tags only what is still pending in its range.
+    @task(execution_timeout=dt.timedelta(hours=1), map_index_template="{{ partition_label }}")
+    def tag_partition(partition: dict[str, Any]) -> dict[str, Any]:
+        from pipeline import stages
+        from tbt_alert.settings import load_settings
+
+        label = f"{int(partition['index']) + 1}/{int(partition['count'])}"
+        get_current_context()["partition_label"] = label  # type: ignore[typeddict-unknown-key]
+        return stages.tag_partition(load_settings(), partition)
+
+    # Only after every partition was tagged: a bulletin built from untagged measures would miss sectors.
     # Composed as of now, not of the interval's end: the measures this run stored were
     # stored after that end. Each subscription remembers the end of its last bulletin,
     # so a rerun finds nothing new and composes nothing twice.
@@ -102,9 +116,11 @@ def tbt_pipeline() -> None:
         return stages.deliver(load_settings())
 
     crawled = crawl.expand(source_id=due_sources())
-    tagged = classify()
+    planned = plan_tagging()
+    tagged = tag_partition.expand(partition=planned)
     composed = compose()
-    crawled >> tagged >> composed >> [update_index(), deliver()]
+    crawled >> planned
+    tagged >> composed >> [update_index(), deliver()]
 
 
 tbt_pipeline()

@@ -190,6 +190,33 @@ def classify(settings: Settings, *, limit: int | None = None) -> dict[str, Any]:
     return summary(classify_pending(settings, limit=limit))
 
 
+def plan_tagging(settings: Settings, *, partitions: int | None = None) -> list[dict[str, Any]]:
+    """Split the pending measures into ``TBT_TAGGING_PARTITIONS`` id ranges, one per mapped
+    ``tag_partition`` task; always at least one, so the later stages run when nothing is pending."""
+    from classifiers.partitions import plan_partitions, planned_version
+    from schema.engine import engine_scope
+
+    version = planned_version(settings)
+    with engine_scope(settings) as engine:
+        plan = plan_partitions(engine, version, partitions or settings.tagging_partitions)
+    log.info("tagging planned in %d partitions for classifier %s", len(plan), version)
+    return [p.as_dict() for p in plan]
+
+
+def tag_partition(settings: Settings, partition: Mapping[str, Any]) -> dict[str, Any]:
+    """Tag what is still pending in one planned partition (a rerun resumes where a killed one stopped)."""
+    from classifiers.classifier import classifier_from_settings
+    from classifiers.partitions import Partition
+    from classifiers.partitions import tag_partition as tag
+    from schema.engine import engine_scope
+
+    chosen = Partition.from_dict(partition)
+    classifier = classifier_from_settings(settings)
+    with engine_scope(settings) as engine:
+        outcome = tag(engine, classifier, chosen)
+    return {"partition": chosen.label, **summary(outcome)}
+
+
 def update_index(settings: Settings) -> dict[str, Any]:
     """Bring the search index up to date with the database (measures and bulletins)."""
     from search.lifecycle import update_index as update

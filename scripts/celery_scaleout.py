@@ -146,8 +146,23 @@ def scalar(meta: Any, sql: str) -> Any:
         return conn.execute(text(sql)).scalar()
 
 
-def run_once(executor: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    """One deployment, one run of tbt_pipeline; the task instances and tbt-alert's results."""
+def run_once(
+    executor: str,
+    args: argparse.Namespace,
+    work: Path,
+    *,
+    workers: tuple[str, ...] = WORKERS,
+    data_template: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    label: str | None = None,
+    cpus: tuple[int, ...] = (),
+) -> dict[str, Any]:
+    """One deployment, one run of tbt_pipeline; the task instances and tbt-alert's results.
+
+    ``data_template``: the tbt-alert database starts as a copy of this one (a benchmark's measures)
+    instead of empty; ``cpus``: worker i runs on CPU ``cpus[i]`` only (taskset), so it has one core
+    and the encoder one thread (it sizes its threads by the process's CPU affinity).
+    """
     from sqlalchemy import text
 
     from devtools.databases import throwaway_database
@@ -155,7 +170,7 @@ def run_once(executor: str, args: argparse.Namespace, work: Path) -> dict[str, A
     from schema.engine import make_engine
     from schema.migrate import upgrade
 
-    label = executor.replace("Executor", "").lower()
+    label = label or executor.replace("Executor", "").lower()
     state = work / label
     (state / "logs").mkdir(parents=True)
     run_id = uuid.uuid4().hex[:8]
@@ -163,8 +178,10 @@ def run_once(executor: str, args: argparse.Namespace, work: Path) -> dict[str, A
     result: dict[str, Any] = {"executor": executor}
     with ExitStack() as stack:
         meta_url = stack.enter_context(throwaway_database(f"tbt_scaleout_airflow_{label}_{run_id}", keep=args.keep))
-        data_url = stack.enter_context(throwaway_database(f"tbt_scaleout_data_{label}_{run_id}", keep=args.keep))
-        upgrade(data_url)
+        data_url = stack.enter_context(
+            throwaway_database(f"tbt_scaleout_data_{label}_{run_id}", template=data_template, keep=args.keep)
+        )
+        upgrade(data_url)  # a no-op on a migrated template
         sink = stack.enter_context(SmtpSink(state / "maildir"))
         prefix = f"tbt-scaleout-{label}-{run_id}"
         stack.callback(delete_indices, prefix)
@@ -176,6 +193,7 @@ def run_once(executor: str, args: argparse.Namespace, work: Path) -> dict[str, A
             "TBT_SMTP_PORT": str(sink.port),
             "TBT_CLASSIFIER_MODE": args.classifier_mode,
             "TBT_SECRET_KEY": f"scaleout-secret-{uuid.uuid4().hex}{uuid.uuid4().hex}",
+            **(extra_env or {}),
         }
         broker = stack.enter_context(redis(state)) if executor == "CeleryExecutor" else None
         env = airflow_env(state, meta_url, tbt_env, executor, broker)
@@ -190,7 +208,8 @@ def run_once(executor: str, args: argparse.Namespace, work: Path) -> dict[str, A
             )
         }
         if broker:
-            for name in WORKERS:
+            for number, name in enumerate(workers):
+                pin = f"taskset -c {cpus[number % len(cpus)]} " if cpus else ""
                 # A UTS namespace per worker: its own host name, as on a machine of its own.
                 argv = [
                     "unshare",
@@ -198,7 +217,7 @@ def run_once(executor: str, args: argparse.Namespace, work: Path) -> dict[str, A
                     "--",
                     "sh",
                     "-c",
-                    f'hostname {name} && exec "$0" airflow celery worker --celery-hostname {name}@%h '
+                    f'hostname {name} && exec {pin}"$0" airflow celery worker --celery-hostname {name}@%h '
                     f"--concurrency 1 --skip-serve-logs --without-gossip --without-mingle",
                     str(AIRFLOW_LOCAL),
                 ]
@@ -246,7 +265,7 @@ def run_once(executor: str, args: argparse.Namespace, work: Path) -> dict[str, A
         with meta.connect() as conn:
             rows = conn.execute(
                 text(
-                    "SELECT task_id, map_index, rendered_map_index, state, hostname, try_number "
+                    "SELECT task_id, map_index, rendered_map_index, state, hostname, try_number, start_date, end_date "
                     "FROM task_instance WHERE dag_id = 'tbt_pipeline' ORDER BY task_id, map_index"
                 )
             ).all()
@@ -256,6 +275,8 @@ def run_once(executor: str, args: argparse.Namespace, work: Path) -> dict[str, A
                 "state": r.state,
                 "hostname": r.hostname,
                 "try_number": r.try_number,
+                "start": r.start_date.isoformat() if r.start_date else None,
+                "end": r.end_date.isoformat() if r.end_date else None,
             }
             for r in rows
         ]
@@ -337,7 +358,7 @@ def checks(runs: dict[str, dict[str, Any]]) -> list[tuple[str, bool, str]]:
     if celery:
         crawls = {t["hostname"] for t in celery["tasks"] if t["task"].startswith("crawl[")}
         every = {t["hostname"] for t in celery["tasks"]}
-        classify = [t["hostname"] for t in celery["tasks"] if t["task"] == "classify"]
+        tagging = {t["hostname"] for t in celery["tasks"] if t["task"].startswith("tag_partition[")}
         found.append(
             (
                 "celery: mapped crawl tasks ran on both workers",
@@ -347,9 +368,16 @@ def checks(runs: dict[str, dict[str, Any]]) -> list[tuple[str, bool, str]]:
         )
         found.append(
             (
+                "celery: mapped tag_partition tasks ran on both workers",
+                tagging == set(WORKERS),
+                f"tagging hosts {sorted(h or '-' for h in tagging)}",
+            )
+        )
+        found.append(
+            (
                 "celery: every task ran on a worker",
                 every <= set(WORKERS),
-                f"hosts {sorted(h or '-' for h in every)}; classify on {classify}",
+                f"hosts {sorted(h or '-' for h in every)}",
             )
         )
     if celery and "local" in runs:

@@ -68,6 +68,7 @@ class Settings:
     crawl_replay_dir: Path | None = None
     classifier_mode: str = "model"
     encoder_precision: str = "int8"
+    tagging_partitions: int = 2
     hs_suggestion_min_score: float | None = None  # None: the calibrated threshold of the HS index
     eping_base_url: str | None = None  # None: the host of wto_eping's base_urls (its YAML)
     eping_api: str = "getall"  # "getall" (keyless) or "search" (api.wto.org, needs eping_api_key)
@@ -445,6 +446,14 @@ _SETTINGS: tuple[_Setting | _Rule, ...] = (
         "int8",
         "int8 (Linear layers quantised) is 2-3x faster than fp32 on CPU; the committed head is trained on "
         "int8 vectors, so fp32 needs `tbt-alert train` first (see MODEL_CARD.md)",
+    ),
+    _Setting(
+        "tagging_partitions",
+        "TBT_TAGGING_PARTITIONS",
+        _int_in(1, 256),
+        2,
+        "the pending measures are split into this many id ranges, one mapped Airflow task each, so two "
+        "Celery workers share the tagging; set it to the number of workers (more only evens out a slow worker)",
     ),
     _Setting(
         "hs_suggestion_min_score",

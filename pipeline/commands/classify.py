@@ -23,7 +23,14 @@ def register(subparsers: Any) -> None:
         type=Path,
         help="classify records of a JSON-lines file into OUT instead of the database",
     )
-    classify.add_argument("--limit", type=int, help="tag at most this many measures")
+    classify.add_argument("--limit", type=int, help="tag at most this many measures (with --workers 1)")
+    classify.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="tag in this many processes, each loading the classifier once and tagging one id range "
+        "of the pending measures (default 1: one process, as the pipeline's classify stage)",
+    )
     classify.add_argument("--batch-size", type=int, default=64)
     classify.add_argument("--rules-only", action="store_true", help=_MODE_HELP)
     classify.add_argument(
@@ -78,8 +85,20 @@ def _classify(args: argparse.Namespace) -> int:
     from tbt_alert.settings import load_settings
 
     settings = load_settings()
+    if args.workers < 1:
+        print(f"tbt-alert classify: --workers must be 1 or more, not {args.workers}.", file=sys.stderr)
+        return 2
+    if args.workers > 1 and (args.standards or args.jsonl or args.limit is not None):
+        print(
+            "tbt-alert classify: --workers tags the database's pending measures only; "
+            "drop --standards, --jsonl and --limit, or use --workers 1.",
+            file=sys.stderr,
+        )
+        return 2
     if args.standards:
         return _extract_standards(settings)
+    if args.workers > 1:
+        return _classify_in_workers(settings, args.workers, _mode(args), args.batch_size)
     if args.jsonl:
         from classifiers.classifier import classifier_from_settings
 
@@ -119,6 +138,84 @@ def _switch(settings: Any, remaining: int) -> int:
         f"{rebuilt.pruned[1]} HS suggestions of the previous version"
     )
     return 0
+
+
+def _classify_in_workers(settings: Any, workers: int, mode: str | None, batch_size: int) -> int:
+    """Plan the pending measures in ``workers`` id ranges and tag them in as many spawned processes."""
+    import dataclasses
+    import time
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    from classifiers.encoder import available_cpus
+    from classifiers.partitions import plan_partitions, planned_version
+    from schema.engine import engine_scope
+
+    started = time.monotonic()
+    settings = dataclasses.replace(settings, classifier_mode=mode or settings.classifier_mode)
+    with engine_scope(settings) as engine:
+        plan = plan_partitions(engine, planned_version(settings), workers)
+    # The CPUs shared out: N processes of all-CPU torch each would only fight over the cores.
+    threads = max(1, available_cpus() // len(plan))
+    outcomes: dict[int, dict[str, Any]] = {}
+    failures: dict[int, str] = {}
+    # spawn, not fork: a forked child would inherit the parent's engine and any torch threads.
+    with ProcessPoolExecutor(max_workers=len(plan), mp_context=get_context("spawn")) as pool:
+        futures = {
+            pool.submit(_tag_partition_process, p.as_dict(), settings.classifier_mode, batch_size, threads): p
+            for p in plan
+        }
+        for future in as_completed(futures):
+            partition = futures[future]
+            try:
+                outcomes[partition.index] = future.result()
+            except Exception as exc:  # noqa: BLE001 - one partition's failure is reported, the others finish
+                failures[partition.index] = f"{type(exc).__name__}: {exc}"
+    total = tagged = 0
+    for partition in plan:
+        name = f"partition {partition.label} ({partition.first_id or '…'} .. {partition.last_id or '…'})"
+        if partition.index in failures:
+            print(f"{name}: FAILED, {failures[partition.index]}")
+            continue
+        done = outcomes[partition.index]
+        tagged += done["measures_tagged"]
+        total += done["tags_written"]
+        print(
+            f"{name}: tagged {done['measures_tagged']} measures with {done['tags_written']} sector tags "
+            f"in {done['seconds']}s; {done['remaining']} still pending"
+        )
+    print(
+        f"tagged {tagged} measures with {total} sector tags in {len(plan)} partitions "
+        f"(classifier {plan[0].classifier_version}, {round(time.monotonic() - started, 2)}s)"
+    )
+    if failures:
+        print(
+            f"tbt-alert classify: {len(failures)} partition(s) failed; what they tagged is kept, "
+            "run the same command again to tag the rest.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _tag_partition_process(partition: dict[str, Any], mode: str, batch_size: int, threads: int) -> dict[str, Any]:
+    """One worker process: load the classifier once, tag one partition, return its counts."""
+    import dataclasses
+
+    from classifiers.classifier import classifier_from_settings
+    from classifiers.partitions import Partition, tag_partition
+    from schema.engine import engine_scope
+    from tbt_alert.settings import load_settings
+
+    settings = load_settings()
+    classifier = classifier_from_settings(settings, mode=mode)
+    if classifier.encoder is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    with engine_scope(settings) as engine:
+        outcome = tag_partition(engine, classifier, Partition.from_dict(partition), batch_size=batch_size)
+    return dataclasses.asdict(outcome)
 
 
 def _extract_standards(settings: Any) -> int:

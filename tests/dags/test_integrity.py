@@ -105,14 +105,19 @@ def test_pipeline_dag_shape(parsed: dict[str, Any]) -> None:
     assert {name: t["upstream"] for name, t in tasks.items()} == {
         "due_sources": [],
         "crawl": ["due_sources"],
-        "classify": ["crawl"],
-        "compose": ["classify"],
+        "plan_tagging": ["crawl"],
+        "tag_partition": ["plan_tagging"],
+        "compose": ["tag_partition"],
         "update_index": ["compose"],
         "deliver": ["compose"],
     }
     assert tasks["crawl"]["mapped"] is True
+    # Tagging too is mapped, one task instance per planned id range, so several workers share it.
+    assert tasks["plan_tagging"]["mapped"] is False
+    assert tasks["tag_partition"]["mapped"] is True
+    assert tasks["tag_partition"]["trigger_rule"] == "all_success"
     # A failed source must not stop tagging, indexing or delivery of what did arrive ...
-    assert tasks["classify"]["trigger_rule"] == "all_done"
+    assert tasks["plan_tagging"]["trigger_rule"] == "all_done"
     assert tasks["update_index"]["trigger_rule"] == "all_done"
     assert tasks["deliver"]["trigger_rule"] == "all_done"
     # ... but no bulletin is composed from measures whose tagging failed.

@@ -68,6 +68,8 @@ def test_pipeline_end_to_end_then_rerun_changes_nothing(
     crawled = sorted(t["label"] for name, t in first["tasks"].items() if name.startswith("crawl["))
     recorded = {p.name for p in REPLAY.iterdir() if (p / "recorded" / "exchanges.json").exists()}
     assert crawled == sorted(c.id for c in load_sources().values() if c.enabled and c.id in recorded)
+    tagged = sorted(t["label"] for name, t in first["tasks"].items() if name.startswith("tag_partition["))
+    assert tagged == ["1/2", "2/2"]  # TBT_TAGGING_PARTITIONS' default
 
     counts = table_counts(settings)
     engine = make_engine(settings.database_url)
@@ -94,6 +96,10 @@ def test_pipeline_end_to_end_then_rerun_changes_nothing(
 
     assert second["state"] == "success", second["log"][-5000:]
     assert _states(second)["crawl"] == "skipped"  # every source was crawled for this slot
+    # Nothing pending: one open partition still runs, so compose and the rest run as before.
+    assert {k: v for k, v in _states(second).items() if k.startswith("tag_partition")} == {
+        "tag_partition[0]": "success"
+    }
     assert table_counts(settings) == counts
     assert len(smtp_sink.messages()) == len(mails)
     assert _index_count(es, settings, "measures") == counts["live_measures"]
@@ -121,7 +127,8 @@ def test_failing_source_stops_neither_the_others_nor_the_later_stages(
     assert by_label["us_cpsc"]["state"] == "failed"
     assert by_label["us_cpsc"]["try_number"] == 3  # the designed two retries, then it gave up
     states = _states(run)
-    assert states["classify"] == "success"
+    assert states["plan_tagging"] == "success"
+    assert [s for name, s in states.items() if name.startswith("tag_partition[")] == ["success"] * 2
     assert states["compose"] == "success"
     assert states["update_index"] == "success"
     assert states["deliver"] == "success"
