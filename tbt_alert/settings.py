@@ -68,6 +68,7 @@ class Settings:
     crawl_replay_dir: Path | None = None
     classifier_mode: str = "model"
     encoder_precision: str = "int8"
+    encoder_runtime: str = "onnx"
     hs_suggestion_min_score: float | None = None  # None: the calibrated threshold of the HS index
     eping_base_url: str | None = None  # None: the host of wto_eping's base_urls (its YAML)
     eping_api: str = "getall"  # "getall" (keyless) or "search" (api.wto.org, needs eping_api_key)
@@ -430,6 +431,15 @@ _SETTINGS: tuple[_Setting | _Rule, ...] = (
         "int8",
         "int8 (Linear layers quantised) is 2-3x faster than fp32 on CPU; the committed head is trained on "
         "int8 vectors, so fp32 needs `tbt-alert train` first (see MODEL_CARD.md)",
+    ),
+    _Setting(
+        "encoder_runtime",
+        "TBT_ENCODER_RUNTIME",
+        _one_of("onnx", "torch"),
+        "onnx",
+        "ONNX Runtime (the graphs `tbt-alert model build` exports) needs no torch and was the faster on a "
+        "2-core AVX2 machine (bench/bench_classify.py); torch needs the [train] extra. Read again by "
+        "classifiers/encoder.py wherever an encoder is loaded",
     ),
     _Setting(
         "hs_suggestion_min_score",
