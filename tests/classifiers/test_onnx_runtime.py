@@ -95,8 +95,9 @@ def _tag_without_torch(tmp_path: Path, encoder: Path, head: Path, rows: list[dic
     blocker.mkdir(exist_ok=True)
     (blocker / "sitecustomize.py").write_text("import sys\nsys.modules['torch'] = None\n")
     env = {**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{REPO}", "TBT_ENCODER_RUNTIME": "onnx"}
+    args = json.dumps({"encoder": str(encoder), "head": str(head), "rows": rows})
     done = subprocess.run(
-        [sys.executable, "-c", _TAG_WITHOUT_TORCH, json.dumps({"encoder": str(encoder), "head": str(head), "rows": rows})],
+        [sys.executable, "-c", _TAG_WITHOUT_TORCH, args],
         env=env,
         cwd=REPO,
         capture_output=True,
