@@ -79,7 +79,7 @@ def export_onnx(folder: Path) -> dict[str, Any]:
     """Write both graphs into ``folder/onnx``; returns what the manifest records of them."""
     try:
         import torch  # noqa: F401  (the export needs it; say so before any work)
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from onnxruntime.quantization import QuantType, quantize_dynamic  # type: ignore[import-untyped]
     except ImportError as exc:
         raise ClassifierError(
             f"exporting the encoder to ONNX needs torch, onnx and onnxruntime ({exc}); "

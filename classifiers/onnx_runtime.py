@@ -38,7 +38,7 @@ class OnnxEncoderModel:
     @classmethod
     def load(cls, folder: Path, *, precision: str, threads: int, config: Any) -> OnnxEncoderModel:
         try:
-            import onnxruntime as ort
+            import onnxruntime as ort  # type: ignore[import-untyped]  # no py.typed, no stubs on PyPI
         except ImportError as exc:
             raise ClassifierError(
                 f"onnxruntime is not installed ({exc}); run `pip install -c constraints.txt onnxruntime`, "

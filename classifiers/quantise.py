@@ -124,6 +124,7 @@ class TokenScaledLinearGraph(torch.nn.Module):
 
     def forward(self, x: Any) -> Any:
         scales = x.abs().amax(dim=-1, keepdim=True).clamp_min(1e-12)
-        rows = torch.cat([(x / scales).reshape(-1, self.in_features), self.anchor], dim=0)
+        anchor: Any = self.anchor  # a registered buffer (typed as Tensor | Module by torch)
+        rows = torch.cat([(x / scales).reshape(-1, self.in_features), anchor], dim=0)
         y = torch.matmul(rows, self.weight)[:-1]
         return y.reshape(x.shape[:-1] + (self.out_features,)) * scales + self.bias
