@@ -146,3 +146,14 @@ def test_real_encoder_tags_the_same_without_torch_and_like_torch(make_settings, 
     texts = [f"{r['title']} | {r['description']}" for r in rows]
     cosines = np.sum(onnx.encoder.embed(texts) * torch_clf.encoder.embed(texts), axis=1)
     assert cosines.min() > 0.99
+
+
+def test_the_runtime_setting_defaults_to_onnx_and_refuses_others(tmp_path: Path) -> None:
+    from tbt_alert.errors import SettingsError
+    from tbt_alert.settings import load_settings
+
+    env = {"TBT_DATA_DIR": str(tmp_path), "TBT_SECRET_KEY": "not-for-production-" + "k" * 20}
+    assert load_settings(env).encoder_runtime == "onnx"
+    assert load_settings({**env, "TBT_ENCODER_RUNTIME": "torch"}).encoder_runtime == "torch"
+    with pytest.raises(SettingsError, match="TBT_ENCODER_RUNTIME"):
+        load_settings({**env, "TBT_ENCODER_RUNTIME": "cuda"})
