@@ -1,12 +1,15 @@
 """The sentence encoder: a BERT-class model turned into mean-pooled, L2-normalised vectors.
 
 E5 models expect a ``query: `` prefix for symmetric tasks such as classification.
-The encoder runs on CPU with torch; the thread count follows the CPUs this process
-may use, so a shared 2-core machine is not oversubscribed.
+The encoder runs on CPU, through ONNX Runtime (``TBT_ENCODER_RUNTIME=onnx``, the default: no
+torch needed, see classifiers/onnx_runtime.py) or torch (``torch``: the [train] extra); the
+thread count follows the CPUs this process may use, so a shared 2-core machine is not
+oversubscribed. torch is imported only on the torch path.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 from collections import defaultdict
@@ -19,7 +22,7 @@ import numpy as np
 from tbt_alert.errors import ClassifierError
 
 if TYPE_CHECKING:
-    pass
+    from classifiers.onnx_runtime import OnnxEncoderModel
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,21 @@ PRECISIONS = ("fp32", "int8")
 # Names the int8 scheme in the embedding-cache file name and in a head's metadata: vectors of
 # another scheme (the earlier per-batch activation scales) are different vectors.
 INT8_SCHEME = "int8-per-token"
+# onnx: the graphs exported at `tbt-alert model build`, run by ONNX Runtime (int8 in the same
+# per-token scheme); torch: the transformers model itself. TBT_ENCODER_RUNTIME chooses
+# (tbt_alert/settings.py declares and validates it at start-up; read again here, so every
+# caller of Encoder.load follows it without passing it along).
+RUNTIMES = ("onnx", "torch")
+RUNTIME_VARIABLE = "TBT_ENCODER_RUNTIME"
+
+
+def runtime_from_environment() -> str:
+    from tbt_alert.settings import Settings
+
+    runtime = os.environ.get(RUNTIME_VARIABLE, "").strip().lower() or str(Settings.encoder_runtime)
+    if runtime not in RUNTIMES:
+        raise ClassifierError(f"{RUNTIME_VARIABLE}={runtime!r} is unknown; set it to onnx or torch.")
+    return runtime
 
 
 def available_cpus() -> int:
@@ -55,6 +73,7 @@ class Encoder:
     name: str
     max_length: int = DEFAULT_MAX_LENGTH
     precision: str = "fp32"
+    runtime: str = "torch"
 
     @classmethod
     def load(
@@ -64,20 +83,23 @@ class Encoder:
         max_length: int = DEFAULT_MAX_LENGTH,
         threads: int | None = None,
         precision: str = "fp32",
+        runtime: str | None = None,
     ) -> Encoder:
         """Load a local model folder, or a hub name such as ``intfloat/multilingual-e5-small``.
 
-        ``precision="int8"`` quantises the Linear layers after loading (see ``PRECISIONS``).
+        ``precision="int8"`` runs the Linear layers in int8 (see ``PRECISIONS``); ``runtime``
+        (default: ``TBT_ENCODER_RUNTIME``) is onnx or torch. A hub name needs torch.
         """
-        import torch
-
         if precision not in PRECISIONS:
             raise ClassifierError(
                 f"encoder precision {precision!r} is unknown; set TBT_ENCODER_PRECISION to fp32 or int8."
             )
-        from transformers import AutoModel, AutoTokenizer
+        runtime = runtime or runtime_from_environment()
+        if runtime not in RUNTIMES:
+            raise ClassifierError(f"encoder runtime {runtime!r} is unknown; set {RUNTIME_VARIABLE} to onnx or torch.")
+        from transformers import AutoConfig, AutoTokenizer
 
-        torch.set_num_threads(threads or available_cpus())
+        threads = threads or available_cpus()
         target = (
             str(Path(path_or_name).expanduser()) if Path(str(path_or_name)).expanduser().exists() else str(path_or_name)
         )
@@ -86,18 +108,42 @@ class Encoder:
             raise ClassifierError(
                 f"no encoder at {path_or_name}; run `tbt-alert model build` (or set TBT_ENCODER_PATH)."
             )
+        if not local and runtime == "onnx":
+            raise ClassifierError(
+                f"{path_or_name} is a hub name; ONNX Runtime reads a built model folder: run `tbt-alert model build`, "
+                f"or set {RUNTIME_VARIABLE}=torch."
+            )
+        model: Any
         try:
             tokenizer = AutoTokenizer.from_pretrained(target)
-            model = AutoModel.from_pretrained(target, add_pooling_layer=False)
+            if runtime == "onnx":
+                config = AutoConfig.from_pretrained(target)
+            else:
+                import torch
+                from transformers import AutoModel
+
+                torch.set_num_threads(threads)
+                model = AutoModel.from_pretrained(target, add_pooling_layer=False)
+                config = model.config
         except (OSError, ValueError) as exc:
             hint = "run `tbt-alert model build`" if local else "no model hub is reachable; run `tbt-alert model build`"
             raise ClassifierError(f"cannot load the encoder {path_or_name} ({exc}); {hint}.") from exc
-        model.eval()
-        if precision == "int8":
-            model = _quantise(model)
+        if runtime == "onnx":
+            model = _onnx_model(Path(target), precision=precision, threads=threads, config=config)
+        else:
+            model.eval()
+            if precision == "int8":
+                model = _quantise(model)
         # Never feed more positions than the model has (a small model may have fewer than 256).
-        max_length = min(max_length, int(model.config.max_position_embeddings))
-        return cls(model=model, tokenizer=tokenizer, name=str(path_or_name), max_length=max_length, precision=precision)
+        max_length = min(max_length, int(config.max_position_embeddings))
+        return cls(
+            model=model,
+            tokenizer=tokenizer,
+            name=str(path_or_name),
+            max_length=max_length,
+            precision=precision,
+            runtime=runtime,
+        )
 
     @property
     def dim(self) -> int:
@@ -105,8 +151,6 @@ class Encoder:
 
     def embed(self, texts: list[str], batch_size: int = 64, *, prefix: str = PREFIX) -> np.ndarray:
         """Vectors of ``texts`` (n x dim, float32, unit length), in input order."""
-        import torch
-
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         prepared = [prefix + " ".join(str(t)[:_MAX_CHARS].split()) for t in texts]
@@ -118,19 +162,39 @@ class Encoder:
         by_length: dict[int, list[int]] = defaultdict(list)
         for i, ids in enumerate(token_ids):
             by_length[len(ids)].append(i)
+        step = max(1, batch_size)
+        batches: list[list[int]] = []
+        for length in sorted(by_length):
+            same = by_length[length]
+            batches += [same[start : start + step] for start in range(0, len(same), step)]
         out = np.zeros((len(prepared), self.dim), dtype=np.float32)
+        if self.runtime == "onnx":
+            onnx_model: OnnxEncoderModel = self.model
+            for idx in batches:
+                out[idx] = onnx_model.embed_ids([token_ids[i] for i in idx])
+            return out
+        import torch
+
         with torch.inference_mode():
-            for length in sorted(by_length):
-                same = by_length[length]
-                for start in range(0, len(same), max(1, batch_size)):
-                    idx = same[start : start + batch_size]
-                    input_ids = torch.tensor([token_ids[i] for i in idx], dtype=torch.long)
-                    hidden = self.model(
-                        input_ids=input_ids, attention_mask=torch.ones_like(input_ids)
-                    ).last_hidden_state
-                    pooled = torch.nn.functional.normalize(hidden.mean(dim=1), p=2, dim=1)
-                    out[idx] = pooled.float().cpu().numpy()
+            for idx in batches:
+                input_ids = torch.tensor([token_ids[i] for i in idx], dtype=torch.long)
+                hidden = self.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids)).last_hidden_state
+                pooled = torch.nn.functional.normalize(hidden.mean(dim=1), p=2, dim=1)
+                out[idx] = pooled.float().cpu().numpy()
         return out
+
+
+def _onnx_model(folder: Path, *, precision: str, threads: int, config: Any) -> OnnxEncoderModel:
+    """The ONNX Runtime session of ``folder``; a folder built before the ONNX export (or a test's
+    tiny model) is exported first where torch is installed."""
+    from classifiers.onnx_runtime import OnnxEncoderModel, onnx_file
+
+    if not onnx_file(folder, precision).is_file() and importlib.util.find_spec("torch") is not None:
+        from classifiers.onnx_export import export_onnx
+
+        log.warning("no ONNX export in %s; exporting it now (once; `tbt-alert model build` does it too)", folder)
+        export_onnx(folder)
+    return OnnxEncoderModel.load(folder, precision=precision, threads=threads, config=config)
 
 
 def _quantise(model: Any) -> Any:

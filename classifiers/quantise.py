@@ -86,3 +86,45 @@ class TokenScaledInt8Linear(torch.nn.Module):
         y = torch.ops.quantized.linear_dynamic(rows, self.packed, True)[:-1]
         y = torch.addcmul(self.bias, y, scales) if self.bias is not None else y * scales
         return y.reshape(*x.shape[:-1], self.out_features)
+
+
+def token_scaled_for_export(model: Any) -> Any:
+    """Replace every ``torch.nn.Linear`` of ``model`` (in place) by a :class:`TokenScaledLinearGraph`.
+
+    The result still computes in fp32; exported to ONNX, its products are the only MatMuls with
+    a constant operand, which onnxruntime's ``quantize_dynamic`` turns into int8 products.
+    """
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, torch.nn.Linear):
+                setattr(parent, name, TokenScaledLinearGraph(child))
+    return model
+
+
+class TokenScaledLinearGraph(torch.nn.Module):
+    """The per-token scheme of :class:`TokenScaledInt8Linear`, written as plain tensor operations
+    for the ONNX export: y = s · ((x / s) · Wᵀ) + b with s the largest |x| of each token row.
+
+    onnxruntime's dynamic int8 product (DynamicQuantizeLinear) picks one range per tensor, as
+    fbgemm's does; with every row inside [-1, 1] and the appended constant row holding +1 and -1,
+    that range is [-1, 1] for every batch, so a text's vector does not depend on its batch.
+    """
+
+    def __init__(self, linear: Any) -> None:
+        super().__init__()
+        # Stored as (in, out) so the exported MatMul's constant operand is the weight itself.
+        self.weight = torch.nn.Parameter(linear.weight.detach().float().t().contiguous(), requires_grad=False)
+        bias = linear.bias.detach().float() if linear.bias is not None else torch.zeros(linear.out_features)
+        self.bias = torch.nn.Parameter(bias.clone(), requires_grad=False)
+        self.in_features = int(linear.in_features)
+        self.out_features = int(linear.out_features)
+        anchor = torch.zeros(1, self.in_features)
+        anchor[0, 0], anchor[0, 1] = 1.0, -1.0
+        self.register_buffer("anchor", anchor)
+
+    def forward(self, x: Any) -> Any:
+        scales = x.abs().amax(dim=-1, keepdim=True).clamp_min(1e-12)
+        anchor: Any = self.anchor  # a registered buffer (typed as Tensor | Module by torch)
+        rows = torch.cat([(x / scales).reshape(-1, self.in_features), anchor], dim=0)
+        y = torch.matmul(rows, self.weight)[:-1]
+        return y.reshape(x.shape[:-1] + (self.out_features,)) * scales + self.bias

@@ -69,6 +69,7 @@ class Settings:
     classifier_mode: str = "model"
     encoder_precision: str = "int8"
     tagging_partitions: int = 2
+    encoder_runtime: str = "onnx"
     hs_suggestion_min_score: float | None = None  # None: the calibrated threshold of the HS index
     eping_base_url: str | None = None  # None: the host of wto_eping's base_urls (its YAML)
     eping_api: str = "getall"  # "getall" (keyless) or "search" (api.wto.org, needs eping_api_key)
@@ -454,6 +455,15 @@ _SETTINGS: tuple[_Setting | _Rule, ...] = (
         2,
         "the pending measures are split into this many id ranges, one mapped Airflow task each, so two "
         "Celery workers share the tagging; set it to the number of workers (more only evens out a slow worker)",
+    ),
+    _Setting(
+        "encoder_runtime",
+        "TBT_ENCODER_RUNTIME",
+        _one_of("onnx", "torch"),
+        "onnx",
+        "ONNX Runtime (the graphs `tbt-alert model build` exports) needs no torch and was the faster on a "
+        "2-core AVX2 machine (bench/bench_classify.py); torch needs the [train] extra. Read again by "
+        "classifiers/encoder.py wherever an encoder is loaded",
     ),
     _Setting(
         "hs_suggestion_min_score",

@@ -52,7 +52,7 @@ def test_shared_input_is_normalised_once_and_read_right() -> None:
 
 
 def test_int8_text_vector_is_the_same_alone_and_in_any_batch(tiny_encoder_dir: Path) -> None:
-    encoder = Encoder.load(tiny_encoder_dir, precision="int8")
+    encoder = Encoder.load(tiny_encoder_dir, precision="int8", runtime="torch")
     texts = [
         "lithium battery charger for children",
         "tea",
