@@ -25,6 +25,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
+import os
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,7 +42,13 @@ from classifiers.lexical import LexicalVocabulary, pack_lines, unpack_lines
 from classifiers.neighbours import _quantise_columns, _unit, top_k
 from tbt_alert.errors import ClassifierError
 
+log = logging.getLogger(__name__)
+
 INDEX_FILE = "hs_index.npz"
+# The English texts' TF-IDF matrix, built once per machine (HsIndex._lexical); a new format
+# number makes every cached file stale.
+LEXICAL_CACHE_DIR = Path.home() / ".cache" / "tbt-alert" / "hs-lexical"
+_LEXICAL_CACHE_FORMAT = 1
 SUGGESTIONS = 3
 DIMENSIONS = 192
 _ROWS_PER_BLOCK = 256
@@ -228,12 +236,18 @@ class HsIndex:
 
     @functools.cached_property
     def _lexical(self) -> tuple[LexicalVocabulary, csr_matrix, np.ndarray] | None:
-        """Word and character TF-IDF of the English texts, built on first use (a few seconds):
-        stored, the matrix would be ten times the size of the rest of the index."""
+        """Word and character TF-IDF of the English texts. Committed with the index, the matrix
+        would be ten times the size of the rest; built in each process, it cost every new
+        process (each Airflow task, each worker) about 7 s on its first batch (issue 25). So it
+        is built once per machine and kept in the user's cache, named by a digest of the texts."""
         if not self.lexical_texts:
             return None
-        vocabulary = LexicalVocabulary.fit(self.lexical_texts)
-        return vocabulary, vocabulary.transform(self.lexical_texts).T.tocsr(), np.array(self.lexical_rows)
+        vocabulary, matrix = _lexical_matrix(self.lexical_texts)
+        return vocabulary, matrix, np.array(self.lexical_rows)
+
+    def prepare(self) -> None:
+        """Build (or read) what the first suggestion would otherwise wait for; `model build` calls it."""
+        _ = self._lexical
 
     def lexical_nearest(
         self, texts: Sequence[str], *, mask: np.ndarray | None = None
@@ -392,6 +406,46 @@ class HsIndex:
         ):
             raise ClassifierError(f"the HS index in {folder} is inconsistent; run `tbt-alert train` again.")
         return index
+
+
+def _lexical_matrix(texts: list[str], cache_dir: Path | None = None) -> tuple[LexicalVocabulary, csr_matrix]:
+    """The TF-IDF vocabulary of ``texts`` and their matrix (terms x texts), read from the cache
+    where an earlier process built them from the same texts, else built and cached. A damaged or
+    foreign cache file is rebuilt; one that cannot be written costs the build only."""
+    digest = hashlib.sha256("\n".join(texts).encode("utf-8"))
+    digest.update(f"{_LEXICAL_CACHE_FORMAT}".encode())
+    path = (cache_dir or LEXICAL_CACHE_DIR) / f"{digest.hexdigest()[:24]}.npz"
+    try:
+        with np.load(path) as cached:
+            vocabulary = LexicalVocabulary(
+                unpack_lines(cached["words"]), unpack_lines(cached["chars"]), cached["idf"].astype(np.float32)
+            )
+            matrix = csr_matrix(
+                (cached["data"], cached["indices"], cached["indptr"]), shape=tuple(cached["shape"].tolist())
+            )
+        if matrix.shape == (vocabulary.size, len(texts)):
+            return vocabulary, matrix
+    except (OSError, KeyError, ValueError):
+        pass  # absent or unreadable: build it
+    vocabulary = LexicalVocabulary.fit(texts)
+    matrix = vocabulary.transform(texts).T.tocsr()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp.npz")  # workers may build at once: each its own file
+        np.savez(
+            partial,
+            words=pack_lines(vocabulary.words),
+            chars=pack_lines(vocabulary.chars),
+            idf=vocabulary.idf,
+            data=matrix.data,
+            indices=matrix.indices,
+            indptr=matrix.indptr,
+            shape=np.array(matrix.shape),
+        )
+        partial.replace(path)
+    except OSError as exc:
+        log.warning("the HS word index cannot be cached at %s (%s); each process builds it again", path, exc)
+    return vocabulary, matrix
 
 
 def _suggestion(code: str, score: float, name: HsName | None) -> HsSuggestion:

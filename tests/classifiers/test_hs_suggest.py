@@ -202,3 +202,42 @@ def test_each_source_is_centred_so_a_query_finds_its_product_before_its_language
     assert index.ranked(query, ["vi"])[0][0][0] == "851671"
     raw = np.dot(vectors, query[0])
     assert codes[int(np.argmax(raw))] != "851671"  # what plain cosine would have answered
+
+
+def test_the_word_index_is_built_once_and_then_read_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new process reads the TF-IDF matrix an earlier one built from the same texts (issue 25:
+    it cost every process ~7 s on its first batch); other texts or a damaged file build anew."""
+    from classifiers import hs_suggest
+    from classifiers.lexical import LexicalVocabulary
+
+    texts = [  # CONSTRUCTED product texts
+        "electric water heaters and immersion heaters",
+        "hair dryers and other electro-thermic hairdressing apparatus",
+        "toys representing animals or non-human creatures",
+        "tricycles, scooters, pedal cars and similar wheeled toys",
+    ]
+    built = []
+    fit = LexicalVocabulary.fit
+
+    def counted_fit(some: list[str]) -> LexicalVocabulary:
+        built.append(len(some))
+        return fit(some)
+
+    monkeypatch.setattr(LexicalVocabulary, "fit", staticmethod(counted_fit))
+    vocabulary, matrix = hs_suggest._lexical_matrix(texts, tmp_path)
+    again, matrix_again = hs_suggest._lexical_matrix(texts, tmp_path)
+    assert built == [4]
+    assert (again.words, again.chars) == (vocabulary.words, vocabulary.chars)
+    assert np.array_equal(again.idf, vocabulary.idf)
+    assert (matrix_again != matrix).nnz == 0
+    assert matrix.shape == (vocabulary.size, 4)
+
+    hs_suggest._lexical_matrix(texts[:3], tmp_path)
+    assert built == [4, 3]
+    for cached in tmp_path.glob("*.npz"):
+        cached.write_bytes(b"damaged")
+    _, rebuilt = hs_suggest._lexical_matrix(texts, tmp_path)
+    assert built == [4, 3, 4]
+    assert (rebuilt != matrix).nnz == 0
