@@ -268,19 +268,36 @@ class Classifier:
         """Sector predictions per record, most certain first; never raises for odd field values."""
         return [reading.sectors for reading in self.read(records)]
 
-    def read(self, records: Sequence[Mapping[str, Any]]) -> list[Reading]:
+    def embedding_texts(self, records: Sequence[Mapping[str, Any]]) -> list[str]:
+        """The exact text of each record that the encoder reads (empty: the record gets no vector)."""
+        return [simplified_chinese(record_text(r)) for r in records]
+
+    def text_digest(self, text: str) -> str | None:
+        """Names ``text``'s sentence vector within ``encoder_version`` (None: no encoder, or one
+        that cannot name its vectors): a vector stored under the same version and digest is the
+        one the encoder would give again."""
+        digest = getattr(self.encoder, "text_digest", None)
+        return str(digest(text)) if self.encoder_version is not None and digest is not None else None
+
+    def read(
+        self, records: Sequence[Mapping[str, Any]], *, vectors: Sequence[np.ndarray | None] | None = None
+    ) -> list[Reading]:
         """Sectors and suggested HS codes per record, from one sentence vector per record.
 
         Suggestions come with the model (rules mode has no vectors: none) and are made for
         every record, those with source HS codes too; they never replace a source's codes.
+        ``vectors``: per record, its stored vector where it is still the encoder's vector of
+        the record's text (same ``encoder_version`` and ``text_digest``), else None; only the
+        others are embedded. A re-tag of unchanged text then runs no encoder at all.
         """
-        texts = [simplified_chinese(record_text(r)) for r in records]
+        texts = self.embedding_texts(records)
         assert self.keywords is not None
         # Keyword hits serve three times: head inputs, rules-mode tags, cross_sector.
         hits = [self.keywords.matches(t) if t else {} for t in texts]
         parts = None
         if self.mode == "model" and records:
-            parts = self._model_parts(texts, hits, [_group_of(r, t) for r, t in zip(records, texts, strict=True)])
+            groups = [_group_of(r, t) for r, t in zip(records, texts, strict=True)]
+            parts = self._model_parts(texts, hits, groups, known=vectors)
         results = []
         for i, record in enumerate(records):
             tags: dict[str, SectorPrediction] = {}
@@ -318,10 +335,10 @@ class Classifier:
         if parts is not None and self.hs_index is not None:
             languages = [str(r.get("language") or "") or None for r in records]
             suggested = self.hs_index.suggest(parts.vectors, languages, texts)
-        vectors: list[np.ndarray | None] = [None] * len(records)
+        made: list[np.ndarray | None] = [None] * len(records)
         if parts is not None:
-            vectors = [parts.vectors[i] if texts[i] else None for i in range(len(records))]
-        return [Reading(sec, hs, vec) for sec, hs, vec in zip(results, suggested, vectors, strict=True)]
+            made = [parts.vectors[i] if texts[i] else None for i in range(len(records))]
+        return [Reading(sec, hs, vec) for sec, hs, vec in zip(results, suggested, made, strict=True)]
 
     @staticmethod
     def _chemical_hazard(
@@ -357,15 +374,27 @@ class Classifier:
         evidence["fallback_floor"] = round(float(parts.floors[row]), 3)
         return SectorPrediction(sector, score, "model", evidence)
 
-    def _model_parts(self, texts: list[str], hits: list[dict[str, list[str]]], groups: list[str]) -> _ModelParts:
-        """Every part of the head scored on a batch, kept for the tags' evidence."""
+    def _model_parts(
+        self,
+        texts: list[str],
+        hits: list[dict[str, list[str]]],
+        groups: list[str],
+        *,
+        known: Sequence[np.ndarray | None] | None = None,
+    ) -> _ModelParts:
+        """Every part of the head scored on a batch, kept for the tags' evidence; ``known``
+        vectors (per text, or None) are used as given, the rest embedded."""
         assert self.encoder is not None
         assert self.head is not None
         head = self.head
-        nonempty = [i for i, t in enumerate(texts) if t]
         vectors = np.zeros((len(texts), head.dim), dtype=np.float32)
-        if nonempty:
-            vectors[nonempty] = self.encoder.embed([texts[i] for i in nonempty], batch_size=self.batch_size)
+        for i, vector in enumerate(known or ()):
+            if vector is not None and texts[i]:
+                vectors[i] = vector
+        have = {i for i, vector in enumerate(known or ()) if vector is not None}
+        missing = [i for i, t in enumerate(texts) if t and i not in have]
+        if missing:
+            vectors[missing] = self.encoder.embed([texts[i] for i in missing], batch_size=self.batch_size)
         keyword_features = None
         if head.uses_keywords:
             keyword_features = np.array(

@@ -66,6 +66,9 @@ class CachedEncoder:
     def precision(self) -> str:
         return self.encoder.precision
 
+    def text_digest(self, text: str) -> str:
+        return self.encoder.text_digest(text)
+
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if self._cache is None:  # read the file once, on first use
             self._cache = EmbeddingCache(self.cache_file)

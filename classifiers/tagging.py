@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -28,7 +29,7 @@ from classifiers.standards import record_standards
 from classifiers.versions import begin
 from schema.engine import engine_scope, session_scope
 from schema.models import Measure, MeasureStandard, MeasureVector, SectorTag, SuggestedHsCode
-from schema.vectors import pack_vector
+from schema.vectors import is_exact, pack_vector, vector_array
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -52,6 +53,7 @@ class ClassifyOutcome:
     remaining: int = 0
     hs_suggestions_written: int = 0
     standards_written: int = 0
+    vectors_reused: int = 0  # measures whose stored vector served: their text was not embedded again
 
 
 def _pending(version: str) -> Any:
@@ -149,7 +151,7 @@ def tag_pending(
         *([Measure.id <= last_id] if last_id is not None else []),
     ]
     encoder_version = classifier.encoder_version
-    tagged = written = suggested = standards = 0
+    tagged = written = suggested = standards = reused = 0
     beside = _begin(engine, version)
     if beside is not None:
         log.info("classifier %s tags beside the active %s; readers keep %s until the switch", version, beside, beside)
@@ -159,9 +161,12 @@ def tag_pending(
             measures = list(session.scalars(select(Measure).where(*scope).order_by(Measure.id).limit(size)))
             if not measures:
                 break
-            readings = classifier.read([measure_record(m) for m in measures])
+            records = [measure_record(m) for m in measures]
+            digests, known = _reusable_vectors(session, classifier, records, measures, encoder_version)
+            reused += sum(v is not None for v in known)
+            readings = classifier.read(records, vectors=known)
             _clear(session, measures, version)
-            for measure, reading in zip(measures, readings, strict=True):
+            for measure, reading, digest in zip(measures, readings, digests, strict=True):
                 for pred in reading.sectors:
                     session.add(
                         SectorTag(
@@ -184,6 +189,7 @@ def tag_pending(
                             encoder_version=encoder_version,
                             dims=int(reading.vector.shape[0]),
                             vector=pack_vector(reading.vector),
+                            text_digest=digest,
                         )
                     )
                 standards += store_standards(session, measure)
@@ -193,11 +199,48 @@ def tag_pending(
                 if not measure.language:
                     measure.language = detect_language(measure.title or measure.description)
             tagged += len(measures)
-        log.info("tagged %d measures so far (classifier %s)", tagged, version)
+        log.info("tagged %d measures so far, %d from stored vectors (classifier %s)", tagged, reused, version)
     with session_scope(engine) as session:
         remaining = int(session.scalar(select(func.count()).select_from(Measure).where(*scope)) or 0)
     seconds = round(time.monotonic() - started, 2)
-    return ClassifyOutcome(tagged, written, version, classifier.mode, seconds, remaining, suggested, standards)
+    return ClassifyOutcome(
+        tagged, written, version, classifier.mode, seconds, remaining, suggested, standards, vectors_reused=reused
+    )
+
+
+def _reusable_vectors(
+    session: Session,
+    classifier: Classifier,
+    records: Sequence[dict[str, Any]],
+    measures: Sequence[Measure],
+    encoder_version: str | None,
+) -> tuple[list[str | None], list[np.ndarray | None]]:
+    """Per measure, the digest of the text its vector is made of, and its stored sentence vector
+    where that is the one the encoder would give the text now (same encoder version and text
+    digest, stored exactly), else None: only those are embedded."""
+    nothing: list[np.ndarray | None] = [None] * len(measures)
+    if encoder_version is None:
+        return [None] * len(measures), nothing
+    digests = [classifier.text_digest(t) if t else None for t in classifier.embedding_texts(records)]
+    if not any(digests):
+        return digests, nothing
+    ids = [m.id for m in measures]
+    rows = session.execute(
+        select(MeasureVector.measure_id, MeasureVector.vector, MeasureVector.dims, MeasureVector.text_digest).where(
+            MeasureVector.measure_id.in_(ids), MeasureVector.encoder_version == encoder_version
+        )
+    )
+    dims = classifier.head.dim if classifier.head is not None else None
+    stored = {
+        row.measure_id: (row.text_digest, vector_array(row.vector, row.dims))
+        for row in rows
+        if row.dims == dims and is_exact(row.vector, row.dims)
+    }
+    found: list[np.ndarray | None] = []
+    for measure_id, digest in zip(ids, digests, strict=True):
+        kept = stored.get(measure_id)
+        found.append(kept[1] if kept is not None and digest is not None and kept[0] == digest else None)
+    return digests, found
 
 
 def _begin(engine: Engine, version: str) -> str | None:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from classifiers.embedding_cache import DEFAULT_CACHE_DIR, embed_cached
-from classifiers.encoder import INT8_SCHEME, Encoder
+from classifiers.encoder import INT8_SCHEME, Encoder, runtime_from_environment
 from classifiers.head import HEAD_DIR, NO_FALLBACK, GroupCalibration, Head, weighted_mix
 from classifiers.keywords import KeywordRules, keyword_rules
 from classifiers.language import ENGLISH, LANGUAGE_GROUPS, language_group
@@ -72,12 +72,19 @@ class TrainResult:
     val_micro_f1: float
 
 
-def cache_file_for(encoder_path: Path, cache_dir: Path = DEFAULT_CACHE_DIR, *, precision: str = "fp32") -> Path:
-    """One cache file per encoder checksum and precision (int8 vectors differ from fp32 ones,
-    and those of one int8 scheme from another's)."""
+def cache_file_for(
+    encoder_path: Path, cache_dir: Path = DEFAULT_CACHE_DIR, *, precision: str = "fp32", runtime: str | None = None
+) -> Path:
+    """One cache file per encoder checksum, precision and runtime (int8 vectors differ from fp32
+    ones, those of one int8 scheme from another's, and torch's from ONNX Runtime's at a cosine
+    of about 0.996). ``runtime``: that of ``Encoder.load`` by default (TBT_ENCODER_RUNTIME). The
+    default runtime, ONNX, keeps the file name of earlier releases (a cache torch filled before
+    issue 25 is read as ONNX's until deleted: cosines of ~0.996); torch's file is its own."""
     manifest = read_manifest(encoder_path) or {}
     tag = str(manifest.get("model_sha256", "unknown"))[:16]
-    return cache_dir / (f"{tag}.npz" if precision == "fp32" else f"{tag}-{INT8_SCHEME}.npz")
+    name = tag if precision == "fp32" else f"{tag}-{INT8_SCHEME}"
+    runtime = runtime or runtime_from_environment()
+    return cache_dir / (f"{name}.npz" if runtime == "onnx" else f"{name}-{runtime}.npz")
 
 
 def label_matrix(records: list[LabelledRecord], sectors: list[str]) -> np.ndarray:

@@ -74,9 +74,11 @@ def _from_index(settings: Settings, es: Any, session: Session, measure: Measure)
             hits = es.search(index=index, query=body, size=PER_KIND, source=False)["hits"]["hits"]
             for hit in hits:
                 found.setdefault(hit["_id"], ("related_hs", 1.0))
-        stored = session.scalar(select(MeasureVector.vector).where(MeasureVector.measure_id == measure.id))
+        stored = session.execute(
+            select(MeasureVector.vector, MeasureVector.dims).where(MeasureVector.measure_id == measure.id)
+        ).first()
         if stored is not None:
-            vector = centred(unpack_vector(stored), measure.language, HEAD_DIR)
+            vector = centred(unpack_vector(stored.vector, stored.dims), measure.language, HEAD_DIR)
             knn = {"field": "vector", "query_vector": vector, "k": PER_KIND, "num_candidates": 100, "filter": not_self}
             for hit in es.search(index=index, knn=knn, size=PER_KIND, source=False)["hits"]["hits"]:
                 if float(hit["_score"]) >= SIMILAR_MIN:

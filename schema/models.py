@@ -244,14 +244,18 @@ class SuggestedHsCode(Base):
 
 class MeasureVector(Base):
     """A measure's sentence vector, made when it is tagged: the search index's dense field is
-    rebuilt from here, never by re-running the encoder over every measure."""
+    rebuilt from here, never by re-running the encoder over every measure, and a re-tag with the
+    same encoder reads it instead of embedding the unchanged text again."""
 
     __tablename__ = "measure_vectors"
 
     measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id", ondelete="CASCADE"), primary_key=True)
     encoder_version: Mapped[str] = mapped_column(String(64))  # the vectors' space (Classifier.encoder_version)
     dims: Mapped[int] = mapped_column(Integer)
-    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float16, little-endian: 768 bytes for 384 dims
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # schema/vectors.py: float32 (float16 before 0008)
+    # Digest of the exact text embedded, with what else shapes the vector (runtime, token limit):
+    # a re-tag with the same encoder reuses the vector while the digest matches (issue 25).
+    text_digest: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 

@@ -85,11 +85,11 @@ def _with_vectors(session: Session, rows: list[Row]) -> list[Row]:
     found: dict[str, list[float]] = {}
     ids = [r["id"] for r in rows]
     for start in range(0, len(ids), _IN_LIST):
-        stmt = select(MeasureVector.measure_id, MeasureVector.vector).where(
+        stmt = select(MeasureVector.measure_id, MeasureVector.vector, MeasureVector.dims).where(
             MeasureVector.measure_id.in_(ids[start : start + _IN_LIST])
         )
-        for measure_id, data in session.execute(stmt):
-            found[measure_id] = unpack_vector(data)
+        for measure_id, data, dims in session.execute(stmt):
+            found[measure_id] = unpack_vector(data, dims)
     for row in rows:
         if row["id"] in found:
             # The index holds the vector with its language taken out (classifiers.language_means):

@@ -113,7 +113,8 @@ def _classify(args: argparse.Namespace) -> int:
         outcome = tag_pending(engine, classifier, limit=args.limit, batch_size=args.batch_size)
     print(
         f"tagged {outcome.measures_tagged} measures with {outcome.tags_written} sector tags and "
-        f"{outcome.hs_suggestions_written} suggested HS codes and {outcome.standards_written} cited standards "
+        f"{outcome.hs_suggestions_written} suggested HS codes and {outcome.standards_written} cited standards, "
+        f"{outcome.vectors_reused} from stored sentence vectors of unchanged text "
         f"(classifier {outcome.classifier_version}, mode {outcome.mode}, {outcome.seconds}s; "
         f"{outcome.remaining} still pending)"
     )

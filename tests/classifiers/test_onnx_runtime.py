@@ -157,3 +157,30 @@ def test_the_runtime_setting_defaults_to_onnx_and_refuses_others(tmp_path: Path)
     assert load_settings({**env, "TBT_ENCODER_RUNTIME": "torch"}).encoder_runtime == "torch"
     with pytest.raises(SettingsError, match="TBT_ENCODER_RUNTIME"):
         load_settings({**env, "TBT_ENCODER_RUNTIME": "cuda"})
+
+
+@pytest.mark.encoder
+def test_the_folder_tokenizer_gives_the_ids_of_transformers_tokenizer(make_settings) -> None:
+    """tokenizer.json run by the tokenizers library (the fast load of issue 25) tokenises real
+    measures and customs nomenclature lines of 30 languages exactly as transformers' AutoTokenizer does."""
+    from transformers import AutoTokenizer
+
+    from classifiers.encoder import PREFIX, FolderTokenizer
+    from classifiers.model_build import ensure_model
+    from classifiers.nomenclature import nomenclature_records
+    from classifiers.taxonomy import load_taxonomy
+    from classifiers.training_data import multilingual_records
+
+    path = ensure_model(make_settings())
+    taxonomy = load_taxonomy()
+    records = labelled_records()[:2000] + multilingual_records(None, taxonomy)[::7][:1000]
+    records += nomenclature_records(None, taxonomy, per_source_language_cap=40)
+    texts = [(PREFIX + " ".join(r.text[:4000].split())).rstrip() for r in records]
+    texts += [PREFIX.rstrip(), "query: 玩具 儿童 安全", "query: " + "Игрушки для детей " * 200]
+    folder = FolderTokenizer.load(path)
+    assert folder is not None
+    ours = folder(texts, truncation=True, max_length=128)["input_ids"]
+    theirs = AutoTokenizer.from_pretrained(str(path))(texts, truncation=True, max_length=128)["input_ids"]
+    assert [list(ids) for ids in theirs] == ours
+    assert max(len(ids) for ids in ours) == 128
+    assert len({r.language for r in records}) >= 25

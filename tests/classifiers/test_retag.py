@@ -56,7 +56,7 @@ class KeywordClassifier:
         self.version = version
         self.table = table
 
-    def read(self, records: Sequence[dict[str, Any]]) -> list[Reading]:
+    def read(self, records: Sequence[dict[str, Any]], *, vectors: Any = None) -> list[Reading]:
         readings = []
         for record in records:
             title = str(record["title"]).lower()
