@@ -165,3 +165,25 @@ def test_new_thresholds_or_mixture_weights_are_a_new_version(index: LabelledNeig
     reweighted = silent_vector_head(tmp_path / "d", dim=48, neighbours=index, neighbour_weight=0.5)
     versions = {first.meta["weights_sha256_10"], recalibrated.meta["weights_sha256_10"]}
     assert len(versions | {reweighted.meta["weights_sha256_10"]}) == 3
+
+
+@pytest.mark.parametrize("columns", [7, 300, 5_000, 33_001])
+def test_top_k_finds_the_highest_columns_of_each_row_exactly(columns: int) -> None:
+    """The chunk-maximum prefilter (long rows) and the plain partition (short rows) both return
+    what a full sort returns; ties come by column, and a row's answer does not depend on its batch."""
+    from classifiers.neighbours import top_k
+
+    rng = np.random.default_rng(columns)
+    sims = rng.standard_normal((40, columns)).astype(np.float32)
+    sims[3] = 0.0  # a row of ties
+    sims[4, : columns // 2] = sims[4, columns // 2 : 2 * (columns // 2)]  # pairs of equal values
+    sims[5] = np.sort(sims[5])  # the highest in the last chunk
+    k = min(10, columns)
+    indices, values = top_k(sims, k)
+    for row in range(len(sims)):
+        expected = np.lexsort((np.arange(columns), -sims[row]))[:k]
+        assert np.array_equal(np.sort(values[row])[::-1], sims[row, expected])
+        assert np.array_equal(values[row], sims[row, indices[row]])
+        assert list(values[row]) == sorted(values[row], reverse=True)
+        assert len(set(indices[row].tolist())) == k
+    assert np.array_equal(top_k(sims[6:7], k)[0][0], indices[6])
