@@ -52,6 +52,15 @@ def second_head_dir(tiny_head_dir: Path, tmp_path: Path) -> Path:
     return tmp_path / "head-2"
 
 
+@pytest.fixture
+def versions(tiny_encoder_dir: Path, tiny_head_dir: Path, second_head_dir: Path) -> tuple[Classifier, Classifier]:
+    """Two classifier versions over one encoder: the served one and a new head's."""
+    return (
+        Classifier.load(mode="model", encoder_path=tiny_encoder_dir, head_dir=tiny_head_dir),
+        Classifier.load(mode="model", encoder_path=tiny_encoder_dir, head_dir=second_head_dir),
+    )
+
+
 def _counting(classifier: Classifier, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Texts the real encoder embeds, counted per call."""
     counts: list[int] = []
@@ -75,14 +84,13 @@ def test_a_new_head_reuses_every_stored_vector_and_tags_as_a_fresh_embedding(
     engine: Engine,
     tmp_path: Path,
     tiny_encoder_dir: Path,
-    tiny_head_dir: Path,
     second_head_dir: Path,
+    versions: tuple[Classifier, Classifier],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    first, second = versions
     _seed(engine)
-    first = Classifier.load(mode="model", encoder_path=tiny_encoder_dir, head_dir=tiny_head_dir)
     assert tag_pending(engine, first).vectors_reused == 0
-    second = Classifier.load(mode="model", encoder_path=tiny_encoder_dir, head_dir=second_head_dir)
     assert second.version != first.version
     assert second.encoder_version == first.encoder_version
     embedded = _counting(second, monkeypatch)
@@ -103,14 +111,11 @@ def test_a_new_head_reuses_every_stored_vector_and_tags_as_a_fresh_embedding(
 
 
 def test_a_changed_text_is_embedded_again(
-    engine: Engine,
-    tiny_encoder_dir: Path,
-    tiny_head_dir: Path,
-    second_head_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    engine: Engine, versions: tuple[Classifier, Classifier], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    first, second = versions
     toys, lamp, _ = _seed(engine)
-    tag_pending(engine, Classifier.load(mode="model", encoder_path=tiny_encoder_dir, head_dir=tiny_head_dir))
+    tag_pending(engine, first)
     with session_scope(engine) as session:
         before = session.get(MeasureVector, lamp)
         assert before is not None
@@ -118,7 +123,6 @@ def test_a_changed_text_is_embedded_again(
         session.execute(
             update(Measure).where(Measure.id == lamp).values(title="Electric lamp for children", tagged_version=None)
         )
-    second = Classifier.load(mode="model", encoder_path=tiny_encoder_dir, head_dir=second_head_dir)
     embedded = _counting(second, monkeypatch)
     outcome = tag_pending(engine, second)
     assert outcome.vectors_reused == 2
@@ -132,20 +136,16 @@ def test_a_changed_text_is_embedded_again(
 
 
 def test_a_float16_vector_of_an_earlier_release_is_embedded_again_and_stored_exactly(
-    engine: Engine,
-    tiny_encoder_dir: Path,
-    tiny_head_dir: Path,
-    second_head_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    engine: Engine, versions: tuple[Classifier, Classifier], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    first, second = versions
     toys, *_ = _seed(engine)
-    tag_pending(engine, Classifier.load(mode="model", encoder_path=tiny_encoder_dir, head_dir=tiny_head_dir))
+    tag_pending(engine, first)
     with session_scope(engine) as session:  # as rows written before migration 0008 were
         row = session.get(MeasureVector, toys)
         assert row is not None
         assert is_exact(row.vector, row.dims)
         row.vector = np.frombuffer(row.vector, dtype="<f4").astype("<f2").tobytes()
-    second = Classifier.load(mode="model", encoder_path=tiny_encoder_dir, head_dir=second_head_dir)
     embedded = _counting(second, monkeypatch)
     assert tag_pending(engine, second).vectors_reused == 2
     assert embedded == [1]
