@@ -12,8 +12,14 @@ empty, so no source is due: the crawl is skipped and the tagging works on the te
 measures. The tagging stage's time is Airflow's own record: from the first ``tag_partition``
 task instance's start to the last one's end (the model loads included, once per task).
 
+Partitions are id ranges of equal counts, but ids sort by source, and sources differ in text
+length (ePing notifications run to the 128-token limit, Health Canada titles are short): with one
+partition per worker one range can cost twice the other. ``--partitions-per-worker K`` plans K
+ranges per worker, so a worker that finishes early takes the next.
+
 Run (root, `make services`, redis-server):
     .venv/bin/python -m bench.bench_tagging_workers [--copies 9] [--classifier-mode model|rules]
+        [--partitions-per-worker K]
 """
 
 from __future__ import annotations
@@ -100,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--copies", type=int, default=9, help="copies of the crawled measures added (default 9: 10x)")
     parser.add_argument("--classifier-mode", choices=("rules", "model"), default="model")
+    parser.add_argument(
+        "--partitions-per-worker",
+        type=int,
+        default=1,
+        help="TBT_TAGGING_PARTITIONS = workers x this (default 1); more lets a free worker take the next range",
+    )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per deployment (default 1800)")
     parser.add_argument("--json", type=Path, help="also write the full result here")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway databases")
@@ -125,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                 work,
                 workers=scaleout.WORKERS[:count],
                 data_template=template,
-                extra_env={"TBT_TAGGING_PARTITIONS": str(count)},
+                extra_env={"TBT_TAGGING_PARTITIONS": str(count * args.partitions_per_worker)},
                 label=f"celery{count}",
                 cpus=tuple(range(count)),
             )
@@ -145,8 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         seconds = run["tagging_seconds"]
         rate = f"{run['tbt']['tagged'] / seconds:.1f}" if seconds else "-"
         lines.append(
-            f"| {count} | {count} | {run['run_state']} | {run['tbt']['tagged']} | {seconds} | {rate} "
-            f"| {', '.join(run['tagging_hosts'])} |"
+            f"| {count} | {count * args.partitions_per_worker} | {run['run_state']} | {run['tbt']['tagged']} "
+            f"| {seconds} | {rate} | {', '.join(run['tagging_hosts'])} |"
         )
     if one["tagging_seconds"] and two["tagging_seconds"]:
         lines.append(f"\nspeed-up 2 workers / 1 worker: {one['tagging_seconds'] / two['tagging_seconds']:.2f}x")
