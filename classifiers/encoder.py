@@ -200,9 +200,8 @@ class FolderTokenizer:
     """The model folder's ``tokenizer.json`` run by the tokenizers library, called like a
     transformers tokenizer. It gives the ids transformers' AutoTokenizer gives (checked on real
     measures and nomenclature lines of 30 languages in tests/classifiers/test_onnx_runtime.py)
-    and loads in under a second
-    where AutoTokenizer, rebuilding its pipeline and importing transformers (and torch where
-    installed), took about five (issue 25: model load).
+    and loads in under a second, where AutoTokenizer, rebuilding its pipeline and importing
+    transformers (and torch where installed), took about five (issue 25: model load).
     """
 
     def __init__(self, tokenizer: Any) -> None:

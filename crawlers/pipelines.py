@@ -221,13 +221,29 @@ class MeasureStore:
             self._store_one_by_one(items, rejects)
 
     def _store(self, items: list[MeasureItem], rejects: list[Rejected]) -> None:
+        from sqlalchemy import func, update
+
         from schema.engine import session_scope
+        from schema.models import CrawlRun
         from schema.upsert import store_measures
 
         with session_scope(self.engine) as session:
             result = store_measures(session, [i.to_record() for i in items]) if items else None
             if rejects:
                 self._quarantine(session, rejects)
+            if result is not None and self.crawl_run_id is not None:
+                # The run's counts move in the transaction that stores the batch: a run cut off
+                # (database restart, killed process) keeps what it stored, so a retry that finds
+                # those measures "unchanged" does not lose them from every count.
+                session.execute(
+                    update(CrawlRun)
+                    .where(CrawlRun.id == self.crawl_run_id)
+                    .values(
+                        new=func.coalesce(CrawlRun.new, 0) + result.inserted,
+                        changed=func.coalesce(CrawlRun.changed, 0) + result.changed,
+                        unchanged=func.coalesce(CrawlRun.unchanged, 0) + result.unchanged,
+                    )
+                )
         if result is not None:
             self.counts.new += result.inserted
             self.counts.changed += result.changed
