@@ -151,16 +151,14 @@ def measure(alt: Alternative, n: int, batch_size: int) -> dict[str, Any]:
 
 
 def _prepare_hs_words() -> str:
-    """As `tbt-alert model build` does: the HS word index every process reads from the user's
-    cache, built here where this machine has none yet, so no alternative's first pass pays it."""
+    """As `tbt-alert model build` does, so no alternative's first pass pays the word index."""
     from classifiers.head import HEAD_DIR
-    from classifiers.hs_suggest import HsIndex, index_exists
+    from classifiers.hs_suggest import prepare_word_index
 
-    if not index_exists(HEAD_DIR):
+    seconds = prepare_word_index(HEAD_DIR)
+    if seconds is None:
         return "no HS index in the head: the classifier suggests no codes"
-    started = time.perf_counter()
-    HsIndex.load(HEAD_DIR).prepare()
-    return f"HS word index ready in {time.perf_counter() - started:.1f} s (read from, or built into, the user's cache)"
+    return f"HS word index ready in {seconds:.1f} s (read from, or built into, the user's cache)"
 
 
 def _run_child(alt: Alternative, n: int, batch_size: int) -> dict[str, Any]:

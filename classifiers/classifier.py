@@ -280,7 +280,11 @@ class Classifier:
         return str(digest(text)) if self.encoder_version is not None and digest is not None else None
 
     def read(
-        self, records: Sequence[Mapping[str, Any]], *, vectors: Sequence[np.ndarray | None] | None = None
+        self,
+        records: Sequence[Mapping[str, Any]],
+        *,
+        vectors: Sequence[np.ndarray | None] | None = None,
+        texts: Sequence[str] | None = None,
     ) -> list[Reading]:
         """Sectors and suggested HS codes per record, from one sentence vector per record.
 
@@ -289,8 +293,11 @@ class Classifier:
         ``vectors``: per record, its stored vector where it is still the encoder's vector of
         the record's text (same ``encoder_version`` and ``text_digest``), else None; only the
         others are embedded. A re-tag of unchanged text then runs no encoder at all.
+        ``texts``: the records' ``embedding_texts``, where the caller made them already.
         """
-        texts = self.embedding_texts(records)
+        texts = list(texts) if texts is not None else self.embedding_texts(records)
+        if len(texts) != len(records):
+            raise ClassifierError(f"{len(records)} records came with {len(texts)} embedding texts; pass one each.")
         assert self.keywords is not None
         # Keyword hits serve three times: head inputs, rules-mode tags, cross_sector.
         hits = [self.keywords.matches(t) if t else {} for t in texts]

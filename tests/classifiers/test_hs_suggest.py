@@ -209,7 +209,7 @@ def test_the_word_index_is_built_once_and_then_read_from_the_cache(
 ) -> None:
     """A new process reads the TF-IDF matrix an earlier one built from the same texts (issue 25:
     it cost every process ~7 s on its first batch); other texts or a damaged file build anew."""
-    from classifiers import hs_suggest
+    from classifiers import hs_suggest, lexical
     from classifiers.lexical import LexicalVocabulary
 
     texts = [  # CONSTRUCTED product texts
@@ -241,3 +241,9 @@ def test_the_word_index_is_built_once_and_then_read_from_the_cache(
     _, rebuilt = hs_suggest._lexical_matrix(texts, tmp_path)
     assert built == [4, 3, 4]
     assert (rebuilt != matrix).nnz == 0
+
+    # Other featuriser rules name another file: the matrix built by the old rules is not read.
+    monkeypatch.setattr(lexical, "CHAR_MIN_DF", lexical.CHAR_MIN_DF + 1)
+    hs_suggest._lexical_matrix(texts, tmp_path)
+    assert built == [4, 3, 4, 4]
+    assert len(list(tmp_path.glob("*.npz"))) == 3

@@ -120,7 +120,10 @@ class _DiesOnBatch:
         self.inner, self.dies_on, self.batches = inner, dies_on, 0
         self.version, self.encoder_version, self.mode = inner.version, inner.encoder_version, inner.mode
 
-    def read(self, records: Sequence[dict[str, Any]], *, vectors: Any = None) -> list[Reading]:
+    def embedding_texts(self, records: Sequence[dict[str, Any]]) -> list[str]:
+        return self.inner.embedding_texts(records)
+
+    def read(self, records: Sequence[dict[str, Any]], *, vectors: Any = None, texts: Any = None) -> list[Reading]:
         self.batches += 1
         if self.batches == self.dies_on:
             raise RuntimeError("worker killed")

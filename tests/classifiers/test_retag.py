@@ -56,7 +56,10 @@ class KeywordClassifier:
         self.version = version
         self.table = table
 
-    def read(self, records: Sequence[dict[str, Any]], *, vectors: Any = None) -> list[Reading]:
+    def embedding_texts(self, records: Sequence[dict[str, Any]]) -> list[str]:
+        return [str(record["title"]) for record in records]
+
+    def read(self, records: Sequence[dict[str, Any]], *, vectors: Any = None, texts: Any = None) -> list[Reading]:
         readings = []
         for record in records:
             title = str(record["title"]).lower()
