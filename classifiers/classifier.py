@@ -279,6 +279,13 @@ class Classifier:
         digest = getattr(self.encoder, "text_digest", None)
         return str(digest(text)) if self.encoder_version is not None and digest is not None else None
 
+    def _given_texts(self, records: Sequence[Mapping[str, Any]], texts: Sequence[str] | None) -> list[str]:
+        if texts is None:
+            return self.embedding_texts(records)
+        if len(texts) != len(records):
+            raise ClassifierError(f"{len(records)} records came with {len(texts)} embedding texts; pass one each.")
+        return list(texts)
+
     def read(
         self,
         records: Sequence[Mapping[str, Any]],
@@ -295,9 +302,7 @@ class Classifier:
         others are embedded. A re-tag of unchanged text then runs no encoder at all.
         ``texts``: the records' ``embedding_texts``, where the caller made them already.
         """
-        texts = list(texts) if texts is not None else self.embedding_texts(records)
-        if len(texts) != len(records):
-            raise ClassifierError(f"{len(records)} records came with {len(texts)} embedding texts; pass one each.")
+        texts = self._given_texts(records, texts)
         assert self.keywords is not None
         # Keyword hits serve three times: head inputs, rules-mode tags, cross_sector.
         hits = [self.keywords.matches(t) if t else {} for t in texts]

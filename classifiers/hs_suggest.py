@@ -37,9 +37,9 @@ from typing import Any
 import numpy as np
 from scipy.sparse import csr_matrix
 
+from classifiers import lexical
 from classifiers.hs_catalogue import HsName, load_catalogue
 from classifiers.hs_threshold import META_FILE
-from classifiers import lexical
 from classifiers.lexical import LexicalVocabulary, pack_lines, unpack_lines
 from classifiers.neighbours import _quantise_columns, _unit, top_k
 from tbt_alert.errors import ClassifierError
