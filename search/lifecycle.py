@@ -212,6 +212,7 @@ def _rebuild_locked(
     targets = {kind: new_index(settings, kind, started) for kind in KINDS}
     mappings = {"measures": measure_mappings(info.chinese_analyzer), "bulletins": bulletin_mappings()}
     created: list[str] = []
+    restore: list[dict[str, Any]] = []  # the swap back to the old indices, once the swap was sent
     try:
         for kind, name in targets.items():
             with guarded(settings, f"create the index {name}"):
@@ -226,24 +227,20 @@ def _rebuild_locked(
             bulletin_ids: list[int] = []
             bulletins = send(client, settings, _bulletin_actions(session, targets["bulletins"], False, bulletin_ids))
             _raise_for(bulletins, "bulletin")
-        old: dict[str, list[str]] = {}
-        swaps: list[dict[str, Any]] = []
-        for kind, name in targets.items():
-            with guarded(settings, f"refresh the index {name}"):
-                client.indices.put_settings(index=name, settings=dynamic_settings(loading=False))
-                client.indices.refresh(index=name)
-            old[kind] = _alias_targets(client, settings, alias(settings, kind))
-            swaps += [{"remove": {"index": o, "alias": alias(settings, kind)}} for o in old[kind]]
-            swaps.append({"add": {"index": name, "alias": alias(settings, kind)}})
+        swaps, back = _ready_to_swap(client, settings, targets)
         # One call: readers see either the old pair of indices or the new one, never neither. A switch
-        # of classifier version commits with it: a failed swap rolls the promotion back.
+        # of classifier version commits with it: a failed swap, or a failed commit after it, rolls
+        # the promotion back and the aliases with it (below).
         with session_scope(engine) as session:
             if switch_to is not None:
                 promote(session, switch_to, now=switched_at or started)
                 session.flush()
+            restore = back
             with guarded(settings, "swap the aliases to the new indices"):
                 client.indices.update_aliases(actions=swaps)
     except BaseException:
+        if restore and not _swap_back_quietly(client, restore):
+            raise  # the new indices may be live: they are kept, and the next rebuild replaces them
         _delete_quietly(client, created)
         raise
     removed = _delete_old(client, settings, keep=set(targets.values()))
@@ -264,6 +261,44 @@ def _rebuild_locked(
     log.info("rebuilt %s (%d measures, %d bulletins) in %.1fs", targets["measures"], outcome.measures,
              outcome.bulletins, seconds)  # fmt: skip
     return outcome
+
+
+def _ready_to_swap(
+    client: Elasticsearch, settings: Settings, targets: dict[str, str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Open the built indices to searches; the alias actions that swap to them, and those that swap back."""
+    swaps: list[dict[str, Any]] = []
+    back: list[dict[str, Any]] = []
+    for kind, name in targets.items():
+        with guarded(settings, f"refresh the index {name}"):
+            client.indices.put_settings(index=name, settings=dynamic_settings(loading=False))
+            client.indices.refresh(index=name)
+        name_of_alias = alias(settings, kind)
+        old = _alias_targets(client, settings, name_of_alias)
+        swaps += [{"remove": {"index": o, "alias": name_of_alias}} for o in old]
+        swaps.append({"add": {"index": name, "alias": name_of_alias}})
+        back.append({"remove": {"index": name, "alias": name_of_alias}})
+        back += [{"add": {"index": o, "alias": name_of_alias}} for o in old]
+    return swaps, back
+
+
+def _swap_back_quietly(client: Elasticsearch, actions: list[dict[str, Any]]) -> bool:
+    """Point the aliases at the old indices again, after a swap whose reply was lost or whose
+    database commit failed: search must serve the version the database serves. False where
+    Elasticsearch refused; the aliases may then be on the new indices until the next rebuild."""
+    from elasticsearch import ApiError, TransportError
+
+    try:
+        # must_exist=False: a swap that never reached the cluster left nothing to remove.
+        client.indices.update_aliases(actions=[_lenient(a) for a in actions])
+    except (ApiError, TransportError) as exc:
+        log.error("could not point the aliases back at the old indices (%s); the next rebuild repairs them", exc)
+        return False
+    return True
+
+
+def _lenient(action: dict[str, Any]) -> dict[str, Any]:
+    return {op: {**body, "must_exist": False} if op == "remove" else body for op, body in action.items()}
 
 
 def _delete_quietly(client: Elasticsearch, names: list[str]) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 
 from devtools.processes import free_port
 from schema.engine import session_scope
@@ -75,16 +77,27 @@ def test_queries_keep_answering_during_rebuilds(
             except BaseException as exc:  # noqa: BLE001 - any failure of a reader is what we look for
                 failures.append(exc)
 
+    answered_during: list[int] = []
+
+    def wait_for_a_query(kind: str, indexed: int) -> None:
+        # Mid-build (documents sent, alias not yet swapped), a query must be answered: on a busy
+        # machine the reader thread could otherwise miss every rebuild.
+        seen, deadline = len(totals), time.monotonic() + 30
+        while len(totals) == seen and not failures and time.monotonic() < deadline:
+            time.sleep(0.01)
+        answered_during.append(len(totals) - seen)
+
     thread = threading.Thread(target=reader)
     thread.start()
     try:
         for _ in range(3):
-            rebuild_index(settings, client=es)
+            rebuild_index(settings, client=es, progress=wait_for_a_query)
     finally:
         done.set()
         thread.join()
     assert not failures
-    assert len(totals) > 3
+    assert len(answered_during) >= 3
+    assert all(answered_during)
     assert set(totals) == {totals[0]}
     assert totals[0] > 0
 
@@ -103,6 +116,42 @@ def test_interrupted_rebuild_leaves_the_alias_untouched(es: Any, search_env: Sea
     assert _indices(es, settings.index_prefix) == before  # the half-built index is gone
     assert search_measures(es, settings, SearchRequest()).total == N_MEASURES
     rebuild_index(settings, client=es)  # and the lock was released
+
+
+def test_a_commit_that_fails_after_the_swap_points_the_aliases_back(
+    es: Any, search_env: SearchEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The swap reached Elasticsearch, then the database refused the commit that goes with it (a
+    restart at that moment): search keeps the indices the database still serves, and the new ones
+    go, where before they were deleted while live and search had no index until the next run."""
+    settings = search_env.settings
+    live = rebuild_index(settings, client=es)
+    before = _indices(es, settings.index_prefix)
+    sent = es.indices.update_aliases
+    state = {"swapped": False, "refused": False}
+
+    def swap(**request: Any) -> Any:
+        answer = sent(**request)
+        state["swapped"] = True
+        return answer
+
+    def refuse(session: Session) -> None:
+        if state["swapped"] and not state["refused"]:
+            state["refused"] = True
+            raise RuntimeError("the database went away at commit")
+
+    monkeypatch.setattr(es.indices, "update_aliases", swap)
+    event.listen(Session, "before_commit", refuse)
+    try:
+        with pytest.raises(RuntimeError, match="went away"):
+            rebuild_index(settings, client=es)
+    finally:
+        event.remove(Session, "before_commit", refuse)
+    assert state["refused"]
+    assert es.indices.get_alias(name=alias(settings, "measures")).body.keys() == {live.measures_index}
+    assert es.indices.get_alias(name=alias(settings, "bulletins")).body.keys() == {live.bulletins_index}
+    assert _indices(es, settings.index_prefix) == before
+    assert search_measures(es, settings, SearchRequest()).total == N_MEASURES
 
 
 def test_a_held_lock_stops_a_second_rebuild(es: Any, search_env: SearchEnv) -> None:
