@@ -37,6 +37,14 @@ def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     assert url is not None
     with engine_scope(url) as engine, engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a SQLite table to alter it (copy, drop the old, rename): with
+            # foreign keys on, dropping the old table would cascade and delete every row that
+            # references it (a downgrade lost all subscriptions). Off for the migration, as SQLite's
+            # own ALTER TABLE procedure says; checked again below. Outside a transaction, or ignored.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # ends SQLAlchemy's autobegun transaction: Alembic opens its own
         # Batch mode lets ALTER TABLE migrations run on SQLite too.
         context.configure(
             connection=connection,
@@ -47,6 +55,15 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+            if broken:
+                raise RuntimeError(
+                    f"the migration left {len(broken)} rows whose references are missing (first: {broken[0]}); "
+                    "restore the database from its backup and report the migration."
+                )
 
 
 if context.is_offline_mode():

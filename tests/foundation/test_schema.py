@@ -37,6 +37,27 @@ def test_migration_creates_every_model_table_and_round_trips(db_url: str) -> Non
     assert current_revision(db_url) == head_revision()
 
 
+def test_downgrade_and_upgrade_keep_rows_that_reference_a_rebuilt_table(db_url: str) -> None:
+    """On SQLite a migration that drops a column copies the table and drops the old one; with
+    foreign keys on, that drop cascaded and deleted every subscription (review finding)."""
+    from sqlalchemy import text
+
+    engine = make_engine(db_url)
+    with session_for(engine) as session:
+        session.add(Subscriber(email="buyer@example.com", subscriptions=[Subscription(sectors=["toys"])]))
+        session.commit()
+    engine.dispose()
+    downgrade(db_url, "0005_cited_standards")  # drops subscribers.token_secret
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM subscribers")) == 1
+        assert connection.scalar(text("SELECT count(*) FROM subscriptions")) == 1
+        if db_url.startswith("sqlite"):
+            assert connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+    engine.dispose()
+
+
 def test_migration_matches_the_models(db_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
