@@ -40,7 +40,7 @@ from scipy.sparse import csr_matrix
 from classifiers import lexical
 from classifiers.hs_catalogue import HsName, load_catalogue
 from classifiers.hs_threshold import META_FILE
-from classifiers.lexical import LexicalVocabulary, pack_lines, unpack_lines
+from classifiers.lexical import LexicalVocabulary, TermMatrix, pack_lines, unpack_lines
 from classifiers.neighbours import _quantise_columns, _unit, top_k
 from tbt_alert.errors import ClassifierError
 
@@ -237,7 +237,7 @@ class HsIndex:
         return indices, sims
 
     @functools.cached_property
-    def _lexical(self) -> tuple[LexicalVocabulary, csr_matrix, np.ndarray] | None:
+    def _lexical(self) -> tuple[LexicalVocabulary, TermMatrix, np.ndarray] | None:
         """Word and character TF-IDF of the English texts. Committed with the index, the matrix
         would be ten times the size of the rest; built in each process, it cost every new
         process (each Airflow task, each worker) about 7 s on its first batch (issue 25). So it
@@ -245,7 +245,7 @@ class HsIndex:
         if not self.lexical_texts:
             return None
         vocabulary, matrix = _lexical_matrix(self.lexical_texts)
-        return vocabulary, matrix, np.array(self.lexical_rows)
+        return vocabulary, TermMatrix(matrix), np.array(self.lexical_rows)
 
     def prepare(self) -> None:
         """Build (or read) what the first suggestion would otherwise wait for; `model build` calls it."""
@@ -260,7 +260,7 @@ class HsIndex:
             return None
         vocabulary, matrix, rows = lexical
         # Each text's word and character blocks are unit vectors: the dot product is 0..2.
-        sims = np.asarray((vocabulary.transform(list(texts)) @ matrix).todense(), dtype=np.float32) / 2
+        sims = matrix.similarities(vocabulary.transform(list(texts))) / 2
         if mask is not None:
             sims[mask[:, rows]] = -2.0
         k = min(self.params.lexical_k, len(rows))

@@ -83,15 +83,20 @@ _OTHER_SCRIPT_LANGUAGES = frozenset(
 )
 
 
+_CJK_LETTER = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_LATIN_LETTER = re.compile("[\x00-\x7f\u00c0-\u024f\u1e00-\u1eff]")
+
+
+@lru_cache(maxsize=1024)  # the classifier asks twice per text: its group, and whether to convert
 def _script_group(text: str) -> str:
     """The group by script alone, for text too short to identify (a product name)."""
-    letters = [ch for ch in text if ch.isalpha()]
+    letters = "".join(filter(str.isalpha, text))  # counted in C: this ran per character in Python
     if not letters:
         return ENGLISH
-    cjk = sum("\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" for ch in letters)
+    cjk = len(_CJK_LETTER.findall(letters))
     if cjk * 5 >= len(letters):  # a fifth is enough: Chinese titles carry Latin model numbers
         return CJK
-    latin = sum(ch.isascii() or "\u00c0" <= ch <= "\u024f" or "\u1e00" <= ch <= "\u1eff" for ch in letters)
+    latin = len(_LATIN_LETTER.findall(letters))
     return LATIN if latin * 2 >= len(letters) else OTHER_SCRIPT
 
 

@@ -7,6 +7,8 @@ to check the code paths; the real figures are in MODEL_CARD.md and docs/EVALUATI
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,15 @@ import pytest
 
 from classifiers.classifier import Classifier
 from classifiers.head import LEXICAL_FILE, Head
-from classifiers.lexical import MAX_CHARS, LexicalModel, LexicalVocabulary, char_terms, fit_lexical, word_terms
+from classifiers.lexical import (
+    MAX_CHARS,
+    LexicalModel,
+    LexicalVocabulary,
+    TermMatrix,
+    char_terms,
+    fit_lexical,
+    word_terms,
+)
 from classifiers.taxonomy import CROSS_SECTOR, load_taxonomy
 from tbt_alert.errors import ClassifierError
 from tests.classifiers.conftest import silent_vector_head
@@ -67,6 +77,43 @@ def test_vocabulary_keeps_frequent_terms_and_rows_are_unit_length_per_block() ->
     assert not x[1].any()  # no text: an empty row, not an error
     assert not x[2, :n_words].any()  # an unknown word: only the padding character gram is known
     assert np.count_nonzero(x[2]) == 1
+
+
+def test_a_row_is_the_log_count_tf_idf_of_each_block_bit_for_bit() -> None:
+    """The vectorised featuriser (issue 25) gives the values of the plain formula exactly."""
+    texts, _ = _corpus()
+    vocabulary = LexicalVocabulary.fit(texts)
+    text = "doll doll doll toy doll house with tea tea"  # counts above one: the log term matters
+    row = vocabulary.transform([text])
+    expected: dict[int, float] = {}
+    for terms, offset, names in (
+        (word_terms(text), 0, vocabulary.words),
+        (char_terms(text), len(vocabulary.words), vocabulary.chars),
+    ):
+        index = {t: i + offset for i, t in enumerate(names)}
+        counts = Counter(index[t] for t in terms if t in index)
+        values = np.array(
+            [np.float32(1.0 + math.log(counts[c])) * vocabulary.idf[c] for c in sorted(counts)], dtype=np.float64
+        )
+        values /= np.linalg.norm(values)
+        expected.update(zip(sorted(counts), values.astype(np.float32).tolist(), strict=True))
+    assert max(Counter(char_terms(text)).values()) > 1
+    assert row.indices.tolist() == sorted(expected)
+    assert row.data.tolist() == [expected[c] for c in sorted(expected)]
+
+
+def test_term_matrix_gives_the_sparse_product_with_common_terms_dense() -> None:
+    texts, _ = _corpus()
+    vocabulary = LexicalVocabulary.fit(texts)
+    matrix = vocabulary.transform(texts).T.tocsr()  # terms x texts, as the HS word index keeps it
+    split = TermMatrix(matrix, dense_share=0.3)
+    assert 0 < len(split._dense_terms) < matrix.shape[0]  # both halves are exercised
+    queries = vocabulary.transform(["plush doll with tea", "", "lithium battery pack", "Ж"])
+    expected = (queries @ matrix).toarray()
+    assert np.allclose(split.similarities(queries), expected, atol=1e-6)
+    assert np.allclose(TermMatrix(matrix, dense_share=1.0).similarities(queries), expected, atol=1e-6)
+    with pytest.raises(ClassifierError, match="terms"):
+        split.similarities(queries[:, :-1])
 
 
 def test_lexical_model_separates_sectors_and_explains_with_words(lexical: LexicalModel) -> None:
