@@ -1,5 +1,5 @@
-"""Partitioned tagging: the pending measures split into contiguous id ranges that separate
-workers tag side by side (Airflow's mapped ``tag_partition`` tasks, ``tbt-alert classify --workers N``).
+"""Partitioned tagging: the pending measures split into contiguous id ranges of near-equal cost that
+separate workers tag side by side (Airflow's mapped ``tag_partition`` tasks, ``tbt-alert classify --workers N``).
 
 The ranges are planned once, from the pending ids as the database sorts them, and every
 comparison afterwards is made by the same database: on PostgreSQL the column's collation (which
@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from classifiers.tagging import _pending, tag_pending
 from schema.engine import session_scope
@@ -86,17 +86,42 @@ def _bound(value: Any, name: str) -> str | None:
     raise ClassifierError(f"a tagging partition's {name} is {value!r}, not a measure id or null; plan it again.")
 
 
+# The cost of tagging a measure, in characters of its text: the encoder reads at most 128 tokens
+# (about TEXT_CHARS_READ characters of English), and each measure costs about a quarter of a full
+# text's encoder time besides (keyword rules, head, HS suggestions: ~1.5 ms against ~6 ms).
+TEXT_CHARS_READ = 600
+MEASURE_COST_CHARS = 150
+
+
+def _tagging_cost() -> Any:
+    chars = (
+        func.length(func.coalesce(Measure.title, ""))
+        + func.length(func.coalesce(Measure.products, ""))
+        + func.length(func.coalesce(Measure.description, ""))
+    )
+    return case((chars > TEXT_CHARS_READ, TEXT_CHARS_READ), else_=chars) + MEASURE_COST_CHARS
+
+
 def plan_partitions(engine: Engine, classifier_version: str, count: int) -> list[Partition]:
     """Split the measures pending for ``classifier_version`` into at most ``count`` id ranges of
-    near-equal size (fewer when fewer measures are pending; one open range when none is)."""
+    near-equal tagging cost (fewer when fewer measures are pending; one open range when none is).
+
+    Equal counts were not equal work: ids sort by source, and one source's texts fill the
+    encoder's 128 tokens (ePing notifications) where another's are short titles, so one range of
+    two took twice as long as the other (docs/SCALE_OUT.md). Each measure weighs its text's length
+    up to what the encoder reads, plus a fixed part for the rest of its tagging."""
     if count < 1:
         raise ClassifierError(f"tagging needs at least one partition, not {count}; set TBT_TAGGING_PARTITIONS >= 1.")
-    # ntile numbers the rows 1..count in the database's own id order: one query on SQLite and PostgreSQL.
-    ranked = (
-        select(Measure.id.label("id"), func.ntile(count).over(order_by=Measure.id).label("part"))
-        .where(_pending(classifier_version))
-        .subquery()
-    )
+    # Running cost before each row, in the database's own id order (window sums: one query on
+    # SQLite and PostgreSQL); integer division maps it to the part 0..count-1 it falls in.
+    weighed = select(Measure.id.label("id"), _tagging_cost().label("cost")).where(_pending(classifier_version))
+    pending = weighed.subquery()
+    costed = select(
+        pending.c.id,
+        (func.sum(pending.c.cost).over(order_by=pending.c.id) - pending.c.cost).label("before"),
+        func.sum(pending.c.cost).over().label("total"),
+    ).subquery()
+    ranked = select(costed.c.id, ((costed.c.before * count) // costed.c.total).label("part")).subquery()
     with session_scope(engine) as session:
         rows = session.execute(
             select(func.min(ranked.c.id), func.max(ranked.c.id)).group_by(ranked.c.part).order_by(ranked.c.part)

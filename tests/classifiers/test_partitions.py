@@ -13,7 +13,14 @@ import pytest
 from sqlalchemy import Engine, delete, func, select, update
 
 from classifiers.classifier import Classifier, Reading
-from classifiers.partitions import Partition, plan_partitions, planned_version, tag_partition
+from classifiers.partitions import (
+    MEASURE_COST_CHARS,
+    TEXT_CHARS_READ,
+    Partition,
+    plan_partitions,
+    planned_version,
+    tag_partition,
+)
 from classifiers.tagging import measure_record, tag_pending
 from pipeline.cli import main
 from schema.engine import session_scope
@@ -94,10 +101,38 @@ def test_partitions_cover_every_pending_id_exactly_once(engine: Engine) -> None:
     parts = [_pending_in(engine, p) for p in plan]
     assert set().union(*parts) == pending
     assert sum(len(p) for p in parts) == len(pending)  # disjoint: no id in two partitions
-    assert max(map(len, parts)) - min(map(len, parts)) <= 1
+    costs = _costs(engine)
+    weights = [sum(costs[i] for i in part) for part in parts]
+    # Each range holds the rows whose running cost starts in its share: within one measure of it.
+    assert max(weights) - min(weights) < 2 * max(costs.values())
     assert all(p.first_id in part and p.last_id in part for p, part in zip(plan, parts, strict=True))
     # Through XCom and to a worker process: JSON and back, unchanged.
     assert [Partition.from_dict(json.loads(json.dumps(p.as_dict()))) for p in plan] == plan
+
+
+def _costs(engine: Engine) -> dict[str, int]:
+    """Each measure's tagging cost as plan_partitions weighs it, computed here in Python."""
+    with session_scope(engine) as session:
+        rows = session.execute(select(Measure.id, Measure.title, Measure.products, Measure.description)).all()
+    return {
+        i: min(len(t or "") + len(p or "") + len(d or ""), TEXT_CHARS_READ) + MEASURE_COST_CHARS for i, t, p, d in rows
+    }
+
+
+def test_long_texts_make_short_ranges(engine: Engine) -> None:
+    """Equal counts were not equal work (an ePing range of long notifications took twice as long
+    as a range of short recall titles): the plan weighs each measure by the text the encoder reads."""
+    ids = sorted(_seed(engine, 40))
+    long_text = "Conformity assessment of toys: " + "requirements " * 80  # CONSTRUCTED, past the 128 tokens
+    with session_scope(engine) as session:
+        session.execute(update(Measure).where(Measure.id.in_(ids[:20])).values(description=long_text))
+    rules = Classifier.load(mode="rules")
+    first, second = plan_partitions(engine, rules.version, 2)
+    in_first, in_second = _pending_in(engine, first), _pending_in(engine, second)
+    assert in_first | in_second == set(ids)
+    assert len(in_first) < 14 < 26 < len(in_second)  # by count 20 and 20; by cost about 12 and 28
+    costs = _costs(engine)
+    assert abs(sum(costs[i] for i in in_first) - sum(costs[i] for i in in_second)) < 2 * max(costs.values())
 
 
 def test_fewer_pending_than_partitions_and_none_pending(engine: Engine) -> None:
